@@ -1,0 +1,509 @@
+package segment
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sys/unix"
+)
+
+// batch is the group of appends that the flusher commits together.
+// Appenders encode their records into buf under Log.mu; the flusher owns a
+// batch once it has swapped it out.
+type batch struct {
+	buf     []byte
+	count   int    // records in buf
+	first   uint64 // position of the first record, set by commit
+	waiters []waiter
+}
+
+func (b *batch) reset() {
+	b.buf = b.buf[:0]
+	b.count = 0
+	clear(b.waiters)
+	b.waiters = b.waiters[:0]
+}
+
+// waiter is one Append waiting for its records to be committed.
+type waiter struct {
+	end   int // offset in batch.buf after the waiter's records
+	index int // index in the batch of the waiter's first record
+	sync  *syncWaiter
+	cb    func(first uint64, err error)
+}
+
+// syncWaiter carries the outcome to a blocked Append.
+type syncWaiter struct {
+	done  chan struct{}
+	first uint64
+	err   error
+}
+
+var syncWaiterPool = sync.Pool{New: func() any { return &syncWaiter{done: make(chan struct{}, 1)} }}
+
+// Append appends recs as one unit and returns the position of the first.
+// It returns once the records are durable as Config.Durability says; the
+// records get consecutive positions, in order. recs is not retained.
+func (l *Log) Append(recs []Record) (uint64, error) {
+	sw := syncWaiterPool.Get().(*syncWaiter)
+	err := l.enqueue(recs, waiter{sync: sw})
+	var first uint64
+	if err == nil {
+		<-sw.done
+		first, err = sw.first, sw.err
+	}
+	sw.first, sw.err = 0, nil
+	syncWaiterPool.Put(sw)
+	return first, err
+}
+
+// AppendAsync appends recs like Append but does not wait: done is called
+// once, from the flusher goroutine (or from the caller's goroutine when recs
+// are refused at once), when the records are durable or failed. done must
+// not block. AppendAsync itself waits only while more than
+// Config.MaxPendingBytes are pending (backpressure).
+func (l *Log) AppendAsync(recs []Record, done func(first uint64, err error)) {
+	if err := l.enqueue(recs, waiter{cb: done}); err != nil {
+		done(0, err)
+	}
+}
+
+func (l *Log) enqueue(recs []Record, w waiter) error {
+	size := 0
+	for i := range recs {
+		r := &recs[i]
+		n := encodedRecordLen(r)
+		if n > l.cfg.MaxRecordBytes || len(r.PartitionKey) > maxPartitionKeyBytes || len(r.ExplicitHashKey) > maxExplicitHashKeyBytes {
+			return fmt.Errorf("%w: record %d is %d bytes encoded (limit %d), partition key %d bytes (limit %d), explicit hash key %d bytes (limit %d)",
+				ErrRecordTooLarge, i, n, l.cfg.MaxRecordBytes, len(r.PartitionKey), maxPartitionKeyBytes, len(r.ExplicitHashKey), maxExplicitHashKeyBytes)
+		}
+		size += n
+	}
+	if len(recs) == 0 {
+		return errors.New("segment: append of no records")
+	}
+	l.mu.Lock()
+	for {
+		switch {
+		case l.closed:
+			l.mu.Unlock()
+			return ErrClosed
+		case l.cfg.ReadOnly:
+			l.mu.Unlock()
+			return ErrReadOnly
+		case l.werr != nil:
+			err := l.werr
+			l.mu.Unlock()
+			return err
+		case l.diskFull.Load() && !l.roomForSegment():
+			l.mu.Unlock()
+			return l.diskFullError()
+		}
+		if len(l.active.buf) == 0 || len(l.active.buf)+size <= l.cfg.MaxPendingBytes {
+			break
+		}
+		l.space.Wait()
+	}
+	b := l.active
+	w.index = b.count
+	for i := range recs {
+		b.buf = appendRecord(b.buf, &recs[i])
+	}
+	b.count += len(recs)
+	w.end = len(b.buf)
+	b.waiters = append(b.waiters, w)
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (l *Log) roomForSegment() bool {
+	return l.cfg.MaxDiskBytes == 0 || l.diskBytes.Load()+int64(l.n)*l.cfg.FragmentBytes <= l.cfg.MaxDiskBytes
+}
+
+func (l *Log) diskFullError() error {
+	return fmt.Errorf("%w: %d of %d bytes in use, a new segment needs %d", ErrDiskFull,
+		l.diskBytes.Load(), l.cfg.MaxDiskBytes, int64(l.n)*l.cfg.FragmentBytes)
+}
+
+// flushLoop is the log's one writer goroutine: it takes the pending batch,
+// commits it as stripes and completes its waiters.
+func (l *Log) flushLoop() {
+	defer close(l.flusherDone)
+	var timer *time.Timer
+	for {
+		<-l.kick
+		if l.cfg.Linger > 0 {
+			// Wait for a full stripe or the linger, whichever comes first.
+			deadline := time.Now().Add(l.cfg.Linger)
+			for {
+				l.mu.Lock()
+				full := len(l.active.buf) >= l.cfg.MaxStripeBytes || l.closed
+				l.mu.Unlock()
+				d := time.Until(deadline)
+				if full || d <= 0 {
+					break
+				}
+				if timer == nil {
+					timer = time.NewTimer(d)
+				} else {
+					timer.Reset(d)
+				}
+				select {
+				case <-l.kick:
+				case <-timer.C:
+				}
+			}
+		}
+		for {
+			l.flushMu.Lock()
+			l.mu.Lock()
+			b := l.active
+			if len(b.buf) == 0 {
+				closed := l.closed
+				l.mu.Unlock()
+				l.flushMu.Unlock()
+				if closed {
+					return
+				}
+				break
+			}
+			l.active, l.spare = l.spare, nil
+			werr := l.werr
+			l.space.Broadcast()
+			l.mu.Unlock()
+
+			committedBytes, err := 0, werr
+			if err == nil {
+				committedBytes, err = l.commit(b)
+			}
+			l.flushMu.Unlock()
+			if err != nil && !errors.Is(err, ErrDiskFull) {
+				l.mu.Lock()
+				if l.werr == nil {
+					l.werr = err
+				}
+				l.mu.Unlock()
+			}
+			l.complete(b, committedBytes, err)
+			b.reset()
+			l.mu.Lock()
+			l.spare = b
+			l.mu.Unlock()
+		}
+	}
+}
+
+// complete tells every waiter of b its outcome: those whose records all lie
+// in the first committedBytes succeeded.
+func (l *Log) complete(b *batch, committedBytes int, err error) {
+	for i := range b.waiters {
+		w := &b.waiters[i]
+		werr := err
+		if w.end <= committedBytes {
+			werr = nil
+		} else if werr == nil {
+			werr = errors.New("BUG: segment: waiter beyond the committed bytes without an error")
+		}
+		first := b.first + uint64(w.index)
+		if w.sync != nil {
+			w.sync.first, w.sync.err = first, werr
+			w.sync.done <- struct{}{}
+		} else {
+			w.cb(first, werr)
+		}
+	}
+}
+
+// flushScratch holds the flusher's reusable buffers.
+type flushScratch struct {
+	arena   []byte     // headers, parity and padded tail chunks of one commit
+	iovs    [][][]byte // per fragment: the buffers to write, in order
+	shards  [][]byte
+	pending []stripeEntry
+}
+
+// carve returns n bytes from the arena. Earlier carvings stay valid when the
+// arena grows: they keep the old backing array alive.
+func (sc *flushScratch) carve(n int) []byte {
+	if cap(sc.arena)-len(sc.arena) < n {
+		sc.arena = make([]byte, 0, max(2*cap(sc.arena), n, 64<<10))
+	}
+	s := sc.arena[len(sc.arena) : len(sc.arena)+n : len(sc.arena)+n]
+	sc.arena = sc.arena[:len(sc.arena)+n]
+	return s
+}
+
+// commit writes b as stripes, rolling segments as needed, syncs them in
+// Fsync mode and publishes them to readers. It returns how many bytes of
+// b.buf were committed; less than all only with an error.
+func (l *Log) commit(b *batch) (int, error) {
+	sc := &l.scratch
+	sc.arena = sc.arena[:0]
+	if len(sc.iovs) != l.n {
+		sc.iovs = make([][][]byte, l.n)
+		sc.shards = make([][]byte, l.n)
+	}
+	seq := l.committed.Load()
+	b.first = seq
+	now := l.cfg.Now().UnixMilli()
+	ts := max(now, l.lastTs)
+	l.lastTs = ts
+	hdrSize := stripeHeaderSize(l.n)
+
+	l.state.RLock()
+	var seg *segment
+	if len(l.segs) > 0 {
+		seg = l.segs[len(l.segs)-1]
+	}
+	l.state.RUnlock()
+
+	pendingOff := int64(0)
+	if seg != nil {
+		pendingOff = seg.writeOff
+	}
+	sc.pending = sc.pending[:0]
+	committedBytes := 0
+	buf := b.buf
+	pos := 0
+	for pos < len(buf) {
+		start, count := pos, uint32(0)
+		for pos < len(buf) {
+			rl := recordLenAt(buf[pos:])
+			if count > 0 && pos-start+rl > l.cfg.MaxStripeBytes {
+				break
+			}
+			pos += rl
+			count++
+		}
+		payload := buf[start:pos]
+		c := chunkLenFor(len(payload), l.k)
+		need := int64(hdrSize + c)
+		if seg == nil || seg.writeOff+need > seg.size {
+			if seg != nil {
+				if err := l.writePending(seg, pendingOff); err != nil {
+					return committedBytes, err
+				}
+				committedBytes = start
+				if l.cfg.Durability == Async {
+					l.syncInBackground(seg)
+				}
+			}
+			ns, err := l.newSegment(seq)
+			if err != nil {
+				return committedBytes, err
+			}
+			seg, pendingOff = ns, ns.writeOff
+		}
+		l.encodeStripe(payload, c, seq, count, ts)
+		sc.pending = append(sc.pending, stripeEntry{off: seg.writeOff, firstSeq: seq, count: count,
+			payloadLen: uint32(len(payload)), chunkLen: uint32(c), ts: ts})
+		seg.writeOff += need
+		seq += uint64(count)
+	}
+	if err := l.writePending(seg, pendingOff); err != nil {
+		return committedBytes, err
+	}
+	l.statFlushes.Add(1)
+	return len(buf), nil
+}
+
+// recordLenAt returns the encoded length of the record at the start of b,
+// which was encoded by appendRecord.
+func recordLenAt(b []byte) int {
+	return recordHeaderSize + int(binary.LittleEndian.Uint32(b[0:])) + int(binary.LittleEndian.Uint16(b[4:])) + int(b[6])
+}
+
+// encodeStripe codes one stripe and queues its chunks for writing.
+func (l *Log) encodeStripe(payload []byte, c int, seq uint64, count uint32, ts int64) {
+	sc := &l.scratch
+	shards := sc.shards
+	for i := 0; i < l.k; i++ {
+		lo, hi := i*c, (i+1)*c
+		if hi <= len(payload) {
+			shards[i] = payload[lo:hi:hi]
+			continue
+		}
+		// The tail chunk is padded with zeros.
+		chunk := sc.carve(c)
+		if lo < len(payload) {
+			n := copy(chunk, payload[lo:])
+			clear(chunk[n:])
+		} else {
+			clear(chunk)
+		}
+		shards[i] = chunk
+	}
+	for j := l.k; j < l.n; j++ {
+		shards[j] = sc.carve(c)
+	}
+	if l.m > 0 {
+		if err := l.enc.Encode(shards); err != nil {
+			panic(fmt.Sprintf("BUG: segment: reed-solomon encode of %d chunks of %d bytes: %v", l.n, c, err))
+		}
+	}
+	h := stripeHeader{k: l.k, m: l.m, firstSeq: seq, count: count, payloadLen: uint32(len(payload)), chunkLen: uint32(c), timestamp: ts}
+	for j := 0; j < l.n; j++ {
+		h.sums[j] = xxhash.Sum64(shards[j])
+	}
+	hdrSize := stripeHeaderSize(l.n)
+	for j := 0; j < l.n; j++ {
+		h.index = j
+		hb := appendStripeHeader(sc.carve(hdrSize)[:0], &h)
+		sc.iovs[j] = append(sc.iovs[j], hb, shards[j])
+	}
+}
+
+// writePending writes the queued chunks of seg at offset off in every
+// fragment file, in parallel, syncs them in Fsync mode, and publishes the
+// queued stripes to readers.
+func (l *Log) writePending(seg *segment, off int64) error {
+	sc := &l.scratch
+	if len(sc.pending) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, l.n)
+	for j := 0; j < l.n; j++ {
+		wg.Go(func() {
+			fr := &seg.frags[j]
+			if err := pwritevAll(fr.file, sc.iovs[j], off); err != nil {
+				errs[j] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, off, err)
+				return
+			}
+			if l.cfg.Durability == Fsync {
+				if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
+					errs[j] = fmt.Errorf("cannot sync %q: %w", fr.path, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for j := range sc.iovs {
+		clear(sc.iovs[j])
+		sc.iovs[j] = sc.iovs[j][:0]
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var records, payload uint64
+	l.state.Lock()
+	for _, e := range sc.pending {
+		seg.stripes = append(seg.stripes, e)
+		records += uint64(e.count)
+		payload += uint64(e.payloadLen)
+	}
+	last := sc.pending[len(sc.pending)-1]
+	seg.end = last.firstSeq + uint64(last.count)
+	seg.lastTs = last.ts
+	l.state.Unlock()
+	l.committed.Store(seg.end)
+	l.statRecords.Add(records)
+	l.statPayload.Add(payload)
+	l.statStripes.Add(uint64(len(sc.pending)))
+	sc.pending = sc.pending[:0]
+	l.notifyAll()
+	return nil
+}
+
+// pwritevAll writes bufs contiguously at off, retrying short writes.
+func pwritevAll(f *os.File, bufs [][]byte, off int64) error {
+	const maxIov = 1024
+	fd := int(f.Fd())
+	for len(bufs) > 0 {
+		part := bufs[:min(len(bufs), maxIov)]
+		n, err := unix.Pwritev(fd, part, off)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return err
+		}
+		off += int64(n)
+		// Drop what was written, keeping a partly written buffer's rest.
+		for n > 0 {
+			if n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+			} else {
+				bufs[0] = bufs[0][n:]
+				n = 0
+			}
+		}
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+	}
+	return nil
+}
+
+// syncInBackground syncs a sealed segment in Async mode without holding up
+// the flusher.
+func (l *Log) syncInBackground(seg *segment) {
+	l.state.RLock()
+	seg.acquire()
+	l.state.RUnlock()
+	l.syncWG.Go(func() {
+		defer seg.release()
+		for j := range seg.frags {
+			if f := seg.frags[j].file; f != nil {
+				if err := unix.Fdatasync(int(f.Fd())); err != nil {
+					l.cfg.Logger.Error("cannot sync sealed segment", "file", seg.frags[j].path, "err", err)
+				}
+			}
+		}
+	})
+}
+
+// newSegment creates the segment that starts at base, honouring the disk cap.
+func (l *Log) newSegment(base uint64) (*segment, error) {
+	if !l.roomForSegment() {
+		if _, err := l.EnforceRetention(); err != nil {
+			return nil, err
+		}
+		if !l.roomForSegment() {
+			l.diskFull.Store(true)
+			return nil, l.diskFullError()
+		}
+	}
+	s := &segment{baseSeq: base, size: l.cfg.FragmentBytes, frags: make([]fragment, l.n),
+		end: base, writeOff: fileHeaderSize}
+	s.refs.Store(1)
+	created := l.cfg.Now().UnixMilli()
+	for j := 0; j < l.n; j++ {
+		fr, err := createFragment(fragmentPath(l.cfg.Dirs, base, j),
+			fileHeader{index: j, k: l.k, m: l.m, baseSeq: base, createdMs: created, size: s.size})
+		if err != nil {
+			for i := 0; i < j; i++ {
+				s.frags[i].close()
+				os.Remove(s.frags[i].path)
+			}
+			return nil, err
+		}
+		s.frags[j] = fr
+	}
+	if l.cfg.Durability == Fsync {
+		for _, d := range l.cfg.Dirs {
+			if err := syncDir(d); err != nil {
+				return nil, fmt.Errorf("cannot sync directory %q: %w", d, err)
+			}
+		}
+	}
+	l.state.Lock()
+	l.segs = append(l.segs, s)
+	if len(l.segs) == 1 {
+		l.first = base
+	}
+	l.state.Unlock()
+	l.diskBytes.Add(int64(l.n) * s.size)
+	l.diskFull.Store(false)
+	return s, nil
+}

@@ -1,0 +1,534 @@
+package segment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/reedsolomon"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// ErrClosed is returned by operations on a closed Log.
+	ErrClosed = errors.New("segment: log is closed")
+	// ErrReadOnly is returned by Append on a log opened with ReadOnly.
+	ErrReadOnly = errors.New("segment: log is opened read-only")
+	// ErrDiskFull is returned by Append while a new segment would pass
+	// Config.MaxDiskBytes.
+	ErrDiskFull = errors.New("segment: disk usage cap reached; raise the cap or shorten retention")
+	// ErrRecordTooLarge is returned by Append for a record whose encoded
+	// size passes Config.MaxRecordBytes or whose keys are too long.
+	ErrRecordTooLarge = errors.New("segment: record too large")
+)
+
+// CorruptionError reports records that cannot be read because more than
+// Parity chunks of their stripe are damaged or gone.
+type CorruptionError struct {
+	Segment  string // base position of the segment, 20 digits
+	FirstSeq uint64 // first record affected
+	LastSeq  uint64 // last record affected, inclusive
+	File     string // a fragment file involved, if known
+	Offset   int64  // stripe offset in the fragment files
+	Err      error
+}
+
+func (e *CorruptionError) Error() string {
+	return fmt.Sprintf("segment %s: records %d..%d unreadable (stripe at offset %d, %s): %v",
+		e.Segment, e.FirstSeq, e.LastSeq, e.Offset, e.File, e.Err)
+}
+
+func (e *CorruptionError) Unwrap() error { return e.Err }
+
+// ErrCorrupt is wrapped by every CorruptionError.
+var ErrCorrupt = errors.New("segment: too many damaged chunks to rebuild")
+
+// Record is one record of a log. Seq and Timestamp are assigned by the log
+// when the record is appended; on Append they are ignored.
+type Record struct {
+	Seq             uint64 // position in the log, from 0
+	Timestamp       int64  // arrival time, milliseconds since the epoch
+	PartitionKey    []byte
+	ExplicitHashKey []byte
+	Data            []byte
+}
+
+// Stats are counters of a Log since it was opened.
+type Stats struct {
+	Records      uint64 // records committed
+	PayloadBytes uint64 // encoded record bytes committed
+	Stripes      uint64 // stripes written
+	Flushes      uint64 // group commits (one write, and one sync in Fsync mode, per fragment)
+	Segments     int    // segments present
+	DiskBytes    int64  // preallocated bytes of all fragment files
+}
+
+// Log is one shard's append-only log. It is safe for concurrent use.
+type Log struct {
+	cfg     Config
+	k, m, n int
+	enc     reedsolomon.Encoder
+
+	// mu guards the pending batch, the next position and the writer state.
+	mu      sync.Mutex
+	space   *sync.Cond // signalled when the pending batch is taken
+	active  *batch
+	spare   *batch
+	nextSeq uint64
+	werr    error // sticky write error
+	closed  bool
+
+	kick        chan struct{}
+	flusherDone chan struct{}
+	flushMu     sync.Mutex // held by the flusher around a commit, and by Scrub
+	syncWG      sync.WaitGroup
+
+	// state guards segs and first (the index) for readers.
+	state    sync.RWMutex
+	segs     []*segment
+	first    uint64
+	diskFull atomic.Bool
+
+	committed atomic.Uint64 // position after the last committed record
+	notifyMu  sync.Mutex
+	notifyCh  chan struct{}
+
+	retention atomic.Int64 // nanoseconds
+	diskBytes atomic.Int64
+	lastTs    int64 // flusher-owned
+
+	recovery Report
+
+	statRecords, statPayload, statStripes, statFlushes atomic.Uint64
+
+	scratch flushScratch // flusher-owned
+}
+
+// Open opens or creates the log in cfg.Dirs, recovering what is there:
+// torn tails are cut, every checksum is verified, damaged chunks are
+// rebuilt and rewritten (unless ReadOnly). What was found is in Recovery.
+func Open(cfg Config) (*Log, error) {
+	cfg = cfg.withDefaults()
+	if len(cfg.Dirs) == 0 {
+		return nil, errors.New("segment: Config.Dirs is empty")
+	}
+	for _, d := range cfg.Dirs {
+		if cfg.ReadOnly {
+			continue
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("cannot create log directory %q: %w", d, err)
+		}
+	}
+	bases, err := listSegments(cfg.Dirs)
+	if err != nil {
+		return nil, err
+	}
+	// Take the geometry and fragment size from the files when not given.
+	var found *fileHeader
+	for _, base := range bases {
+		if h, ok := probeGeometry(cfg.Dirs, base); ok {
+			found = &h
+			break
+		}
+	}
+	if found != nil {
+		g := Geometry{found.k, found.m}
+		if cfg.Geometry.Data == 0 {
+			cfg.Geometry = g
+		} else if cfg.Geometry != g {
+			return nil, fmt.Errorf("segment: log in %v has geometry %s, configured %s", cfg.Dirs, g, cfg.Geometry)
+		}
+	} else if len(bases) > 0 {
+		return nil, fmt.Errorf("segment: no fragment file in %v has a valid header; cannot tell the geometry", cfg.Dirs)
+	}
+	if cfg.Geometry.Data == 0 {
+		cfg.Geometry = DefaultGeometry
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Log{
+		cfg:         cfg,
+		k:           cfg.Geometry.Data,
+		m:           cfg.Geometry.Parity,
+		n:           cfg.Geometry.Data + cfg.Geometry.Parity,
+		kick:        make(chan struct{}, 1),
+		flusherDone: make(chan struct{}),
+		notifyCh:    make(chan struct{}),
+	}
+	l.space = sync.NewCond(&l.mu)
+	l.active, l.spare = &batch{}, &batch{}
+	l.retention.Store(int64(cfg.Retention))
+	if l.m > 0 {
+		l.enc, err = reedsolomon.New(l.k, l.m)
+		if err != nil {
+			return nil, fmt.Errorf("segment: cannot create %s coder: %w", cfg.Geometry, err)
+		}
+	}
+	if err := l.recover(bases); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
+	go l.flushLoop()
+	return l, nil
+}
+
+// probeGeometry reads the first valid file header of segment base.
+func probeGeometry(dirs []string, base uint64) (fileHeader, bool) {
+	for j := 0; j < maxFragments; j++ {
+		b := make([]byte, fileHeaderSize)
+		f, err := os.Open(fragmentPath(dirs, base, j))
+		if err != nil {
+			continue
+		}
+		_, err = f.ReadAt(b, 0)
+		f.Close()
+		if err != nil {
+			continue
+		}
+		if h, err := decodeFileHeader(b); err == nil && h.baseSeq == base && h.index == j {
+			return h, true
+		}
+	}
+	return fileHeader{}, false
+}
+
+// recover opens every segment, checks it, repairs it unless read-only, and
+// builds the index.
+func (l *Log) recover(bases []uint64) error {
+	rep := &l.recovery
+	for i, base := range bases {
+		s, err := l.openSegment(base)
+		if err != nil {
+			return err
+		}
+		l.segs = append(l.segs, s)
+		last := i == len(bases)-1
+		idx, err := l.checkSegment(s, last, !l.cfg.ReadOnly, rep)
+		if err != nil {
+			return err
+		}
+		s.setIndex(idx)
+		if i > 0 {
+			prev := l.segs[i-1]
+			if prev.end < base {
+				rep.Lost = append(rep.Lost, LostRange{Segment: prev.name(), FirstSeq: prev.end, LastSeq: base - 1,
+					Reason: "records missing between segments"})
+			} else if prev.end > base {
+				return fmt.Errorf("segment: segment %s ends at record %d, after the start of segment %s; the log is inconsistent",
+					prev.name(), prev.end, s.name())
+			}
+		}
+	}
+	rep.Segments = len(l.segs)
+	if !l.cfg.ReadOnly {
+		for _, s := range l.segs {
+			for j := range s.frags {
+				if s.frags[j].file != nil {
+					if err := unix.Fdatasync(int(s.frags[j].file.Fd())); err != nil {
+						return fmt.Errorf("cannot sync %q: %w", s.frags[j].path, err)
+					}
+				}
+			}
+		}
+	}
+	if len(l.segs) > 0 {
+		l.first = l.segs[0].baseSeq
+		last := l.segs[len(l.segs)-1]
+		l.nextSeq = last.end
+		l.lastTs = last.lastTs
+		for _, s := range l.segs {
+			l.diskBytes.Add(int64(l.n) * s.size)
+			for _, e := range s.stripes {
+				l.lastTs = max(l.lastTs, e.ts)
+			}
+		}
+	}
+	l.committed.Store(l.nextSeq)
+	for _, p := range rep.Problems {
+		l.cfg.Logger.Warn("segment recovery", "dirs", l.cfg.Dirs, "problem", p.String())
+	}
+	for _, lost := range rep.Lost {
+		l.cfg.Logger.Error("segment recovery", "dirs", l.cfg.Dirs, "lost", lost.String())
+	}
+	return nil
+}
+
+// openSegment opens the fragment files of the segment at base.
+func (l *Log) openSegment(base uint64) (*segment, error) {
+	s := &segment{baseSeq: base, frags: make([]fragment, l.n)}
+	s.refs.Store(1)
+	size := int64(0)
+	for j := 0; j < l.n; j++ {
+		path := fragmentPath(l.cfg.Dirs, base, j)
+		fr, err := openFragment(path, 1<<62, l.cfg.ReadOnly)
+		if err != nil {
+			s.release()
+			return nil, err
+		}
+		fr.path = path
+		if fr.file != nil {
+			var h fileHeader
+			var herr error
+			if b := fr.readable(0, fileHeaderSize); b == nil {
+				herr = errShort
+			} else if h, herr = decodeFileHeader(b); herr == nil {
+				if h.index != j || h.k != l.k || h.m != l.m || h.baseSeq != base {
+					herr = fmt.Errorf("file header says fragment %d of segment %d with geometry %d+%d", h.index, h.baseSeq, h.k, h.m)
+				} else if size == 0 {
+					size = h.size
+				}
+			}
+			fr.header = herr
+		}
+		s.frags[j] = fr
+	}
+	if size == 0 {
+		size = l.cfg.FragmentBytes
+	}
+	s.size = size
+	// Remap to exactly the segment size.
+	for j := range s.frags {
+		if s.frags[j].file != nil {
+			if err := s.frags[j].mapFile(size); err != nil {
+				s.release()
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// Recovery returns what Open found and repaired.
+func (l *Log) Recovery() Report { return l.recovery }
+
+// Geometry returns the erasure coding of the log.
+func (l *Log) Geometry() Geometry { return Geometry{l.k, l.m} }
+
+// Bounds returns the position of the oldest record kept and the position
+// the next record will get; the log holds [first, next).
+func (l *Log) Bounds() (first, next uint64) {
+	l.state.RLock()
+	first = l.first
+	l.state.RUnlock()
+	return first, l.committed.Load()
+}
+
+// Notify returns a channel that is closed at the next commit (or Close).
+// A reader that found nothing new waits on it instead of polling.
+func (l *Log) Notify() <-chan struct{} {
+	l.notifyMu.Lock()
+	ch := l.notifyCh
+	l.notifyMu.Unlock()
+	return ch
+}
+
+func (l *Log) notifyAll() {
+	l.notifyMu.Lock()
+	close(l.notifyCh)
+	l.notifyCh = make(chan struct{})
+	l.notifyMu.Unlock()
+}
+
+// Wait blocks until a record at position pos or later is committed, the
+// context ends or the log is closed.
+func (l *Log) Wait(ctx context.Context, pos uint64) error {
+	for {
+		ch := l.Notify()
+		if l.committed.Load() > pos {
+			return nil
+		}
+		l.mu.Lock()
+		closed := l.closed
+		l.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// SetRetention changes the retention period; zero keeps everything.
+func (l *Log) SetRetention(d time.Duration) { l.retention.Store(int64(d)) }
+
+// EnforceRetention deletes whole segments whose newest record is older than
+// the retention period. The newest segment is never deleted. It returns the
+// number of segments deleted.
+func (l *Log) EnforceRetention() (int, error) {
+	ret := time.Duration(l.retention.Load())
+	if ret <= 0 {
+		return 0, nil
+	}
+	cutoff := l.cfg.Now().Add(-ret).UnixMilli()
+	l.state.Lock()
+	var doomed []*segment
+	for len(l.segs) > 1 && l.segs[0].lastTs < cutoff {
+		doomed = append(doomed, l.segs[0])
+		l.segs = l.segs[1:]
+	}
+	if len(doomed) > 0 {
+		l.first = l.segs[0].baseSeq
+	}
+	l.state.Unlock()
+	for _, s := range doomed {
+		s.removed.Store(true)
+		l.diskBytes.Add(-int64(l.n) * s.size)
+		s.release()
+	}
+	if len(doomed) > 0 {
+		l.diskFull.Store(false)
+		for _, d := range l.cfg.Dirs {
+			if err := syncDir(d); err != nil {
+				return len(doomed), fmt.Errorf("cannot sync directory %q: %w", d, err)
+			}
+		}
+	}
+	return len(doomed), nil
+}
+
+// Stats returns counters since Open.
+func (l *Log) Stats() Stats {
+	l.state.RLock()
+	segs := len(l.segs)
+	l.state.RUnlock()
+	return Stats{
+		Records:      l.statRecords.Load(),
+		PayloadBytes: l.statPayload.Load(),
+		Stripes:      l.statStripes.Load(),
+		Flushes:      l.statFlushes.Load(),
+		Segments:     segs,
+		DiskBytes:    l.diskBytes.Load(),
+	}
+}
+
+// Scrub verifies every chunk of every segment and, with repair, rewrites
+// what can be rebuilt. Appends wait while it runs.
+func (l *Log) Scrub(repair bool) (Report, error) {
+	if l.cfg.ReadOnly {
+		repair = false
+	}
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.state.RLock()
+	segs := append([]*segment(nil), l.segs...)
+	l.state.RUnlock()
+	var rep Report
+	rep.Segments = len(segs)
+	for i, s := range segs {
+		// Indexes are rebuilt from the files: swap them in under the lock.
+		idx, err := l.checkSegment(s, i == len(segs)-1, repair, &rep)
+		if err != nil {
+			return rep, err
+		}
+		l.state.Lock()
+		s.setIndex(idx)
+		l.state.Unlock()
+	}
+	if repair {
+		for _, s := range segs {
+			for j := range s.frags {
+				if s.frags[j].file != nil {
+					if err := unix.Fdatasync(int(s.frags[j].file.Fd())); err != nil {
+						return rep, fmt.Errorf("cannot sync %q: %w", s.frags[j].path, err)
+					}
+				}
+			}
+		}
+	}
+	return rep, nil
+}
+
+// SegmentInfo describes one segment for inspection.
+type SegmentInfo struct {
+	Name      string   `json:"name"`
+	FirstSeq  uint64   `json:"first_seq"`
+	EndSeq    uint64   `json:"end_seq"` // position after the last record
+	Stripes   int      `json:"stripes"`
+	FirstTime int64    `json:"first_time_ms"`
+	LastTime  int64    `json:"last_time_ms"`
+	UsedBytes int64    `json:"used_bytes"` // bytes written in each fragment file
+	SizeBytes int64    `json:"size_bytes"` // preallocated size of each fragment file
+	Files     []string `json:"files"`
+}
+
+// Segments describes the segments of the log, oldest first.
+func (l *Log) Segments() []SegmentInfo {
+	l.state.RLock()
+	defer l.state.RUnlock()
+	out := make([]SegmentInfo, 0, len(l.segs))
+	for _, s := range l.segs {
+		info := SegmentInfo{Name: s.name(), FirstSeq: s.baseSeq, EndSeq: s.end, Stripes: len(s.stripes),
+			UsedBytes: s.writeOff, SizeBytes: s.size}
+		if len(s.stripes) > 0 {
+			info.FirstTime, info.LastTime = s.stripes[0].ts, s.stripes[len(s.stripes)-1].ts
+		}
+		for j := range s.frags {
+			info.Files = append(info.Files, s.frags[j].path)
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// Close stops the flusher after committing what is pending, syncs and
+// closes the files. Readers in flight finish first.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	l.space.Broadcast()
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	<-l.flusherDone
+	l.syncWG.Wait()
+	var err error
+	if !l.cfg.ReadOnly {
+		l.state.RLock()
+		for _, s := range l.segs {
+			for j := range s.frags {
+				if s.frags[j].file != nil {
+					if serr := unix.Fdatasync(int(s.frags[j].file.Fd())); serr != nil && err == nil {
+						err = fmt.Errorf("cannot sync %q: %w", s.frags[j].path, serr)
+					}
+				}
+			}
+		}
+		l.state.RUnlock()
+	}
+	l.closeSegments()
+	l.notifyAll()
+	return err
+}
+
+func (l *Log) closeSegments() {
+	l.state.Lock()
+	segs := l.segs
+	l.segs = nil
+	l.state.Unlock()
+	for _, s := range segs {
+		s.release()
+	}
+}
+
+// findSegmentLocked returns the index of the segment holding pos.
+// Lock state must be held.
+func (l *Log) findSegmentLocked(pos uint64) int {
+	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].baseSeq > pos })
+	return i - 1
+}

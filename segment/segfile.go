@@ -1,0 +1,269 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// fragment is one fragment file of a segment, mapped read-only. Writes go
+// through the descriptor (pwritev); the shared mapping sees them at once.
+type fragment struct {
+	path     string
+	file     *os.File // nil when the file is missing
+	mem      []byte   // read-only shared mapping of [0, mapped)
+	fileSize int64    // size of the file when opened or created
+	header   error    // problem with the file header found at open, if any
+}
+
+// readable returns the mapped bytes [off, off+n) or nil if the file does not
+// hold them.
+func (f *fragment) readable(off int64, n int) []byte {
+	if f.mem == nil || off < 0 || off+int64(n) > int64(len(f.mem)) || off+int64(n) > f.fileSize {
+		return nil
+	}
+	return f.mem[off : off+int64(n) : off+int64(n)]
+}
+
+func (f *fragment) close() error {
+	var err error
+	if f.mem != nil {
+		err = unix.Munmap(f.mem)
+		f.mem = nil
+	}
+	if f.file != nil {
+		if cerr := f.file.Close(); err == nil {
+			err = cerr
+		}
+		f.file = nil
+	}
+	return err
+}
+
+// segment is the set of k+m fragment files that hold a run of stripes.
+type segment struct {
+	baseSeq uint64
+	size    int64 // preallocated size of each fragment file
+	frags   []fragment
+
+	// Guarded by Log.state: the index, appended by the flusher.
+	stripes []stripeEntry
+	end     uint64 // position after the last record
+	lastTs  int64  // arrival time of the last stripe, ms
+
+	// writeOff is the offset of the next stripe. Owned by the flusher (and
+	// by open/scrub while the flusher is excluded).
+	writeOff int64
+
+	// refs counts the log's own reference plus one per reader in flight.
+	// The files are unmapped and closed when it drops to zero.
+	refs    atomic.Int32
+	removed atomic.Bool // delete the files when refs reaches zero
+}
+
+// stripeEntry indexes one stripe of a segment.
+type stripeEntry struct {
+	off        int64
+	firstSeq   uint64
+	count      uint32
+	payloadLen uint32
+	chunkLen   uint32
+	ts         int64
+	lost       bool // fewer than k chunks were intact when last scanned
+}
+
+func (s *segment) setIndex(idx segIndex) {
+	s.stripes, s.end, s.writeOff, s.lastTs = idx.stripes, idx.end, idx.writeOff, idx.lastTs
+}
+
+func (s *segment) name() string { return fmt.Sprintf("%020d", s.baseSeq) }
+
+// acquire takes a reader's reference. Lock state must be held (read or write)
+// so that the segment cannot be released concurrently.
+func (s *segment) acquire() { s.refs.Add(1) }
+
+func (s *segment) release() {
+	if s.refs.Add(-1) == 0 {
+		for i := range s.frags {
+			_ = s.frags[i].close()
+			if s.removed.Load() && s.frags[i].path != "" {
+				_ = os.Remove(s.frags[i].path)
+			}
+		}
+	}
+}
+
+// fragmentPath names fragment j of the segment starting at baseSeq.
+func fragmentPath(dirs []string, baseSeq uint64, j int) string {
+	return filepath.Join(dirs[j%len(dirs)], fmt.Sprintf("%020d.%02d.frag", baseSeq, j))
+}
+
+// parseFragmentName parses "BASESEQ.JJ.frag".
+func parseFragmentName(name string) (baseSeq uint64, j int, ok bool) {
+	base, rest, found := strings.Cut(name, ".")
+	if !found || len(base) != 20 {
+		return 0, 0, false
+	}
+	idx, ext, found := strings.Cut(rest, ".")
+	if !found || ext != "frag" || len(idx) != 2 {
+		return 0, 0, false
+	}
+	seq, err := strconv.ParseUint(base, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	jj, err := strconv.Atoi(idx)
+	if err != nil {
+		return 0, 0, false
+	}
+	return seq, jj, true
+}
+
+// listSegments returns the base positions of every segment with at least one
+// fragment file in dirs, ascending.
+func listSegments(dirs []string) ([]uint64, error) {
+	seen := map[uint64]bool{}
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("cannot list %q: %w", d, err)
+		}
+		for _, e := range entries {
+			if seq, _, ok := parseFragmentName(e.Name()); ok && e.Type().IsRegular() {
+				seen[seq] = true
+			}
+		}
+	}
+	out := make([]uint64, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a] < out[b] })
+	return out, nil
+}
+
+// openFragment opens and maps an existing fragment file read-write (or
+// read-only). A missing file yields a fragment with a nil file.
+func openFragment(path string, size int64, readOnly bool) (fragment, error) {
+	fr := fragment{path: path}
+	flag := os.O_RDWR
+	if readOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fr, nil
+		}
+		return fr, fmt.Errorf("cannot open fragment %q: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fr, fmt.Errorf("cannot stat fragment %q: %w", path, err)
+	}
+	fr.file = f
+	fr.fileSize = st.Size()
+	if err := fr.mapFile(size); err != nil {
+		fr.close()
+		return fr, err
+	}
+	return fr, nil
+}
+
+// mapFile maps the first size bytes of the file (or the whole file if it is
+// shorter, rounded up to a page).
+func (f *fragment) mapFile(size int64) error {
+	if f.mem != nil {
+		if err := unix.Munmap(f.mem); err != nil {
+			return fmt.Errorf("cannot unmap fragment %q: %w", f.path, err)
+		}
+		f.mem = nil
+	}
+	n := min(size, f.fileSize)
+	if n <= 0 {
+		return nil
+	}
+	mem, err := unix.Mmap(int(f.file.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("cannot mmap fragment %q (%d bytes): %w", f.path, n, err)
+	}
+	f.mem = mem
+	return nil
+}
+
+// createFragment creates (or re-creates, truncating what is there)
+// a preallocated fragment file with its header, and maps it.
+func createFragment(path string, h fileHeader) (fragment, error) {
+	fr := fragment{path: path}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fr, fmt.Errorf("cannot create fragment %q: %w", path, err)
+	}
+	fr.file = f
+	if err := preallocate(f, h.size); err != nil {
+		fr.close()
+		return fr, fmt.Errorf("cannot preallocate %d bytes for fragment %q: %w", h.size, path, err)
+	}
+	if _, err := f.WriteAt(appendFileHeader(nil, h), 0); err != nil {
+		fr.close()
+		return fr, fmt.Errorf("cannot write header of fragment %q: %w", path, err)
+	}
+	fr.fileSize = h.size
+	if err := fr.mapFile(h.size); err != nil {
+		fr.close()
+		return fr, err
+	}
+	return fr, nil
+}
+
+// preallocate reserves size bytes for f, so that a write inside the mapping
+// never fails for lack of space, falling back to ftruncate where the file
+// system has no fallocate.
+func preallocate(f *os.File, size int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		return f.Truncate(size)
+	}
+	return err
+}
+
+// syncDir fsyncs a directory so that created or removed entries persist.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// safeRead runs fn, turning a fault on a mapped page (SIGBUS after a file
+// was truncated underneath its mapping) into an error instead of a crash.
+func safeRead(fn func()) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = fmt.Errorf("segment: fault reading mapped fragment: %v", r)
+		}
+	}()
+	fn()
+	return nil
+}
