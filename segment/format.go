@@ -112,10 +112,17 @@ type stripeHeader struct {
 	payloadLen uint32 // bytes of encoded records before padding
 	chunkLen   uint32 // bytes of every chunk body, a multiple of chunkAlign
 	timestamp  int64  // arrival time of every record in the stripe, ms
+	flags      uint32 // stripeFlag*
 	sums       [maxFragments]uint64
 }
 
-// same reports whether two headers describe the same stripe (index aside).
+// stripeFlagLost marks a header written by repair for a stripe that could
+// not be rebuilt, so that a later recovery never mistakes the stripe for a
+// torn write and cuts it (reusing its positions).
+const stripeFlagLost uint32 = 1
+
+// same reports whether two headers describe the same stripe (index and
+// flags aside).
 func (h *stripeHeader) same(o *stripeHeader) bool {
 	return h.k == o.k && h.m == o.m && h.firstSeq == o.firstSeq && h.count == o.count &&
 		h.payloadLen == o.payloadLen && h.chunkLen == o.chunkLen && h.timestamp == o.timestamp &&
@@ -138,7 +145,7 @@ func appendStripeHeader(dst []byte, h *stripeHeader) []byte {
 	le.PutUint32(b[16:], h.count)
 	le.PutUint32(b[20:], h.payloadLen)
 	le.PutUint32(b[24:], h.chunkLen)
-	// b[28:32] reserved, zero.
+	le.PutUint32(b[28:], h.flags)
 	le.PutUint64(b[32:], uint64(h.timestamp))
 	// b[40:48] reserved, zero.
 	for j := 0; j < n; j++ {
@@ -182,11 +189,12 @@ func decodeStripeHeader(b []byte) (stripeHeader, error) {
 	h.count = le.Uint32(b[16:])
 	h.payloadLen = le.Uint32(b[20:])
 	h.chunkLen = le.Uint32(b[24:])
+	h.flags = le.Uint32(b[28:])
 	h.timestamp = int64(le.Uint64(b[32:]))
 	for j := 0; j < n; j++ {
 		h.sums[j] = le.Uint64(b[stripeFixedSize+8*j:])
 	}
-	if h.index >= n || h.count == 0 || h.chunkLen%chunkAlign != 0 ||
+	if h.index >= n || h.count == 0 || h.flags&^stripeFlagLost != 0 || h.chunkLen%chunkAlign != 0 ||
 		uint64(h.payloadLen) > uint64(h.chunkLen)*uint64(k) ||
 		uint64(h.count)*recordHeaderSize > uint64(h.payloadLen) {
 		return h, errBadField

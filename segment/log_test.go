@@ -31,6 +31,7 @@ func testConfig(t testing.TB, dirs ...string) Config {
 		MaxStripeBytes: 8 << 10,
 		MaxRecordBytes: 32 << 10,
 		Durability:     Async,
+		Logger:         quietLogger,
 	}
 }
 

@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -104,10 +105,11 @@ const (
 )
 
 type scannedStripe struct {
-	entry  stripeEntry
-	header stripeHeader // consensus header (index is meaningless)
-	states [maxFragments]chunkState
-	good   int
+	entry      stripeEntry
+	header     stripeHeader // consensus header (index is meaningless)
+	states     [maxFragments]chunkState
+	good       int
+	markedLost bool // a header carries stripeFlagLost
 }
 
 // scanSegment walks the stripes of s, checking every header and body.
@@ -177,6 +179,9 @@ func (l *Log) scanSegment(s *segment) []scannedStripe {
 			if states[j] != chunkOK {
 				continue
 			}
+			if headers[j].flags&stripeFlagLost != 0 {
+				st.markedLost = true
+			}
 			if !headers[j].same(&h) {
 				st.states[j] = chunkBadHeader
 				continue
@@ -217,7 +222,7 @@ func (l *Log) tornSuffix(stripes []scannedStripe) int {
 	t := 0
 	for i := len(stripes) - 1; i >= 0; i-- {
 		st := &stripes[i]
-		if st.good >= l.k {
+		if st.good >= l.k || st.markedLost {
 			break
 		}
 		for j := 0; j < l.n; j++ {
@@ -313,6 +318,11 @@ func (l *Log) checkSegment(s *segment, last, repair bool, rep *Report) (segIndex
 			}
 		}
 		if e.lost {
+			if repair && !st.markedLost {
+				if err := l.markLost(s, st); err != nil {
+					return segIndex{}, err
+				}
+			}
 			last := e.firstSeq + uint64(e.count) - 1
 			if lostOpen && lostTo+1 == e.firstSeq {
 				lostTo = last
@@ -369,6 +379,12 @@ func (l *Log) checkSegment(s *segment, last, repair bool, rep *Report) (segIndex
 			if p != nil {
 				p.Repaired = true
 			}
+		}
+	}
+	if repair {
+		// Every chunk that could be rebuilt was rewritten.
+		for j := range s.frags {
+			s.frags[j].lostFrom = math.MaxInt64
 		}
 	}
 	idx := segIndex{stripes: entries, end: expect, writeOff: endOff}
@@ -444,6 +460,7 @@ func (l *Log) repairFile(s *segment, j int) error {
 		if err != nil {
 			return err
 		}
+		nf.lostFrom = fileHeaderSize
 		*fr = nf
 		return syncDir(l.cfg.Dirs[j%len(l.cfg.Dirs)])
 	}
@@ -451,6 +468,7 @@ func (l *Log) repairFile(s *segment, j int) error {
 		if err := preallocate(fr.file, s.size); err != nil {
 			return fmt.Errorf("cannot extend fragment %q to %d bytes: %w", fr.path, s.size, err)
 		}
+		fr.lostFrom = min(fr.lostFrom, fr.fileSize)
 		fr.fileSize = s.size
 		if err := fr.mapFile(s.size); err != nil {
 			return err
@@ -460,6 +478,24 @@ func (l *Log) repairFile(s *segment, j int) error {
 		return fmt.Errorf("cannot rewrite header of fragment %q: %w", fr.path, err)
 	}
 	fr.header = nil
+	return nil
+}
+
+// markLost writes the stripe's header, flagged lost, over every chunk header
+// that is not intact, so that the stripe keeps its place in the log.
+func (l *Log) markLost(s *segment, st *scannedStripe) error {
+	h := st.header
+	h.flags |= stripeFlagLost
+	for j := 0; j < l.n; j++ {
+		if st.states[j] == chunkOK || st.states[j] == chunkBadBody {
+			continue
+		}
+		h.index = j
+		if _, err := s.frags[j].file.WriteAt(appendStripeHeader(nil, &h), st.entry.off); err != nil {
+			return fmt.Errorf("cannot mark lost stripe in %q at %d: %w", s.frags[j].path, st.entry.off, err)
+		}
+	}
+	st.markedLost = true
 	return nil
 }
 

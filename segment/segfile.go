@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -22,12 +23,16 @@ type fragment struct {
 	mem      []byte   // read-only shared mapping of [0, mapped)
 	fileSize int64    // size of the file when opened or created
 	header   error    // problem with the file header found at open, if any
+	// lostFrom is the offset from which the file's contents were lost
+	// (a missing or truncated file that repair re-created); reads beyond it
+	// see nothing until the chunks there are rewritten.
+	lostFrom int64
 }
 
 // readable returns the mapped bytes [off, off+n) or nil if the file does not
 // hold them.
 func (f *fragment) readable(off int64, n int) []byte {
-	if f.mem == nil || off < 0 || off+int64(n) > int64(len(f.mem)) || off+int64(n) > f.fileSize {
+	if f.mem == nil || off < 0 || off+int64(n) > int64(len(f.mem)) || off+int64(n) > f.fileSize || off+int64(n) > f.lostFrom {
 		return nil
 	}
 	return f.mem[off : off+int64(n) : off+int64(n)]
@@ -156,7 +161,7 @@ func listSegments(dirs []string) ([]uint64, error) {
 // openFragment opens and maps an existing fragment file read-write (or
 // read-only). A missing file yields a fragment with a nil file.
 func openFragment(path string, size int64, readOnly bool) (fragment, error) {
-	fr := fragment{path: path}
+	fr := fragment{path: path, lostFrom: 0}
 	flag := os.O_RDWR
 	if readOnly {
 		flag = os.O_RDONLY
@@ -175,6 +180,7 @@ func openFragment(path string, size int64, readOnly bool) (fragment, error) {
 	}
 	fr.file = f
 	fr.fileSize = st.Size()
+	fr.lostFrom = math.MaxInt64
 	if err := fr.mapFile(size); err != nil {
 		fr.close()
 		return fr, err
@@ -206,7 +212,7 @@ func (f *fragment) mapFile(size int64) error {
 // createFragment creates (or re-creates, truncating what is there)
 // a preallocated fragment file with its header, and maps it.
 func createFragment(path string, h fileHeader) (fragment, error) {
-	fr := fragment{path: path}
+	fr := fragment{path: path, lostFrom: math.MaxInt64}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fr, fmt.Errorf("cannot create fragment %q: %w", path, err)

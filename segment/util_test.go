@@ -2,13 +2,13 @@ package segment
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
+
+// quietLogger drops the recovery reports that tests provoke on purpose.
+var quietLogger = slog.New(slog.DiscardHandler)
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
-
-const crashChildEnv = "SLUICE_SEGMENT_CRASH_CHILD"
-
-func crashChild() int { return 3 }
