@@ -87,6 +87,15 @@ func (l *Log) enqueue(recs []Record, w waiter) error {
 	if len(recs) == 0 {
 		return errors.New("segment: append of no records")
 	}
+	if l.diskFull.Load() && !l.roomForSegment() {
+		// Refuse at once while full, unless retention can make room.
+		if _, err := l.EnforceRetention(); err != nil {
+			return err
+		}
+		if !l.roomForSegment() {
+			return l.diskFullError()
+		}
+	}
 	l.mu.Lock()
 	for {
 		switch {
@@ -100,9 +109,6 @@ func (l *Log) enqueue(recs []Record, w waiter) error {
 			err := l.werr
 			l.mu.Unlock()
 			return err
-		case l.diskFull.Load() && !l.roomForSegment():
-			l.mu.Unlock()
-			return l.diskFullError()
 		}
 		if len(l.active.buf) == 0 || len(l.active.buf)+size <= l.cfg.MaxPendingBytes {
 			break
@@ -465,14 +471,13 @@ func (l *Log) syncInBackground(seg *segment) {
 
 // newSegment creates the segment that starts at base, honouring the disk cap.
 func (l *Log) newSegment(base uint64) (*segment, error) {
+	// A roll is the natural moment to drop segments past retention.
+	if _, err := l.EnforceRetention(); err != nil {
+		return nil, err
+	}
 	if !l.roomForSegment() {
-		if _, err := l.EnforceRetention(); err != nil {
-			return nil, err
-		}
-		if !l.roomForSegment() {
-			l.diskFull.Store(true)
-			return nil, l.diskFullError()
-		}
+		l.diskFull.Store(true)
+		return nil, l.diskFullError()
 	}
 	s := &segment{baseSeq: base, size: l.cfg.FragmentBytes, frags: make([]fragment, l.n),
 		end: base, writeOff: fileHeaderSize}

@@ -13,7 +13,6 @@ func seedStripeHeader(k, m int) []byte {
 	return appendStripeHeader(nil, &h)
 }
 
-
 // FuzzFileHeader checks that the fragment file header decoder never panics
 // and that what it accepts re-encodes to the same bytes.
 func FuzzFileHeader(f *testing.F) {

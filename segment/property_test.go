@@ -74,6 +74,29 @@ func propertyRun(t *testing.T, seed uint64, ops int) {
 		}
 		return b
 	}
+	// syncTrim checks that the log dropped only records past retention,
+	// never the newest segment, and moves the model's first record along.
+	// Retention runs on demand and at every segment roll.
+	syncTrim := func(op int) {
+		t.Helper()
+		newFirst, end := l.Bounds()
+		cutoff := clock.ms.Load() - time.Hour.Milliseconds()
+		if newFirst < first || newFirst > end {
+			t.Fatalf("op %d: retention moved first from %d to %d (end %d)", op, first, newFirst, end)
+		}
+		for q := first; q < newFirst; q++ {
+			if model[q].ts >= cutoff {
+				t.Fatalf("op %d: retention dropped record %d of ts %d, cutoff %d", op, q, model[q].ts, cutoff)
+			}
+		}
+		if segs := l.Segments(); len(model) > 0 && (len(segs) == 0 || segs[len(segs)-1].EndSeq != uint64(len(model))) {
+			t.Fatalf("op %d: the newest segment is gone", op)
+		}
+		if newFirst > first {
+			deleted++
+		}
+		first = newFirst
+	}
 	checkRead := func(pos uint64, maxRecords, maxBytes int) {
 		t.Helper()
 		got, next, err := l.Read(pos, maxRecords, maxBytes)
@@ -140,6 +163,7 @@ func propertyRun(t *testing.T, seed uint64, ops int) {
 			for _, r := range batch {
 				model = append(model, modelRecord{ts: ts, pk: r.PartitionKey, ehk: r.ExplicitHashKey, data: r.Data})
 			}
+			syncTrim(op)
 		case k < 55:
 			clock.advance(time.Duration(rng.IntN(20*60)) * time.Second)
 		case k < 80: // read by position
@@ -187,20 +211,7 @@ func propertyRun(t *testing.T, seed uint64, ops int) {
 				t.Fatal(err)
 			}
 			deleted += n
-			newFirst, end := l.Bounds()
-			cutoff := clock.ms.Load() - time.Hour.Milliseconds()
-			if newFirst < first || newFirst > end {
-				t.Fatalf("op %d: retention moved first from %d to %d (end %d)", op, first, newFirst, end)
-			}
-			for q := first; q < newFirst; q++ {
-				if model[q].ts >= cutoff {
-					t.Fatalf("op %d: retention dropped record %d of ts %d, cutoff %d", op, q, model[q].ts, cutoff)
-				}
-			}
-			if segs := l.Segments(); len(model) > 0 && (len(segs) == 0 || segs[len(segs)-1].EndSeq != uint64(len(model))) {
-				t.Fatalf("op %d: the newest segment is gone", op)
-			}
-			first = newFirst
+			syncTrim(op)
 		}
 	}
 	checkRead(0, 1<<30, 1<<30)
