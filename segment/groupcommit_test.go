@@ -1,0 +1,124 @@
+package segment
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSegmentGroupCommit: concurrent appends in Fsync mode share stripes
+// and syncs, and a linger gathers appends that arrive within it.
+func TestSegmentGroupCommit(t *testing.T) {
+	t.Run("fsync", func(t *testing.T) {
+		cfg := testConfig(t)
+		cfg.Durability = Fsync
+		cfg.MaxStripeBytes = 64 << 10
+		l := mustOpen(t, cfg)
+		defer l.Close()
+		const writers, per = 8, 40
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Go(func() {
+				for i := 0; i < per; i++ {
+					if _, err := l.Append([]Record{rec(i, 200)}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		st := l.Stats()
+		if st.Records != writers*per {
+			t.Fatalf("%d records committed, want %d", st.Records, writers*per)
+		}
+		if st.Flushes >= writers*per {
+			t.Fatalf("%d flushes for %d concurrent appends: no group commit", st.Flushes, writers*per)
+		}
+	})
+	t.Run("linger", func(t *testing.T) {
+		cfg := testConfig(t)
+		cfg.Linger = 200 * time.Millisecond
+		l := mustOpen(t, cfg)
+		defer l.Close()
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < 10; w++ {
+			wg.Go(func() {
+				if _, err := l.Append([]Record{rec(w, 100)}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if st := l.Stats(); st.Flushes > 2 {
+			t.Fatalf("%d flushes for 10 appends within one linger", st.Flushes)
+		}
+		if time.Since(start) < 150*time.Millisecond {
+			t.Fatal("appends were acknowledged before the linger elapsed")
+		}
+	})
+	t.Run("size", func(t *testing.T) {
+		// A full stripe does not wait for the linger.
+		cfg := testConfig(t)
+		cfg.Linger = 10 * time.Second
+		l := mustOpen(t, cfg)
+		defer l.Close()
+		done := make(chan error, 1)
+		go func() {
+			_, err := l.Append([]Record{rec(1, cfg.MaxStripeBytes)})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a full stripe waited for the linger")
+		}
+	})
+}
+
+// TestSegmentAppendAsync: the callback gets the position and is called
+// once the records are readable.
+func TestSegmentAppendAsync(t *testing.T) {
+	l := mustOpen(t, testConfig(t))
+	defer l.Close()
+	type result struct {
+		first uint64
+		err   error
+	}
+	results := make(chan result, 20)
+	for i := 0; i < 20; i++ {
+		l.AppendAsync([]Record{rec(i, 50), rec(i, 60)}, func(first uint64, err error) {
+			if err == nil {
+				if _, end := l.Bounds(); end < first+2 {
+					err = errAsyncNotVisible
+				}
+			}
+			results <- result{first, err}
+		})
+	}
+	seen := map[uint64]bool{}
+	for i := 0; i < 20; i++ {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.first%2 != 0 || seen[r.first] {
+			t.Fatalf("bad first position %d", r.first)
+		}
+		seen[r.first] = true
+	}
+	l.AppendAsync(nil, func(_ uint64, err error) { results <- result{err: err} })
+	if r := <-results; r.err == nil {
+		t.Fatal("empty async append accepted")
+	}
+}
+
+var errAsyncNotVisible = errorString("records not visible when their callback ran")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
