@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 )
@@ -378,6 +379,7 @@ func (l *Log) writePending(seg *segment, off int64) error {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, l.n)
+	start := time.Now()
 	for j := 0; j < l.n; j++ {
 		wg.Go(func() {
 			fr := &seg.frags[j]
@@ -389,10 +391,12 @@ func (l *Log) writePending(seg *segment, off int64) error {
 				if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
 					errs[j] = fmt.Errorf("cannot sync %q: %w", fr.path, err)
 				}
+				syncsTotal.Inc()
 			}
 		})
 	}
 	wg.Wait()
+	flushDuration.UpdateDuration(start)
 	for j := range sc.iovs {
 		clear(sc.iovs[j])
 		sc.iovs[j] = sc.iovs[j][:0]
@@ -415,6 +419,9 @@ func (l *Log) writePending(seg *segment, off int64) error {
 	l.statRecords.Add(records)
 	l.statPayload.Add(payload)
 	l.statStripes.Add(uint64(len(sc.pending)))
+	recordsTotal.Add(int(records))
+	payloadBytesTotal.Add(int(payload))
+	stripesTotal.Add(len(sc.pending))
 	sc.pending = sc.pending[:0]
 	l.notifyAll()
 	return nil
@@ -512,3 +519,11 @@ func (l *Log) newSegment(base uint64) (*segment, error) {
 	l.diskFull.Store(false)
 	return s, nil
 }
+
+var (
+	recordsTotal      = metrics.NewCounter(`sluice_segment_records_total`)
+	payloadBytesTotal = metrics.NewCounter(`sluice_segment_payload_bytes_total`)
+	stripesTotal      = metrics.NewCounter(`sluice_segment_stripes_total`)
+	syncsTotal        = metrics.NewCounter(`sluice_segment_fdatasyncs_total`)
+	flushDuration     = metrics.NewHistogram(`sluice_segment_flush_duration_seconds`)
+)

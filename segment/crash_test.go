@@ -103,18 +103,29 @@ func TestSegmentCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := make(chan []string, 1)
+		started := make(chan struct{})
 		go func() {
 			var got []string
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
+				if len(got) == 0 {
+					close(started)
+				}
 				got = append(got, sc.Text())
+			}
+			if len(got) == 0 {
+				close(started)
 			}
 			lines <- got
 		}()
-		// Wait for the first ack so that the kill lands while appending,
+		// Wait for the first ack (recovery of a growing log takes a while
+		// on a loaded machine), so that the kill lands while appending,
 		// then kill after a random delay.
-		delay := time.Duration(20+rng.IntN(250)) * time.Millisecond
-		time.Sleep(150*time.Millisecond + delay)
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+		}
+		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		got := <-lines
 		werr := cmd.Wait()

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 )
@@ -255,6 +256,7 @@ func (l *Log) checkSegment(s *segment, last, repair bool, rep *Report) (segIndex
 			p.File = s.frags[j].path
 		}
 		rep.Problems = append(rep.Problems, p)
+		problemsTotal.Inc()
 		return &rep.Problems[len(rep.Problems)-1]
 	}
 	// File-level problems first: re-create what is missing so chunks can be
@@ -538,3 +540,6 @@ func (l *Log) repairStripe(s *segment, st *scannedStripe) error {
 	st.good = l.n
 	return nil
 }
+
+// problemsTotal counts problems found by recovery and scrubs.
+var problemsTotal = metrics.NewCounter(`sluice_segment_problems_found_total`)
