@@ -141,10 +141,87 @@ func (l *Log) diskFullError() error {
 		l.diskBytes.Load(), l.cfg.MaxDiskBytes, int64(l.n)*l.cfg.FragmentBytes)
 }
 
-// flushLoop is the log's one writer goroutine: it takes the pending batch,
-// commits it as stripes and completes its waiters.
+// The writer side is a pipeline of three goroutines, so that coding the
+// next group commit overlaps with writing the previous one, and writing
+// overlaps with syncing (STYLE 3.4, with the sync split off as Pebble's
+// LogWriter does):
+//
+//	flushLoop: takes the pending batch, cuts it into stripes, codes them,
+//	           rolls segments                              -> writeQ
+//	writeLoop: pwritev of every fragment, in parallel      -> syncQ
+//	syncLoop:  fdatasync of every fragment (Fsync mode), publish to
+//	           readers, complete the waiters, in batch order
+//
+// Each queue holds one job, so at most three batches are past the pending
+// one. A batch is acknowledged only by syncLoop, after its own writes and
+// syncs and those of every batch before it; after a failed write or sync
+// the error is sticky and no later batch is acknowledged.
+
+// flushJob is one group commit moving through the pipeline.
+type flushJob struct {
+	b              *batch
+	arena          []byte     // headers, parity and padded tail chunks
+	shards         [][]byte   // scratch for coding one stripe
+	writes         []segWrite // one per segment touched, in order
+	committedBytes int        // bytes of b.buf in writes
+	err            error      // the first error; later stages skip their work
+}
+
+// segWrite is the part of a job that goes to one segment.
+type segWrite struct {
+	seg     *segment
+	off     int64      // where the first stripe starts in every fragment
+	iovs    [][][]byte // per fragment: headers and chunks, in order
+	entries []stripeEntry
+	sealed  bool // the job moved on to a new segment after this one
+	written bool // written (and synced in Fsync mode) by flushLoop at a roll
+}
+
+func (j *flushJob) reset() {
+	j.b = nil
+	j.arena = j.arena[:0]
+	for i := range j.writes {
+		w := &j.writes[i]
+		for f := range w.iovs {
+			clear(w.iovs[f])
+			w.iovs[f] = w.iovs[f][:0]
+		}
+		w.seg, w.entries, w.sealed, w.written = nil, w.entries[:0], false, false
+	}
+	j.writes = j.writes[:0]
+	j.committedBytes, j.err = 0, nil
+}
+
+// carve returns n bytes from the job's arena. Earlier carvings stay valid
+// when the arena grows: they keep the old backing array alive.
+func (j *flushJob) carve(n int) []byte {
+	if cap(j.arena)-len(j.arena) < n {
+		j.arena = make([]byte, 0, max(2*cap(j.arena), n, 64<<10))
+	}
+	s := j.arena[len(j.arena) : len(j.arena)+n : len(j.arena)+n]
+	j.arena = j.arena[:len(j.arena)+n]
+	return s
+}
+
+// startWriter starts the pipeline. Close stops it by closing the log.
+func (l *Log) startWriter() {
+	l.writeQ = make(chan *flushJob, 1)
+	l.syncQ = make(chan *flushJob, 1)
+	l.jobs = make(chan *flushJob, 4)
+	l.batches = make(chan *batch, 4)
+	for i := 0; i < 4; i++ {
+		l.jobs <- &flushJob{shards: make([][]byte, l.n)}
+		l.batches <- &batch{}
+	}
+	l.active = <-l.batches
+	go l.flushLoop()
+	go l.writeLoop()
+	go l.syncLoop()
+}
+
+// flushLoop is the first stage: it takes the pending batch and codes it.
 func (l *Log) flushLoop() {
-	defer close(l.flusherDone)
+	defer close(l.writeQ)
 	var timer *time.Timer
 	for {
 		<-l.kick
@@ -171,6 +248,9 @@ func (l *Log) flushLoop() {
 			}
 		}
 		for {
+			// Take a free batch before the lock: it is handed back by
+			// syncLoop, which never waits for mu while holding one.
+			next := <-l.batches
 			l.flushMu.Lock()
 			l.mu.Lock()
 			b := l.active
@@ -178,33 +258,151 @@ func (l *Log) flushLoop() {
 				closed := l.closed
 				l.mu.Unlock()
 				l.flushMu.Unlock()
+				l.batches <- next
 				if closed {
 					return
 				}
 				break
 			}
-			l.active, l.spare = l.spare, nil
+			l.active = next
 			werr := l.werr
 			l.space.Broadcast()
 			l.mu.Unlock()
 
-			committedBytes, err := 0, werr
-			if err == nil {
-				committedBytes, err = l.commit(b)
+			job := <-l.jobs
+			job.b = b
+			if werr != nil {
+				job.err = werr
+			} else {
+				job.committedBytes, job.err = l.code(job)
 			}
+			l.inflight.Add(1) // after code, which may wait for the jobs before
 			l.flushMu.Unlock()
-			if err != nil && !errors.Is(err, ErrDiskFull) {
-				l.mu.Lock()
-				if l.werr == nil {
-					l.werr = err
+			l.writeQ <- job
+		}
+	}
+}
+
+// writeLoop is the second stage: it writes every fragment's chunks.
+func (l *Log) writeLoop() {
+	defer close(l.syncQ)
+	var wg sync.WaitGroup
+	errs := make([]error, l.n)
+	for job := range l.writeQ {
+		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
+			for i := range job.writes {
+				w := &job.writes[i]
+				if w.written {
+					continue
 				}
-				l.mu.Unlock()
+				for f := 0; f < l.n; f++ {
+					wg.Go(func() {
+						fr := &w.seg.frags[f]
+						if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
+							errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
+						}
+					})
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					job.err = err
+					job.committedBytes = 0
+					clear(errs)
+					break
+				}
 			}
-			l.complete(b, committedBytes, err)
-			b.reset()
+		}
+		l.syncQ <- job
+	}
+}
+
+// syncLoop is the last stage: it syncs, publishes and acknowledges, in
+// batch order.
+func (l *Log) syncLoop() {
+	defer close(l.flusherDone)
+	var wg sync.WaitGroup
+	errs := make([]error, l.n)
+	for job := range l.syncQ {
+		start := time.Now()
+		l.mu.Lock()
+		werr := l.werr
+		l.mu.Unlock()
+		if werr != nil && job.err == nil {
+			// An earlier batch failed: nothing after it is acknowledged.
+			job.err, job.committedBytes = werr, 0
+		}
+		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
+			for i := range job.writes {
+				w := &job.writes[i]
+				if l.cfg.Durability == Fsync {
+					for f := 0; f < l.n; f++ {
+						wg.Go(func() {
+							fr := &w.seg.frags[f]
+							if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
+								errs[f] = fmt.Errorf("cannot sync %q: %w", fr.path, err)
+							}
+						})
+					}
+					wg.Wait()
+					syncsTotal.Add(l.n)
+					if err := errors.Join(errs...); err != nil {
+						job.err, job.committedBytes = err, 0
+						clear(errs)
+						break
+					}
+				}
+				l.publish(w)
+			}
+		}
+		flushDuration.UpdateDuration(start)
+		if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
 			l.mu.Lock()
-			l.spare = b
+			if l.werr == nil {
+				l.werr = job.err
+			}
 			l.mu.Unlock()
+		}
+		if len(job.writes) > 0 {
+			l.statFlushes.Add(1)
+		}
+		b := job.b
+		l.complete(b, job.committedBytes, job.err)
+		b.reset()
+		job.reset()
+		l.jobs <- job
+		l.batches <- b
+		l.inflight.Done()
+	}
+}
+
+// publish makes the stripes of w visible to readers.
+func (l *Log) publish(w *segWrite) {
+	seg := w.seg
+	if len(w.entries) > 0 {
+		var records, payload uint64
+		l.state.Lock()
+		for _, e := range w.entries {
+			seg.stripes = append(seg.stripes, e)
+			records += uint64(e.count)
+			payload += uint64(e.payloadLen)
+		}
+		last := w.entries[len(w.entries)-1]
+		seg.end = last.firstSeq + uint64(last.count)
+		seg.lastTs = last.ts
+		l.state.Unlock()
+		l.committed.Store(seg.end)
+		l.statRecords.Add(records)
+		l.statPayload.Add(payload)
+		l.statStripes.Add(uint64(len(w.entries)))
+		recordsTotal.Add(int(records))
+		payloadBytesTotal.Add(int(payload))
+		stripesTotal.Add(len(w.entries))
+		l.notifyAll()
+	}
+	if w.sealed {
+		seg.sealed.Store(true)
+		if l.cfg.Durability == Async {
+			l.syncInBackground(seg)
 		}
 	}
 }
@@ -230,57 +428,33 @@ func (l *Log) complete(b *batch, committedBytes int, err error) {
 	}
 }
 
-// flushScratch holds the flusher's reusable buffers.
-type flushScratch struct {
-	arena   []byte     // headers, parity and padded tail chunks of one commit
-	iovs    [][][]byte // per fragment: the buffers to write, in order
-	shards  [][]byte
-	pending []stripeEntry
-}
-
-// carve returns n bytes from the arena. Earlier carvings stay valid when the
-// arena grows: they keep the old backing array alive.
-func (sc *flushScratch) carve(n int) []byte {
-	if cap(sc.arena)-len(sc.arena) < n {
-		sc.arena = make([]byte, 0, max(2*cap(sc.arena), n, 64<<10))
-	}
-	s := sc.arena[len(sc.arena) : len(sc.arena)+n : len(sc.arena)+n]
-	sc.arena = sc.arena[:len(sc.arena)+n]
-	return s
-}
-
-// commit writes b as stripes, rolling segments as needed, syncs them in
-// Fsync mode and publishes them to readers. It returns how many bytes of
-// b.buf were committed; less than all only with an error.
-func (l *Log) commit(b *batch) (int, error) {
-	sc := &l.scratch
-	sc.arena = sc.arena[:0]
-	if len(sc.iovs) != l.n {
-		sc.iovs = make([][][]byte, l.n)
-		sc.shards = make([][]byte, l.n)
-	}
-	seq := l.committed.Load()
-	b.first = seq
+// code cuts the job's batch into stripes, codes them and queues their
+// chunks per segment, rolling segments as needed. It returns how many bytes
+// of the batch were coded; less than all only with an error.
+func (l *Log) code(job *flushJob) (int, error) {
+	b := job.b
+	b.first = l.nextPos
 	now := l.cfg.Now().UnixMilli()
 	ts := max(now, l.lastTs)
 	l.lastTs = ts
 	hdrSize := stripeHeaderSize(l.n)
-
-	l.state.RLock()
-	var seg *segment
-	if len(l.segs) > 0 {
-		seg = l.segs[len(l.segs)-1]
+	seg := l.cur
+	var w *segWrite
+	startWrite := func(seg *segment) {
+		if len(job.writes) == cap(job.writes) {
+			job.writes = append(job.writes, segWrite{iovs: make([][][]byte, l.n)})
+		} else {
+			job.writes = job.writes[:len(job.writes)+1]
+		}
+		w = &job.writes[len(job.writes)-1]
+		w.seg, w.off = seg, seg.writeOff
 	}
-	l.state.RUnlock()
-
-	pendingOff := int64(0)
 	if seg != nil {
-		pendingOff = seg.writeOff
+		startWrite(seg)
 	}
-	sc.pending = sc.pending[:0]
-	committedBytes := 0
 	buf := b.buf
 	pos := 0
+	seq := l.nextPos
 	for pos < len(buf) {
 		start, count := pos, uint32(0)
 		for pos < len(buf) {
@@ -296,31 +470,59 @@ func (l *Log) commit(b *batch) (int, error) {
 		need := int64(hdrSize + c)
 		if seg == nil || seg.writeOff+need > seg.size {
 			if seg != nil {
-				if err := l.writePending(seg, pendingOff); err != nil {
-					return committedBytes, err
-				}
-				committedBytes = start
-				if l.cfg.Durability == Async {
-					l.syncInBackground(seg)
+				// Before the next segment exists, everything coded for
+				// this one must be written (and synced in Fsync mode): a
+				// torn tail is then only ever in the newest segment, where
+				// recovery can tell it from damage (FORMAT.md, Recovery).
+				// Rolls are rare, so waiting here costs little.
+				l.inflight.Wait()
+				if err := l.writeNow(w); err != nil {
+					return 0, err
 				}
 			}
 			ns, err := l.newSegment(seq)
 			if err != nil {
-				return committedBytes, err
+				return start, err
 			}
-			seg, pendingOff = ns, ns.writeOff
+			if w != nil {
+				w.sealed = true
+			}
+			seg = ns
+			l.cur = ns
+			startWrite(ns)
 		}
-		l.encodeStripe(payload, c, seq, count, ts)
-		sc.pending = append(sc.pending, stripeEntry{off: seg.writeOff, firstSeq: seq, count: count,
+		l.encodeStripe(job, w, payload, c, seq, count, ts)
+		w.entries = append(w.entries, stripeEntry{off: seg.writeOff, firstSeq: seq, count: count,
 			payloadLen: uint32(len(payload)), chunkLen: uint32(c), ts: ts})
 		seg.writeOff += need
 		seq += uint64(count)
+		l.nextPos = seq
 	}
-	if err := l.writePending(seg, pendingOff); err != nil {
-		return committedBytes, err
-	}
-	l.statFlushes.Add(1)
 	return len(buf), nil
+}
+
+// writeNow writes w's chunks and, in Fsync mode, syncs them, from
+// flushLoop.
+func (l *Log) writeNow(w *segWrite) error {
+	errs := make([]error, l.n)
+	var wg sync.WaitGroup
+	for f := 0; f < l.n; f++ {
+		wg.Go(func() {
+			fr := &w.seg.frags[f]
+			if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
+				errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
+				return
+			}
+			if l.cfg.Durability == Fsync {
+				if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
+					errs[f] = fmt.Errorf("cannot sync %q: %w", fr.path, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	w.written = true
+	return errors.Join(errs...)
 }
 
 // recordLenAt returns the encoded length of the record at the start of b,
@@ -329,10 +531,9 @@ func recordLenAt(b []byte) int {
 	return recordHeaderSize + int(binary.LittleEndian.Uint32(b[0:])) + int(binary.LittleEndian.Uint16(b[4:])) + int(b[6])
 }
 
-// encodeStripe codes one stripe and queues its chunks for writing.
-func (l *Log) encodeStripe(payload []byte, c int, seq uint64, count uint32, ts int64) {
-	sc := &l.scratch
-	shards := sc.shards
+// encodeStripe codes one stripe and queues its chunks in w.
+func (l *Log) encodeStripe(job *flushJob, w *segWrite, payload []byte, c int, seq uint64, count uint32, ts int64) {
+	shards := job.shards
 	for i := 0; i < l.k; i++ {
 		lo, hi := i*c, (i+1)*c
 		if hi <= len(payload) {
@@ -340,7 +541,7 @@ func (l *Log) encodeStripe(payload []byte, c int, seq uint64, count uint32, ts i
 			continue
 		}
 		// The tail chunk is padded with zeros.
-		chunk := sc.carve(c)
+		chunk := job.carve(c)
 		if lo < len(payload) {
 			n := copy(chunk, payload[lo:])
 			clear(chunk[n:])
@@ -350,7 +551,7 @@ func (l *Log) encodeStripe(payload []byte, c int, seq uint64, count uint32, ts i
 		shards[i] = chunk
 	}
 	for j := l.k; j < l.n; j++ {
-		shards[j] = sc.carve(c)
+		shards[j] = job.carve(c)
 	}
 	if l.m > 0 {
 		if err := l.enc.Encode(shards); err != nil {
@@ -364,67 +565,9 @@ func (l *Log) encodeStripe(payload []byte, c int, seq uint64, count uint32, ts i
 	hdrSize := stripeHeaderSize(l.n)
 	for j := 0; j < l.n; j++ {
 		h.index = j
-		hb := appendStripeHeader(sc.carve(hdrSize)[:0], &h)
-		sc.iovs[j] = append(sc.iovs[j], hb, shards[j])
+		hb := appendStripeHeader(job.carve(hdrSize)[:0], &h)
+		w.iovs[j] = append(w.iovs[j], hb, shards[j])
 	}
-}
-
-// writePending writes the queued chunks of seg at offset off in every
-// fragment file, in parallel, syncs them in Fsync mode, and publishes the
-// queued stripes to readers.
-func (l *Log) writePending(seg *segment, off int64) error {
-	sc := &l.scratch
-	if len(sc.pending) == 0 {
-		return nil
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, l.n)
-	start := time.Now()
-	for j := 0; j < l.n; j++ {
-		wg.Go(func() {
-			fr := &seg.frags[j]
-			if err := pwritevAll(fr.file, sc.iovs[j], off); err != nil {
-				errs[j] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, off, err)
-				return
-			}
-			if l.cfg.Durability == Fsync {
-				if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
-					errs[j] = fmt.Errorf("cannot sync %q: %w", fr.path, err)
-				}
-				syncsTotal.Inc()
-			}
-		})
-	}
-	wg.Wait()
-	flushDuration.UpdateDuration(start)
-	for j := range sc.iovs {
-		clear(sc.iovs[j])
-		sc.iovs[j] = sc.iovs[j][:0]
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	var records, payload uint64
-	l.state.Lock()
-	for _, e := range sc.pending {
-		seg.stripes = append(seg.stripes, e)
-		records += uint64(e.count)
-		payload += uint64(e.payloadLen)
-	}
-	last := sc.pending[len(sc.pending)-1]
-	seg.end = last.firstSeq + uint64(last.count)
-	seg.lastTs = last.ts
-	l.state.Unlock()
-	l.committed.Store(seg.end)
-	l.statRecords.Add(records)
-	l.statPayload.Add(payload)
-	l.statStripes.Add(uint64(len(sc.pending)))
-	recordsTotal.Add(int(records))
-	payloadBytesTotal.Add(int(payload))
-	stripesTotal.Add(len(sc.pending))
-	sc.pending = sc.pending[:0]
-	l.notifyAll()
-	return nil
 }
 
 // pwritevAll writes bufs contiguously at off, retrying short writes.

@@ -329,3 +329,83 @@ func TestSegmentFaultBitFlip(t *testing.T) {
 		})
 	}
 }
+
+// TestSegmentFaultNotTorn: damage to more than Parity chunks of the newest
+// stripes is reported as lost, never cut as a torn write, whether the log
+// was closed cleanly or not (then the damage does not look like an
+// interrupted write).
+func TestSegmentFaultNotTorn(t *testing.T) {
+	src, want := faultFixture(t)
+	for _, clean := range []bool{true, false} {
+		t.Run(fmt.Sprintf("clean=%v", clean), func(t *testing.T) {
+			dir := copyDir(t, src)
+			if !clean {
+				if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := testConfig(t, dir)
+			cfg.ReadOnly = true
+			ro := mustOpen(t, cfg)
+			segs := ro.Segments()
+			ro.Close()
+			last := segs[len(segs)-1]
+			for _, j := range []int{0, 1, 2} {
+				f, err := os.OpenFile(last.Files[j], os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.WriteAt([]byte{1, 2, 3, 4}, last.UsedBytes-8); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+			for _, readOnly := range []bool{true, false} {
+				cfg := testConfig(t, dir)
+				cfg.ReadOnly = readOnly
+				l := mustOpen(t, cfg)
+				rep := l.Recovery()
+				_, end := l.Bounds()
+				l.Close()
+				if rep.OK() || len(rep.Lost) == 0 || end != uint64(len(want)) {
+					t.Fatalf("read-only=%v: damaged newest stripe not reported as lost (end %d, want %d):\n%s", readOnly, end, len(want), rep.String())
+				}
+				for _, p := range rep.Problems {
+					if p.Kind == ProblemTornTail {
+						t.Fatalf("damage taken for a torn write: %s", p)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSegmentScrubReportsMissingSegment: a segment whose files are all gone
+// is reported by recovery and by Scrub, named after the missing segment.
+func TestSegmentScrubReportsMissingSegment(t *testing.T) {
+	src, _ := faultFixture(t)
+	dir := copyDir(t, src)
+	files := segmentFiles(t, dir)
+	for _, f := range files[1] {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := filepath.Base(files[1][0])[:20]
+	l := mustOpen(t, testConfig(t, dir))
+	defer l.Close()
+	for _, rep := range []Report{l.Recovery(), mustScrub(t, l)} {
+		if rep.OK() || len(rep.Lost) != 1 || rep.Lost[0].Segment != name {
+			t.Fatalf("missing segment %s not reported:\n%s", name, rep.String())
+		}
+	}
+}
+
+func mustScrub(t *testing.T, l *Log) Report {
+	t.Helper()
+	rep, err := l.Scrub(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -75,18 +76,23 @@ type Log struct {
 	enc     reedsolomon.Encoder
 
 	// mu guards the pending batch, the next position and the writer state.
-	mu      sync.Mutex
-	space   *sync.Cond // signalled when the pending batch is taken
-	active  *batch
-	spare   *batch
-	nextSeq uint64
-	werr    error // sticky write error
-	closed  bool
+	mu     sync.Mutex
+	space  *sync.Cond // signalled when the pending batch is taken
+	active *batch
+	werr   error // sticky write error
+	closed bool
 
 	kick        chan struct{}
-	flusherDone chan struct{}
-	flushMu     sync.Mutex // held by the flusher around a commit, and by Scrub
-	syncWG      sync.WaitGroup
+	flusherDone chan struct{}  // closed when the pipeline has stopped
+	flushMu     sync.Mutex     // held by flushLoop around coding a batch, and by Scrub
+	inflight    sync.WaitGroup // jobs in the pipeline
+	writeQ      chan *flushJob // flushLoop -> writeLoop
+	syncQ       chan *flushJob // writeLoop -> syncLoop
+	jobs        chan *flushJob // free jobs
+	batches     chan *batch    // free batches
+	syncWG      sync.WaitGroup // background syncs of sealed segments
+	cur         *segment       // flushLoop-owned: the segment being written
+	nextPos     uint64         // flushLoop-owned: position of the next record coded
 
 	// state guards segs and first (the index) for readers.
 	state    sync.RWMutex
@@ -100,13 +106,12 @@ type Log struct {
 
 	retention atomic.Int64 // nanoseconds
 	diskBytes atomic.Int64
-	lastTs    int64 // flusher-owned
+	lastTs    int64 // flushLoop-owned
 
 	recovery Report
+	clean    bool // the log was closed cleanly: no torn stripes possible
 
 	statRecords, statPayload, statStripes, statFlushes atomic.Uint64
-
-	scratch flushScratch // flusher-owned
 }
 
 // Open opens or creates the log in cfg.Dirs, recovering what is there:
@@ -163,7 +168,6 @@ func Open(cfg Config) (*Log, error) {
 		notifyCh:    make(chan struct{}),
 	}
 	l.space = sync.NewCond(&l.mu)
-	l.active, l.spare = &batch{}, &batch{}
 	l.retention.Store(int64(cfg.Retention))
 	if l.m > 0 {
 		l.enc, err = reedsolomon.New(l.k, l.m)
@@ -175,7 +179,7 @@ func Open(cfg Config) (*Log, error) {
 		l.closeSegments()
 		return nil, err
 	}
-	go l.flushLoop()
+	l.startWriter()
 	return l, nil
 }
 
@@ -199,10 +203,44 @@ func probeGeometry(dirs []string, base uint64) (fileHeader, bool) {
 	return fileHeader{}, false
 }
 
+// checkGaps reports positions missing between consecutive segments (a
+// segment whose files are all gone starts where its predecessor ends, so the
+// range is named after it).
+func checkGaps(segs []*segment, rep *Report) error {
+	for i := 1; i < len(segs); i++ {
+		prev, s := segs[i-1], segs[i]
+		if prev.end < s.baseSeq {
+			rep.Lost = append(rep.Lost, LostRange{Segment: fmt.Sprintf("%020d", prev.end), FirstSeq: prev.end, LastSeq: s.baseSeq - 1,
+				Reason: fmt.Sprintf("records missing between segments %s and %s", prev.name(), s.name())})
+		} else if prev.end > s.baseSeq {
+			return fmt.Errorf("segment: segment %s ends at record %d, after the start of segment %s; the log is inconsistent",
+				prev.name(), prev.end, s.name())
+		}
+	}
+	return nil
+}
+
+// cleanMarker is the file Close leaves in Dirs[0] after a clean shutdown.
+// While it exists no stripe can be torn: recovery then treats every
+// incomplete stripe as damage, never cutting it.
+const cleanMarker = "CLEAN"
+
 // recover opens every segment, checks it, repairs it unless read-only, and
 // builds the index.
 func (l *Log) recover(bases []uint64) error {
 	rep := &l.recovery
+	marker := filepath.Join(l.cfg.Dirs[0], cleanMarker)
+	if _, err := os.Stat(marker); err == nil {
+		l.clean = true
+		if !l.cfg.ReadOnly {
+			if err := os.Remove(marker); err != nil {
+				return fmt.Errorf("cannot remove %q: %w", marker, err)
+			}
+			if err := syncDir(l.cfg.Dirs[0]); err != nil {
+				return fmt.Errorf("cannot sync directory %q: %w", l.cfg.Dirs[0], err)
+			}
+		}
+	}
 	for i, base := range bases {
 		s, err := l.openSegment(base)
 		if err != nil {
@@ -215,16 +253,9 @@ func (l *Log) recover(bases []uint64) error {
 			return err
 		}
 		s.setIndex(idx)
-		if i > 0 {
-			prev := l.segs[i-1]
-			if prev.end < base {
-				rep.Lost = append(rep.Lost, LostRange{Segment: prev.name(), FirstSeq: prev.end, LastSeq: base - 1,
-					Reason: "records missing between segments"})
-			} else if prev.end > base {
-				return fmt.Errorf("segment: segment %s ends at record %d, after the start of segment %s; the log is inconsistent",
-					prev.name(), prev.end, s.name())
-			}
-		}
+	}
+	if err := checkGaps(l.segs, rep); err != nil {
+		return err
 	}
 	rep.Segments = len(l.segs)
 	if !l.cfg.ReadOnly {
@@ -241,7 +272,8 @@ func (l *Log) recover(bases []uint64) error {
 	if len(l.segs) > 0 {
 		l.first = l.segs[0].baseSeq
 		last := l.segs[len(l.segs)-1]
-		l.nextSeq = last.end
+		l.nextPos = last.end
+		l.cur = last
 		l.lastTs = last.lastTs
 		for _, s := range l.segs {
 			l.diskBytes.Add(int64(l.n) * s.size)
@@ -250,7 +282,10 @@ func (l *Log) recover(bases []uint64) error {
 			}
 		}
 	}
-	l.committed.Store(l.nextSeq)
+	for _, s := range l.segs[:max(len(l.segs)-1, 0)] {
+		s.sealed.Store(true)
+	}
+	l.committed.Store(l.nextPos)
 	for _, p := range rep.Problems {
 		l.cfg.Logger.Warn("segment recovery", "dirs", l.cfg.Dirs, "problem", p.String())
 	}
@@ -372,7 +407,9 @@ func (l *Log) EnforceRetention() (int, error) {
 	cutoff := l.cfg.Now().Add(-ret).UnixMilli()
 	l.state.Lock()
 	var doomed []*segment
-	for len(l.segs) > 1 && l.segs[0].lastTs < cutoff {
+	// A segment is deleted only once everything written to it is published
+	// (sealed), so that retention never races the writer pipeline.
+	for len(l.segs) > 1 && l.segs[0].sealed.Load() && l.segs[0].lastTs < cutoff {
 		doomed = append(doomed, l.segs[0])
 		l.segs = l.segs[1:]
 	}
@@ -419,6 +456,7 @@ func (l *Log) Scrub(repair bool) (Report, error) {
 	}
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
+	l.inflight.Wait() // let the pipeline drain: the files are quiet now
 	l.state.RLock()
 	segs := append([]*segment(nil), l.segs...)
 	l.state.RUnlock()
@@ -433,6 +471,9 @@ func (l *Log) Scrub(repair bool) (Report, error) {
 		l.state.Lock()
 		s.setIndex(idx)
 		l.state.Unlock()
+	}
+	if err := checkGaps(segs, &rep); err != nil {
+		return rep, err
 	}
 	if repair {
 		for _, s := range segs {
@@ -468,9 +509,11 @@ func (l *Log) Segments() []SegmentInfo {
 	out := make([]SegmentInfo, 0, len(l.segs))
 	for _, s := range l.segs {
 		info := SegmentInfo{Name: s.name(), FirstSeq: s.baseSeq, EndSeq: s.end, Stripes: len(s.stripes),
-			UsedBytes: s.writeOff, SizeBytes: s.size}
+			UsedBytes: fileHeaderSize, SizeBytes: s.size}
 		if len(s.stripes) > 0 {
-			info.FirstTime, info.LastTime = s.stripes[0].ts, s.stripes[len(s.stripes)-1].ts
+			last := s.stripes[len(s.stripes)-1]
+			info.FirstTime, info.LastTime = s.stripes[0].ts, last.ts
+			info.UsedBytes = last.off + int64(stripeHeaderSize(l.n)) + int64(last.chunkLen)
 		}
 		for j := range s.frags {
 			info.Files = append(info.Files, s.frags[j].path)
@@ -510,10 +553,29 @@ func (l *Log) Close() error {
 			}
 		}
 		l.state.RUnlock()
+		if err == nil && l.werr == nil {
+			err = writeCleanMarker(l.cfg.Dirs[0])
+		}
 	}
 	l.closeSegments()
 	l.notifyAll()
 	return err
+}
+
+func writeCleanMarker(dir string) error {
+	path := filepath.Join(dir, cleanMarker)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot create %q: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot sync %q: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
 func (l *Log) closeSegments() {

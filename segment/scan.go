@@ -219,7 +219,16 @@ func (l *Log) scanSegment(s *segment) []scannedStripe {
 // than unwritten or half-written chunks (no missing file, no short file).
 // In Fsync mode such stripes were never acknowledged: an ack follows the
 // sync of all k+m chunks.
-func (l *Log) tornSuffix(stripes []scannedStripe) int {
+//
+// A write interrupted by a crash stops at a page boundary, so every chunk
+// that is not intact must look like one: zeros from a page boundary to the
+// end of the chunk. A chunk damaged anywhere else, or a log closed cleanly,
+// means damage, which is reported, never cut.
+func (l *Log) tornSuffix(s *segment, stripes []scannedStripe) int {
+	if l.clean {
+		return 0
+	}
+	size := int64(stripeHeaderSize(l.n))
 	t := 0
 	for i := len(stripes) - 1; i >= 0; i-- {
 		st := &stripes[i]
@@ -227,13 +236,39 @@ func (l *Log) tornSuffix(stripes []scannedStripe) int {
 			break
 		}
 		for j := 0; j < l.n; j++ {
-			if st.states[j] == chunkMissing {
+			switch st.states[j] {
+			case chunkOK:
+			case chunkMissing:
 				return t
+			default:
+				if !tornShaped(&s.frags[j], st.entry.off, size+int64(st.entry.chunkLen)) {
+					return t
+				}
 			}
 		}
 		t++
 	}
 	return t
+}
+
+// tornShaped reports whether [off, off+n) of fr ends in zeros that start at
+// a page boundary (or is all zero): what an interrupted write leaves.
+func tornShaped(fr *fragment, off, n int64) bool {
+	const page = 4096
+	shaped := false
+	_ = safeRead(func() {
+		b := fr.readable(off, int(n))
+		if b == nil {
+			return
+		}
+		z := len(b) // index after the last non-zero byte
+		for z > 0 && b[z-1] == 0 {
+			z--
+		}
+		firstZeroPage := (off + int64(z) + page - 1) / page * page
+		shaped = z == 0 || firstZeroPage < off+n
+	})
+	return shaped
 }
 
 // checkSegment scans s, fills its index and reports problems. When repair
@@ -283,7 +318,7 @@ func (l *Log) checkSegment(s *segment, last, repair bool, rep *Report) (segIndex
 	stripes := l.scanSegment(s)
 	torn := 0
 	if last {
-		torn = l.tornSuffix(stripes)
+		torn = l.tornSuffix(s, stripes)
 	}
 	kept := stripes[:len(stripes)-torn]
 	hdrSize := int64(stripeHeaderSize(l.n))

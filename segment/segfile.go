@@ -72,6 +72,7 @@ type segment struct {
 	// The files are unmapped and closed when it drops to zero.
 	refs    atomic.Int32
 	removed atomic.Bool // delete the files when refs reaches zero
+	sealed  atomic.Bool // a newer segment exists and all of this one is published
 }
 
 // stripeEntry indexes one stripe of a segment.

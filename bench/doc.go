@@ -1,0 +1,21 @@
+// Package bench holds sluice's load generators and benchmark suites. It
+// has no code of its own; see its subdirectories:
+//
+//   - cmd/sluice-bench: the command that runs a suite and writes its
+//     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment").
+//   - internal/segload: bounded loads on the segment package's public API
+//     (append, read, read with lost fragments) and the plain-file
+//     baselines they are compared with.
+//   - internal/stats: medians, percentiles, spreads and pairwise ratios.
+//   - internal/machine: the machine description printed with the results.
+//   - report: the Markdown section writer and tables.
+//
+// Every load is bounded by a count and by a deadline, and every figure is
+// reported beside a baseline measured in the same run on the same file
+// system, as a ratio taken pair by pair, because the machines we run on are
+// shared and noisy: absolute numbers from different runs do not compare.
+//
+// Nothing imports bench (STYLE.md section 1). The Go benchmarks of a
+// package live beside it, in *_timing_test.go files; those of the storage
+// engine are in segment/append_timing_test.go.
+package bench
