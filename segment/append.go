@@ -335,16 +335,25 @@ func (l *Log) syncLoop() {
 			for i := range job.writes {
 				w := &job.writes[i]
 				if l.cfg.Durability == Fsync {
+					// One syncfs per file system, or one fdatasync per
+					// fragment file; in parallel either way.
 					for f := 0; f < l.n; f++ {
+						fr := &w.seg.frags[f]
+						if l.cfg.SyncMethod == SyncFilesystem && !fr.fsLeader {
+							continue
+						}
 						wg.Go(func() {
-							fr := &w.seg.frags[f]
-							if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
-								errs[f] = fmt.Errorf("cannot sync %q: %w", fr.path, err)
+							sync, name := unix.Fdatasync, "fdatasync"
+							if l.cfg.SyncMethod == SyncFilesystem {
+								sync, name = unix.Syncfs, "syncfs"
 							}
+							if err := sync(int(fr.file.Fd())); err != nil {
+								errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
+							}
+							syncsTotal.Inc()
 						})
 					}
 					wg.Wait()
-					syncsTotal.Add(l.n)
 					if err := errors.Join(errs...); err != nil {
 						job.err, job.committedBytes = err, 0
 						clear(errs)
@@ -644,6 +653,9 @@ func (l *Log) newSegment(base uint64) (*segment, error) {
 			return nil, err
 		}
 		s.frags[j] = fr
+	}
+	if err := s.markFilesystemLeaders(); err != nil {
+		return nil, err
 	}
 	if l.cfg.Durability == Fsync {
 		for _, d := range l.cfg.Dirs {

@@ -158,6 +158,11 @@ func Open(cfg Config) (*Log, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Durability == Fsync && cfg.SyncMethod == SyncFilesystem && !kernelAtLeast(5, 8) {
+		// Before 5.8 syncfs did not report writeback errors.
+		cfg.Logger.Warn("segment: kernel older than 5.8; syncing each fragment file instead of syncfs")
+		cfg.SyncMethod = SyncFiles
+	}
 	l := &Log{
 		cfg:         cfg,
 		k:           cfg.Geometry.Data,
@@ -201,6 +206,19 @@ func probeGeometry(dirs []string, base uint64) (fileHeader, bool) {
 		}
 	}
 	return fileHeader{}, false
+}
+
+// kernelAtLeast reports whether the running kernel is at least major.minor.
+func kernelAtLeast(major, minor int) bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return false
+	}
+	var maj, min int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &min); err != nil {
+		return false
+	}
+	return maj > major || (maj == major && min >= minor)
 }
 
 // checkGaps reports positions missing between consecutive segments (a
@@ -267,6 +285,12 @@ func (l *Log) recover(bases []uint64) error {
 					}
 				}
 			}
+		}
+	}
+	for _, s := range l.segs {
+		// Repair may have re-created files: mark leaders after it.
+		if err := s.markFilesystemLeaders(); err != nil {
+			return err
 		}
 	}
 	if len(l.segs) > 0 {

@@ -123,10 +123,14 @@ func TestSegmentAppendReadReopen(t *testing.T) {
 }
 
 func TestSegmentConcurrentAppends(t *testing.T) {
-	for _, d := range []Durability{Fsync, Async} {
-		t.Run(d.String(), func(t *testing.T) {
+	type mode struct {
+		d Durability
+		m SyncMethod
+	}
+	for _, md := range []mode{{Fsync, SyncFilesystem}, {Fsync, SyncFiles}, {Async, SyncFilesystem}} {
+		t.Run(md.d.String()+"/"+md.m.String(), func(t *testing.T) {
 			cfg := testConfig(t)
-			cfg.Durability = d
+			cfg.Durability, cfg.SyncMethod = md.d, md.m
 			l := mustOpen(t, cfg)
 			defer l.Close()
 			const writers, per = 8, 50
