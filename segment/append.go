@@ -409,10 +409,10 @@ func (l *Log) publish(w *segWrite) {
 		l.notifyAll()
 	}
 	if w.sealed {
+		// In Async mode a sealed segment is left to the kernel's
+		// writeback: syncing it here cost a third of the sustained
+		// throughput (bench/RESULTS.md) for no promise Async makes.
 		seg.sealed.Store(true)
-		if l.cfg.Durability == Async {
-			l.syncInBackground(seg)
-		}
 	}
 }
 
@@ -608,24 +608,6 @@ func pwritevAll(f *os.File, bufs [][]byte, off int64) error {
 		}
 	}
 	return nil
-}
-
-// syncInBackground syncs a sealed segment in Async mode without holding up
-// the flusher.
-func (l *Log) syncInBackground(seg *segment) {
-	l.state.RLock()
-	seg.acquire()
-	l.state.RUnlock()
-	l.syncWG.Go(func() {
-		defer seg.release()
-		for j := range seg.frags {
-			if f := seg.frags[j].file; f != nil {
-				if err := unix.Fdatasync(int(f.Fd())); err != nil {
-					l.cfg.Logger.Error("cannot sync sealed segment", "file", seg.frags[j].path, "err", err)
-				}
-			}
-		}
-	})
 }
 
 // newSegment creates the segment that starts at base, honouring the disk cap.

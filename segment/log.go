@@ -563,7 +563,6 @@ func (l *Log) Close() error {
 	default:
 	}
 	<-l.flusherDone
-	l.syncWG.Wait()
 	var err error
 	if !l.cfg.ReadOnly {
 		l.state.RLock()

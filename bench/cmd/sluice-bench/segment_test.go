@@ -11,9 +11,9 @@ import (
 
 func TestBenchSegmentSectionVerdicts(t *testing.T) {
 	scenarios := []appendScenario{
-		{segment.Async, 1024, 8},
-		{segment.Fsync, 1024, 8},
-		{segment.Fsync, 100, 1},
+		{durability: segment.Async, size: 1024, writers: 8},
+		{durability: segment.Fsync, size: 1024, writers: 8},
+		{durability: segment.Fsync, size: 100, writers: 1},
 	}
 	runs := [][]appendRun{
 		// Ratios 0.7, 0.5, 0.9: median 0.7 passes ">= 0.60".
