@@ -286,7 +286,6 @@ func (l *Log) flushLoop() {
 // writeLoop is the second stage: it writes every fragment's chunks.
 func (l *Log) writeLoop() {
 	defer close(l.syncQ)
-	var wg sync.WaitGroup
 	errs := make([]error, l.n)
 	for job := range l.writeQ {
 		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
@@ -295,15 +294,15 @@ func (l *Log) writeLoop() {
 				if w.written {
 					continue
 				}
+				// One thread writes all fragments: on 2 cores, fanning out to
+				// goroutines cost more in wake-ups than the parallel copies
+				// gained (bench/RESULTS.md).
 				for f := 0; f < l.n; f++ {
-					wg.Go(func() {
-						fr := &w.seg.frags[f]
-						if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
-							errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
-						}
-					})
+					fr := &w.seg.frags[f]
+					if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
+						errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
+					}
 				}
-				wg.Wait()
 				if err := errors.Join(errs...); err != nil {
 					job.err = err
 					job.committedBytes = 0
@@ -336,24 +335,32 @@ func (l *Log) syncLoop() {
 				w := &job.writes[i]
 				if l.cfg.Durability == Fsync {
 					// One syncfs per file system, or one fdatasync per
-					// fragment file; in parallel either way.
+					// fragment file; in parallel when there are several.
+					var calls []int
 					for f := 0; f < l.n; f++ {
-						fr := &w.seg.frags[f]
-						if l.cfg.SyncMethod == SyncFilesystem && !fr.fsLeader {
-							continue
+						if l.cfg.SyncMethod == SyncFiles || w.seg.frags[f].fsLeader {
+							calls = append(calls, f)
 						}
-						wg.Go(func() {
-							sync, name := unix.Fdatasync, "fdatasync"
-							if l.cfg.SyncMethod == SyncFilesystem {
-								sync, name = unix.Syncfs, "syncfs"
-							}
-							if err := sync(int(fr.file.Fd())); err != nil {
-								errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
-							}
-							syncsTotal.Inc()
-						})
 					}
-					wg.Wait()
+					syncOne := func(f int) {
+						fr := &w.seg.frags[f]
+						sync, name := unix.Fdatasync, "fdatasync"
+						if l.cfg.SyncMethod == SyncFilesystem {
+							sync, name = unix.Syncfs, "syncfs"
+						}
+						if err := sync(int(fr.file.Fd())); err != nil {
+							errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
+						}
+						syncsTotal.Inc()
+					}
+					if len(calls) == 1 {
+						syncOne(calls[0])
+					} else {
+						for _, f := range calls {
+							wg.Go(func() { syncOne(f) })
+						}
+						wg.Wait()
+					}
 					if err := errors.Join(errs...); err != nil {
 						job.err, job.committedBytes = err, 0
 						clear(errs)
