@@ -1,0 +1,215 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Durability modes accepted by --durability. They match the names that
+// segment.ParseDurability accepts, so the value can be handed down as is.
+const (
+	durabilityFsync = "fsync"
+	durabilityAsync = "async"
+)
+
+// Config is the server's configuration, built from flags and SLUICE_*
+// environment variables by loadConfig. A flag wins over its environment
+// variable, which wins over the default.
+type Config struct {
+	// DataDir is the directory that holds all server state and the LOCK
+	// file. Created (0o755) when missing. Flag --data-dir, env
+	// SLUICE_DATA_DIR, default "./data".
+	DataDir string
+	// APIAddr is the host:port of the HTTP API, /healthz, /readyz and
+	// /metrics. Port 0 picks a free port. Flag --api-addr, env
+	// SLUICE_API_ADDR, default "127.0.0.1:4567".
+	APIAddr string
+	// TCPAddr is the host:port of the TCP ingest listener (not built yet:
+	// validated, but nothing listens on it). Flag --tcp-addr, env
+	// SLUICE_TCP_ADDR, default "127.0.0.1:4568".
+	TCPAddr string
+	// Durability is when appends are acknowledged: "fsync" (after the
+	// stripe is synced to disk) or "async" (after the copy into the page
+	// cache). Flag --durability, env SLUICE_DURABILITY, default "fsync".
+	Durability string
+	// AccountID is the 12-digit AWS account id used in ARNs. Flag
+	// --account-id, env SLUICE_ACCOUNT_ID, default "000000000000".
+	AccountID string
+	// Region is the AWS region named in ARNs, messages and accepted in
+	// SigV4 credential scopes. Flag --region, env SLUICE_REGION, default
+	// "us-east-1".
+	Region string
+	// LogLevel is the minimum level logged: debug, info, warn or error.
+	// Flag --log-level, env SLUICE_LOG_LEVEL, default info.
+	LogLevel slog.Level
+}
+
+// option describes one configuration setting: its flag, its environment
+// variable and its default. The table keeps the three in one place so that
+// --help, the README and the code cannot drift apart.
+type option struct {
+	flag  string
+	env   string
+	def   string
+	usage string
+}
+
+var options = []option{
+	{"data-dir", "SLUICE_DATA_DIR", "./data", "directory for all server state (created if missing)"},
+	{"api-addr", "SLUICE_API_ADDR", "127.0.0.1:4567", "host:port of the HTTP API, /healthz, /readyz and /metrics"},
+	{"tcp-addr", "SLUICE_TCP_ADDR", "127.0.0.1:4568", "host:port of the TCP ingest listener"},
+	{"durability", "SLUICE_DURABILITY", durabilityFsync, "when appends are acknowledged: fsync or async"},
+	{"account-id", "SLUICE_ACCOUNT_ID", "000000000000", "12-digit AWS account id used in ARNs"},
+	{"region", "SLUICE_REGION", "us-east-1", "AWS region used in ARNs and SigV4 credential scopes"},
+	{"log-level", "SLUICE_LOG_LEVEL", "info", "minimum log level: debug, info, warn or error"},
+}
+
+// loadConfig builds a Config from the command-line arguments (without the
+// program name) and the environment, read through getenv so that tests do
+// not touch the process environment. An empty environment variable counts
+// as unset. It returns flag.ErrHelp after writing the usage to usage when
+// -h or --help is given; every other error names the flag, the variable it
+// came from and the accepted values.
+func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("sluice", flag.ContinueOnError)
+	// The flag package prints errors and the usage itself; we return the
+	// error instead and print the usage only on --help.
+	fs.SetOutput(io.Discard)
+	values := make(map[string]*string, len(options))
+	for _, o := range options {
+		def := o.def
+		if v := getenv(o.env); v != "" {
+			def = v
+		}
+		values[o.flag] = fs.String(o.flag, def, fmt.Sprintf("%s (env %s)", o.usage, o.env))
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(usage, "Usage: sluice [flags]\n\nEach flag can also be set by its SLUICE_* environment variable; the flag wins.\n\n")
+			fs.SetOutput(usage)
+			fs.PrintDefaults()
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("%w; run sluice --help for usage", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q: sluice takes only flags; run sluice --help for usage", fs.Arg(0))
+	}
+
+	// source names where a value came from, so an error points at the
+	// place to fix it.
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	source := func(name string) string {
+		for _, o := range options {
+			if o.flag != name {
+				continue
+			}
+			switch {
+			case set[name]:
+				return "--" + name
+			case getenv(o.env) != "":
+				return o.env
+			}
+		}
+		return "default of --" + name
+	}
+
+	cfg := Config{
+		DataDir:    *values["data-dir"],
+		APIAddr:    *values["api-addr"],
+		TCPAddr:    *values["tcp-addr"],
+		Durability: *values["durability"],
+		AccountID:  *values["account-id"],
+		Region:     *values["region"],
+	}
+	level := *values["log-level"]
+	switch strings.ToLower(level) {
+	case "debug", "info", "warn", "error":
+		if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+			return Config{}, fmt.Errorf("invalid log level %q from %s: %w", level, source("log-level"), err)
+		}
+	default:
+		return Config{}, fmt.Errorf("invalid log level %q from %s: use debug, info, warn or error", level, source("log-level"))
+	}
+	if err := cfg.validate(source); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate checks every field and returns the first problem found.
+func (c *Config) Validate() error {
+	return c.validate(func(name string) string { return "--" + name })
+}
+
+// validate is Validate with the error naming the source of each value, as
+// given by source(flagName).
+func (c *Config) validate(source func(flagName string) string) error {
+	if c.DataDir == "" {
+		return fmt.Errorf("empty data directory from %s: name a directory", source("data-dir"))
+	}
+	if err := validateAddr(c.APIAddr); err != nil {
+		return fmt.Errorf("invalid API address %q from %s: %w", c.APIAddr, source("api-addr"), err)
+	}
+	if err := validateAddr(c.TCPAddr); err != nil {
+		return fmt.Errorf("invalid TCP ingest address %q from %s: %w", c.TCPAddr, source("tcp-addr"), err)
+	}
+	if c.Durability != durabilityFsync && c.Durability != durabilityAsync {
+		return fmt.Errorf("invalid durability %q from %s: use fsync or async", c.Durability, source("durability"))
+	}
+	if !isAccountID(c.AccountID) {
+		return fmt.Errorf("invalid account id %q from %s: it must be exactly 12 digits, e.g. 000000000000", c.AccountID, source("account-id"))
+	}
+	if !isRegion(c.Region) {
+		return fmt.Errorf("invalid region %q from %s: use an AWS region name such as us-east-1", c.Region, source("region"))
+	}
+	return nil
+}
+
+// validateAddr accepts host:port with a numeric port in [0, 65535]; the host
+// may be empty (all interfaces).
+func validateAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port: %w", err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number in [0, 65535]", port)
+	}
+	return nil
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isRegion accepts what AWS region names are made of (us-east-1,
+// us-gov-west-1, cn-north-1): lowercase letters, digits and inner hyphens.
+// It does not check the name against a list, so new regions work.
+func isRegion(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}

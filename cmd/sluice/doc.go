@@ -1,0 +1,46 @@
+// Command sluice is the sluice server: a streaming-data ingestion appliance
+// that speaks the Kinesis Data Streams and Firehose protocols.
+//
+// For now it carries only the foundation: configuration, the data directory
+// lock, the operational HTTP endpoints and a clean shutdown. The Kinesis API,
+// the TCP ingest listener, fan-out and sinks are wired in here as they land.
+//
+// # Configuration
+//
+// Every setting is a flag with a SLUICE_* environment variable; a flag wins
+// over its variable, a variable over the default (an empty variable counts
+// as unset). These flags are stable, scripts rely on them:
+//
+//	--data-dir DIR         SLUICE_DATA_DIR    ./data
+//	--api-addr HOST:PORT   SLUICE_API_ADDR    127.0.0.1:4567
+//	--tcp-addr HOST:PORT   SLUICE_TCP_ADDR    127.0.0.1:4568 (validated; not listened on yet)
+//	--durability MODE      SLUICE_DURABILITY  fsync (or async)
+//	--account-id ID        SLUICE_ACCOUNT_ID  000000000000 (12 digits)
+//	--region REGION        SLUICE_REGION      us-east-1
+//	--log-level LEVEL      SLUICE_LOG_LEVEL   info (debug, info, warn, error)
+//
+// An invalid value exits with code 2 and a message naming the flag or
+// variable it came from.
+//
+// # Lifecycle
+//
+// Startup creates the data directory (0o755) and takes an exclusive flock
+// on DATA_DIR/LOCK, so a second server on the same directory fails at once
+// with an error naming the directory (exit 1). It then listens on
+// --api-addr and logs one line per address (msg=listening api=HOST:PORT);
+// a listen error exits 1.
+//
+// The API address serves:
+//
+//	GET /healthz   200 "ok" while the process is alive
+//	GET /readyz    200 "ready" once started; 503 "not ready" before and while shutting down
+//	GET /metrics   Prometheus text format (VictoriaMetrics/metrics, with process metrics)
+//	anything else  404 with a JSON body
+//
+// SIGINT or SIGTERM starts a shutdown: /readyz turns 503, in-flight requests
+// are drained for at most 10 s (http.Server.Shutdown), the lock is released,
+// msg=stopped is logged and the process exits 0. A second signal during the
+// shutdown kills the process (the default signal action is restored).
+//
+// Logs are log/slog text lines on stderr.
+package main

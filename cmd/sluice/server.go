@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// shutdownTimeout bounds how long a shutdown waits for in-flight
+	// requests to finish before it closes their connections.
+	shutdownTimeout = 10 * time.Second
+	// lockFileName is the file in the data directory that a running
+	// server holds an exclusive flock on.
+	lockFileName = "LOCK"
+)
+
+// run is the whole program after argument and environment access: it returns
+// the process exit code (0 clean stop or --help, 1 runtime failure, 2 bad
+// configuration).
+func run(args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	// Install the handler before anything else so that a signal during
+	// startup still gets a clean shutdown. After the first signal the
+	// default action is restored (stop), so a second Ctrl-C kills a
+	// shutdown that hangs.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("sluice failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the server until ctx is done or the API server fails, then
+// shuts it down. It returns nil after a clean shutdown.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return errors.Join(
+			fmt.Errorf("cannot listen on --api-addr %s: %w; stop the process using it or choose another address", cfg.APIAddr, err),
+			lock.release())
+	}
+
+	var ready atomic.Bool
+	srv := &http.Server{
+		Handler:           newHandler(&ready),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "api", ln.Addr().String())
+	// The TCP ingest front end (ingress/tcp) does not exist yet; the
+	// address is validated so scripts that pass it keep working.
+	log.Info("tcp ingest not implemented yet", "tcp", cfg.TCPAddr)
+
+	ready.Store(true)
+	log.Info("ready", "data_dir", cfg.DataDir, "durability", cfg.Durability,
+		"region", cfg.Region, "account_id", cfg.AccountID)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", shutdownTimeout)
+	case err := <-serveErr:
+		runErr = fmt.Errorf("API server on %s failed: %w", ln.Addr(), err)
+	}
+	ready.Store(false)
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("cannot drain in-flight requests within %s: %w", shutdownTimeout, err))
+		_ = srv.Close()
+	}
+	if runErr == nil {
+		<-serveErr // http.ErrServerClosed: the Serve goroutine has ended.
+	}
+	if err := lock.release(); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// dirLock is an exclusive flock on DATA_DIR/LOCK. It keeps a second server
+// from opening the same files; the kernel drops it when the process dies,
+// so a crash never leaves a stale lock behind.
+type dirLock struct {
+	file *os.File
+	dir  string
+}
+
+// lockDataDir creates dir (0o755) if needed and takes the lock. The lock
+// file is never removed: removing it would let a second server lock a new
+// file while the first still holds the old one.
+func lockDataDir(dir string) (*dirLock, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create data directory %q: %w", dir, err)
+	}
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open lock file %q: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder := ""
+		if b, rerr := io.ReadAll(io.LimitReader(f, 32)); rerr == nil {
+			if pid := string(bytes.TrimSpace(b)); pid != "" {
+				holder = " by pid " + pid
+			}
+		}
+		_ = f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data directory %q is locked%s (%s): another sluice server is using it; stop it or choose another --data-dir", dir, holder, path)
+		}
+		return nil, fmt.Errorf("cannot lock %q: %w", path, err)
+	}
+	// The pid is only for the operator reading the error above; the flock,
+	// not the content, is what excludes other servers.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &dirLock{file: f, dir: dir}, nil
+}
+
+// release drops the lock. Closing the descriptor would drop it too; the
+// explicit unlock makes the order visible.
+func (l *dirLock) release() error {
+	err := unix.Flock(int(l.file.Fd()), unix.LOCK_UN)
+	if cerr := l.file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot release lock on data directory %q: %w", l.dir, err)
+	}
+	return nil
+}
+
+// newHandler serves the operational endpoints. ready reports whether the
+// server has finished starting and is not shutting down.
+func newHandler(ready *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", getOnly(func(w http.ResponseWriter, _ *http.Request) {
+		writeText(w, http.StatusOK, "ok")
+	}))
+	mux.Handle("/readyz", getOnly(func(w http.ResponseWriter, _ *http.Request) {
+		if ready.Load() {
+			writeText(w, http.StatusOK, "ready")
+			return
+		}
+		writeText(w, http.StatusServiceUnavailable, "not ready")
+	}))
+	mux.Handle("/metrics", getOnly(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		metrics.WritePrometheus(w, true /* exposeProcessMetrics */)
+	}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not found", r.URL.Path)
+	})
+	return mux
+}
+
+// getOnly answers methods other than GET and HEAD with 405.
+func getOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed", r.URL.Path)
+			return
+		}
+		h(w, r)
+	})
+}
+
+func writeText(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg, path string) {
+	body, err := json.Marshal(struct {
+		Error string `json:"error"`
+		Path  string `json:"path"`
+	}{msg, path})
+	if err != nil {
+		panic("BUG: cannot marshal error body: " + err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
