@@ -31,7 +31,8 @@ func (l *Log) Read(pos uint64, maxRecords, maxBytes int) ([]Record, uint64, erro
 		maxBytes = defaultReadBytes
 	}
 	end := l.committed.Load()
-	var out []Record
+	out := make([]Record, 0, min(maxRecords, int(min(end-pos, 1024))))
+	var scratch []Record // decoded records of one stripe, reused
 	bytes := 0
 	for pos < end && len(out) < maxRecords {
 		l.state.RLock()
@@ -90,8 +91,8 @@ func (l *Log) Read(pos uint64, maxRecords, maxBytes int) ([]Record, uint64, erro
 				}
 				return out, pos, err
 			}
-			var recs []Record
-			recs, err = decodeRecords(make([]Record, 0, e.count), payload, e.count, e.firstSeq, e.ts)
+			recs, err := decodeRecords(scratch[:0], payload, e.count, e.firstSeq, e.ts)
+			scratch = recs
 			if err != nil {
 				s.release()
 				if len(out) > 0 {
