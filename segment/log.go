@@ -473,7 +473,10 @@ func (l *Log) Stats() Stats {
 }
 
 // Scrub verifies every chunk of every segment and, with repair, rewrites
-// what can be rebuilt. Appends wait while it runs.
+// what can be rebuilt. Appends wait while it runs. It works on the files as
+// the log holds them open: a fragment file deleted or replaced under an open
+// log is read around (rebuilt from parity) but re-created only by the next
+// Open.
 func (l *Log) Scrub(repair bool) (Report, error) {
 	if l.cfg.ReadOnly {
 		repair = false
