@@ -208,6 +208,20 @@ func probeGeometry(dirs []string, base uint64) (fileHeader, bool) {
 	return fileHeader{}, false
 }
 
+// syncSegments fdatasyncs every fragment file of segs.
+func syncSegments(segs []*segment) error {
+	for _, s := range segs {
+		for j := range s.frags {
+			if f := s.frags[j].file; f != nil {
+				if err := unix.Fdatasync(int(f.Fd())); err != nil {
+					return fmt.Errorf("cannot sync %q: %w", s.frags[j].path, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // kernelAtLeast reports whether the running kernel is at least major.minor.
 func kernelAtLeast(major, minor int) bool {
 	var u unix.Utsname
@@ -277,14 +291,8 @@ func (l *Log) recover(bases []uint64) error {
 	}
 	rep.Segments = len(l.segs)
 	if !l.cfg.ReadOnly {
-		for _, s := range l.segs {
-			for j := range s.frags {
-				if s.frags[j].file != nil {
-					if err := unix.Fdatasync(int(s.frags[j].file.Fd())); err != nil {
-						return fmt.Errorf("cannot sync %q: %w", s.frags[j].path, err)
-					}
-				}
-			}
+		if err := syncSegments(l.segs); err != nil {
+			return err
 		}
 	}
 	for _, s := range l.segs {
@@ -503,14 +511,8 @@ func (l *Log) Scrub(repair bool) (Report, error) {
 		return rep, err
 	}
 	if repair {
-		for _, s := range segs {
-			for j := range s.frags {
-				if s.frags[j].file != nil {
-					if err := unix.Fdatasync(int(s.frags[j].file.Fd())); err != nil {
-						return rep, fmt.Errorf("cannot sync %q: %w", s.frags[j].path, err)
-					}
-				}
-			}
+		if err := syncSegments(segs); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil
@@ -569,15 +571,7 @@ func (l *Log) Close() error {
 	var err error
 	if !l.cfg.ReadOnly {
 		l.state.RLock()
-		for _, s := range l.segs {
-			for j := range s.frags {
-				if s.frags[j].file != nil {
-					if serr := unix.Fdatasync(int(s.frags[j].file.Fd())); serr != nil && err == nil {
-						err = fmt.Errorf("cannot sync %q: %w", s.frags[j].path, serr)
-					}
-				}
-			}
-		}
+		err = syncSegments(l.segs)
 		l.state.RUnlock()
 		if err == nil && l.werr == nil {
 			err = writeCleanMarker(l.cfg.Dirs[0])
