@@ -1,0 +1,43 @@
+// Package stream is the Kinesis domain of sluice, layered over the storage
+// engine in segment (one segment.Log per shard). It will hold streams,
+// shards, resharding, consumers, quotas and metadata persistence; so far it
+// holds the pure primitives those stand on:
+//
+//   - hashkey.go: the 128-bit hash-key space (HashKey, HashKeyRange),
+//     partition-key routing (MD5, big-endian), the even split of CreateStream
+//     and the range arithmetic of SplitShard and MergeShards.
+//   - shardid.go: shard ids ("shardId-000000000007") and their parsing.
+//   - seqnum.go: 56-digit decimal sequence numbers in AWS's v2 layout, built
+//     from a shard's creation time and index, a record's position in the
+//     shard's log and its arrival second.
+//   - iterator.go: opaque, stateless, self-validating shard iterators that
+//     expire after five minutes.
+//
+// The formats follow KINESIS_API.md sections 3.1, 3.2 and 3.6; each file
+// documents its layout and the decisions taken where that reference is
+// unsure. Sequence numbers and iterators are handed to clients and come back
+// after restarts, so their layouts are frozen like an on-disk format: never
+// change them, add a version.
+//
+// Errors: parse errors wrap a sentinel (ErrInvalidHashKey, ErrInvalidShardID,
+// ErrInvalidSeqNum, ErrInvalidIterator, ...) and say what is wrong with the
+// input. Mapping them to Kinesis error codes and message texts happens in
+// wire/kinesis, except for ExpiredIteratorError, whose text is AWS's
+// message. Functions panic ("BUG: ...") only on arguments the caller
+// controls and must have validated, such as a negative shard index.
+//
+// # Concurrency
+//
+// These helpers are pure functions of their arguments, with no package-level
+// mutable state, and are safe for concurrent use. An IteratorCodec is
+// immutable after NewIteratorCodec and safe for concurrent use.
+//
+// # Buffers
+//
+// Append* functions append to the caller's slice and keep no reference to
+// it. Parsers do not retain their input; errors quote at most a short copy
+// of it.
+//
+// stream may import only the standard library, segment and internal/...;
+// it knows nothing of HTTP or codecs.
+package stream
