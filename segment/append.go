@@ -148,9 +148,9 @@ func (l *Log) diskFullError() error {
 //
 //	flushLoop: takes the pending batch, cuts it into stripes, codes them,
 //	           rolls segments                              -> writeQ
-//	writeLoop: pwritev of every fragment, in parallel      -> syncQ
-//	syncLoop:  fdatasync of every fragment (Fsync mode), publish to
-//	           readers, complete the waiters, in batch order
+//	writeLoop: one pwritev per fragment file               -> syncQ
+//	syncLoop:  syncfs per file system or fdatasync per fragment (Fsync
+//	           mode), publish to readers, complete the waiters, in order
 //
 // Each queue holds one job, so at most three batches are past the pending
 // one. A batch is acknowledged only by syncLoop, after its own writes and

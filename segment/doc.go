@@ -3,14 +3,16 @@
 //
 // A Log assigns every appended record a position (0, 1, 2, ...) and an
 // arrival time, and keeps it in segments of k+m fragment files (FORMAT.md).
-// Concurrent appends are group-committed by one flusher goroutine per log:
-// appenders encode their records into the pending batch under Log.mu and
-// wait; the flusher swaps the batch out, cuts it into stripes of at most
-// Config.MaxStripeBytes, codes each stripe into k data and m parity chunks
-// (Reed-Solomon), writes every fragment's chunks with one pwritev, and in
-// Fsync mode fdatasyncs every fragment file before it acknowledges. A group
-// commit forms from whatever arrived while the previous one was being
-// written and synced; Config.Linger can hold the flusher back for more.
+// Concurrent appends are group-committed by a writer pipeline of three
+// goroutines per log (append.go): appenders encode their records into the
+// pending batch under Log.mu and wait; flushLoop swaps the batch out, cuts it
+// into stripes of at most Config.MaxStripeBytes and codes each stripe into k
+// data and m parity chunks (Reed-Solomon); writeLoop writes every fragment's
+// chunks with one pwritev; syncLoop, in Fsync mode, syncs (one syncfs per
+// file system, or fdatasync per file) before it publishes the stripes and
+// acknowledges, always in order. A group commit forms from whatever arrived
+// while the previous one was being coded, written and synced;
+// Config.Linger can hold the flusher back for more.
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
 // memory stays bounded when the disk falls behind.
 //
@@ -33,14 +35,16 @@
 //
 // A Log is safe for concurrent use. Lock order, outermost first:
 //
-//	flushMu (flusher around a commit; Scrub)
-//	  mu (pending batch, writer state)
+//	flushMu (flushLoop while it codes a batch; Scrub)
+//	  mu (pending batch, sticky error)
 //	  state (segment list and indexes; readers take it shared)
 //	notifyMu (leaf)
 //
-// mu and state are never held together. The flusher goroutine owns the
-// batch it swapped out, the scratch buffers and each segment's write
-// offset. A segment is reference counted: readers hold a reference while
+// mu and state are never held together. A batch and its job belong to the
+// pipeline stage holding them; flushLoop owns the current segment's write
+// offset and the next position. A segment rolls only after every job
+// before it has been written and synced, so a torn write can only be at
+// the end of the newest segment. A segment is reference counted: readers hold a reference while
 // they read its mapping, so retention never unmaps under a reader.
 //
 // # Buffers
