@@ -7,8 +7,10 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 RACE_PKGS := ./segment/... ./stream/...
 # Fuzz targets run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords \
-	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator
-FUZZTIME ?= 5s
+	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
+	wire/kinesis:FuzzDecodePutRecords wire/kinesis:FuzzDecodePutRecord \
+	wire/kinesis:FuzzDecodeGetRecords wire/kinesis:FuzzDecodeGetShardIterator
+FUZZTIME ?= 4s
 FUZZTIME_LONG ?= 2m
 
 .PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment clean

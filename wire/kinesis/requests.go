@@ -1,0 +1,382 @@
+package kinesis
+
+import "github.com/valyala/fastjson"
+
+// Presence bits: the JSON codec distinguishes an absent (or null) member
+// from an empty one, because AWS reports them differently ("Value null" /
+// "Member must not be null" versus an empty value failing a length constraint).
+const (
+	hasData uint16 = 1 << iota
+	hasPartitionKey
+	hasExplicitHashKey
+	hasRecords
+	hasLimit
+	hasTimestamp
+	hasShardIteratorType
+	hasShardID
+	hasShardIterator
+	hasStreamName
+	hasStreamARN
+)
+
+// noCopy makes go vet complain when a request (which owns a parser whose
+// memory its strings alias) is copied.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+// PutRecordsEntry is one PutRecordsRequestEntry.
+type PutRecordsEntry struct {
+	Data            []byte
+	PartitionKey    string
+	ExplicitHashKey string
+
+	present uint16
+	dataOff int
+	dataLen int
+}
+
+// PutRecordsRequest is the input of Kinesis_20131202.PutRecords.
+type PutRecordsRequest struct {
+	_ noCopy
+
+	StreamName string
+	StreamARN  string
+	Records    []PutRecordsEntry
+
+	present uint16
+	parser  fastjson.Parser
+	data    []byte
+}
+
+// Reset clears r but keeps its buffers for reuse.
+func (r *PutRecordsRequest) Reset() {
+	r.StreamName, r.StreamARN = "", ""
+	clear(r.Records)
+	r.Records = r.Records[:0]
+	r.present = 0
+	r.data = r.data[:0]
+}
+
+// DecodePutRecords decodes a JSON PutRecords body into req, reusing req's
+// slices. Strings and Data alias memory owned by req and stay valid until
+// the next Decode or Reset on req. body is not retained. Type errors are
+// returned as a *Error with Code SerializationException; constraints are
+// checked separately by Validate.
+func DecodePutRecords(body []byte, req *PutRecordsRequest) error {
+	if e := req.decode(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (r *PutRecordsRequest) decode(body []byte) *Error {
+	r.Reset()
+	o, e := topObject(&r.parser, body)
+	if e != nil {
+		return e
+	}
+	var ok bool
+	if r.StreamName, ok, e = stringValue(o.Get("StreamName")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamName
+	}
+	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamARN
+	}
+	v := o.Get("Records")
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil
+	case fastjson.TypeArray:
+	case fastjson.TypeObject:
+		return Serialization(msgStartOfStruct)
+	default:
+		return Serialization("Expected list or null")
+	}
+	r.present |= hasRecords
+	items, _ := v.Array()
+	for _, item := range items {
+		if len(r.Records) < cap(r.Records) {
+			r.Records = r.Records[:len(r.Records)+1]
+		} else {
+			r.Records = append(r.Records, PutRecordsEntry{})
+		}
+		entry := &r.Records[len(r.Records)-1]
+		switch item.Type() {
+		case fastjson.TypeNull:
+			// A null list member stays an all-absent entry; Validate
+			// reports its members as null.
+			continue
+		case fastjson.TypeObject:
+		case fastjson.TypeArray:
+			return Serialization(msgStartOfList)
+		default:
+			return Serialization("Expected null")
+		}
+		io, _ := item.Object()
+		if entry.PartitionKey, ok, e = stringValue(io.Get("PartitionKey")); e != nil {
+			return e
+		} else if ok {
+			entry.present |= hasPartitionKey
+		}
+		if entry.ExplicitHashKey, ok, e = stringValue(io.Get("ExplicitHashKey")); e != nil {
+			return e
+		} else if ok {
+			entry.present |= hasExplicitHashKey
+		}
+		b64, ok, e := blobString(io.Get("Data"))
+		if e != nil {
+			return e
+		}
+		if ok {
+			entry.present |= hasData
+			entry.dataOff = len(r.data)
+			if r.data, e = decodeBlob(r.data, b64); e != nil {
+				return e
+			}
+			entry.dataLen = len(r.data) - entry.dataOff
+		}
+	}
+	// Slice Data only now: r.data may have moved while it grew.
+	for i := range r.Records {
+		entry := &r.Records[i]
+		if entry.present&hasData != 0 {
+			end := entry.dataOff + entry.dataLen
+			entry.Data = r.data[entry.dataOff:end:end]
+			if entry.Data == nil {
+				entry.Data = make([]byte, 0)
+			}
+		}
+	}
+	return nil
+}
+
+// PutRecordRequest is the input of Kinesis_20131202.PutRecord.
+type PutRecordRequest struct {
+	_ noCopy
+
+	StreamName                string
+	StreamARN                 string
+	Data                      []byte
+	PartitionKey              string
+	ExplicitHashKey           string
+	SequenceNumberForOrdering string
+
+	present uint16
+	parser  fastjson.Parser
+	data    []byte
+}
+
+// Reset clears r but keeps its buffers for reuse.
+func (r *PutRecordRequest) Reset() {
+	r.StreamName, r.StreamARN, r.PartitionKey, r.ExplicitHashKey, r.SequenceNumberForOrdering = "", "", "", "", ""
+	r.Data = nil
+	r.present = 0
+	r.data = r.data[:0]
+}
+
+// DecodePutRecord decodes a JSON PutRecord body into req; ownership rules
+// are those of DecodePutRecords.
+func DecodePutRecord(body []byte, req *PutRecordRequest) error {
+	if e := req.decode(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (r *PutRecordRequest) decode(body []byte) *Error {
+	r.Reset()
+	o, e := topObject(&r.parser, body)
+	if e != nil {
+		return e
+	}
+	var ok bool
+	if r.StreamName, ok, e = stringValue(o.Get("StreamName")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamName
+	}
+	b64, hasBlob, e := blobString(o.Get("Data"))
+	if e != nil {
+		return e
+	}
+	if hasBlob {
+		if r.data, e = decodeBlob(r.data, b64); e != nil {
+			return e
+		}
+		r.present |= hasData
+		r.Data = r.data[:len(r.data):len(r.data)]
+		if r.Data == nil {
+			r.Data = make([]byte, 0)
+		}
+	}
+	if r.PartitionKey, ok, e = stringValue(o.Get("PartitionKey")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasPartitionKey
+	}
+	if r.ExplicitHashKey, ok, e = stringValue(o.Get("ExplicitHashKey")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasExplicitHashKey
+	}
+	if r.SequenceNumberForOrdering, _, e = stringValue(o.Get("SequenceNumberForOrdering")); e != nil {
+		return e
+	}
+	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamARN
+	}
+	return nil
+}
+
+// Shard iterator types (ShardIteratorType enum, model order).
+const (
+	IteratorAtSequenceNumber    = "AT_SEQUENCE_NUMBER"
+	IteratorAfterSequenceNumber = "AFTER_SEQUENCE_NUMBER"
+	IteratorTrimHorizon         = "TRIM_HORIZON"
+	IteratorLatest              = "LATEST"
+	IteratorAtTimestamp         = "AT_TIMESTAMP"
+)
+
+// GetShardIteratorRequest is the input of Kinesis_20131202.GetShardIterator.
+type GetShardIteratorRequest struct {
+	_ noCopy
+
+	StreamName             string
+	StreamARN              string
+	ShardID                string // "ShardId"
+	ShardIteratorType      string
+	StartingSequenceNumber string
+	// TimestampMillis is "Timestamp" in epoch milliseconds; valid when
+	// HasTimestamp is true.
+	TimestampMillis int64
+	HasTimestamp    bool
+
+	present uint16
+	parser  fastjson.Parser
+}
+
+// Reset clears r but keeps its parser for reuse.
+func (r *GetShardIteratorRequest) Reset() {
+	r.StreamName, r.StreamARN, r.ShardID, r.ShardIteratorType, r.StartingSequenceNumber = "", "", "", "", ""
+	r.TimestampMillis, r.HasTimestamp = 0, false
+	r.present = 0
+}
+
+// DecodeGetShardIterator decodes a JSON GetShardIterator body into req;
+// strings alias memory owned by req until its next Decode or Reset.
+func DecodeGetShardIterator(body []byte, req *GetShardIteratorRequest) error {
+	if e := req.decode(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (r *GetShardIteratorRequest) decode(body []byte) *Error {
+	r.Reset()
+	o, e := topObject(&r.parser, body)
+	if e != nil {
+		return e
+	}
+	var ok bool
+	if r.StreamName, ok, e = stringValue(o.Get("StreamName")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamName
+	}
+	if r.ShardID, ok, e = stringValue(o.Get("ShardId")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasShardID
+	}
+	if r.ShardIteratorType, ok, e = stringValue(o.Get("ShardIteratorType")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasShardIteratorType
+	}
+	if r.StartingSequenceNumber, _, e = stringValue(o.Get("StartingSequenceNumber")); e != nil {
+		return e
+	}
+	if r.TimestampMillis, r.HasTimestamp, e = timestampValue(o.Get("Timestamp")); e != nil {
+		return e
+	}
+	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamARN
+	}
+	return nil
+}
+
+// DefaultGetRecordsLimit is the Limit used when a GetRecords request has none.
+const DefaultGetRecordsLimit = 10000
+
+// GetRecordsRequest is the input of Kinesis_20131202.GetRecords.
+type GetRecordsRequest struct {
+	_ noCopy
+
+	ShardIterator string
+	// Limit is 0 when absent; use EffectiveLimit.
+	Limit     int64
+	StreamARN string
+
+	present uint16
+	parser  fastjson.Parser
+}
+
+// Reset clears r but keeps its parser for reuse.
+func (r *GetRecordsRequest) Reset() {
+	r.ShardIterator, r.StreamARN, r.Limit, r.present = "", "", 0, 0
+}
+
+// EffectiveLimit returns Limit, or DefaultGetRecordsLimit when absent.
+func (r *GetRecordsRequest) EffectiveLimit() int {
+	if r.present&hasLimit == 0 && r.Limit == 0 {
+		return DefaultGetRecordsLimit
+	}
+	return int(r.Limit)
+}
+
+// DecodeGetRecords decodes a JSON GetRecords body into req; strings alias
+// memory owned by req until its next Decode or Reset.
+func DecodeGetRecords(body []byte, req *GetRecordsRequest) error {
+	if e := req.decode(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (r *GetRecordsRequest) decode(body []byte) *Error {
+	r.Reset()
+	o, e := topObject(&r.parser, body)
+	if e != nil {
+		return e
+	}
+	var ok bool
+	if r.ShardIterator, ok, e = stringValue(o.Get("ShardIterator")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasShardIterator
+	}
+	if r.Limit, ok, e = integerValue(o.Get("Limit")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasLimit
+	}
+	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+		return e
+	} else if ok {
+		r.present |= hasStreamARN
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package kinesis
+
+import "strconv"
+
+// PutRecordResponse is the output of PutRecord.
+type PutRecordResponse struct {
+	ShardID        string // "ShardId"
+	SequenceNumber string
+	EncryptionType string // "NONE" or "KMS"; omitted when empty
+}
+
+// AppendPutRecordResponse appends the JSON body for resp to dst.
+func AppendPutRecordResponse(dst []byte, resp *PutRecordResponse) []byte {
+	dst = append(dst, `{"ShardId":`...)
+	dst = appendJSONString(dst, resp.ShardID)
+	dst = append(dst, `,"SequenceNumber":`...)
+	dst = appendJSONString(dst, resp.SequenceNumber)
+	if resp.EncryptionType != "" {
+		dst = append(dst, `,"EncryptionType":`...)
+		dst = appendJSONString(dst, resp.EncryptionType)
+	}
+	return append(dst, '}')
+}
+
+// PutRecordsResultEntry is one PutRecordsResultEntry. A non-empty ErrorCode
+// marks a failed entry: only ErrorCode and ErrorMessage are sent for it,
+// only ShardId and SequenceNumber for a successful one.
+type PutRecordsResultEntry struct {
+	ShardID        string // "ShardId"
+	SequenceNumber string
+	ErrorCode      string // RecordErrorProvisionedThroughputExceeded or RecordErrorInternalFailure
+	ErrorMessage   string
+}
+
+// PutRecordsResponse is the output of PutRecords. Records has one entry per
+// request entry, in request order.
+type PutRecordsResponse struct {
+	FailedRecordCount int // always sent, 0 on full success
+	Records           []PutRecordsResultEntry
+	EncryptionType    string // omitted when empty
+}
+
+// AppendPutRecordsResponse appends the JSON body for resp to dst.
+func AppendPutRecordsResponse(dst []byte, resp *PutRecordsResponse) []byte {
+	dst = append(dst, `{"FailedRecordCount":`...)
+	dst = strconv.AppendInt(dst, int64(resp.FailedRecordCount), 10)
+	dst = append(dst, `,"Records":[`...)
+	for i := range resp.Records {
+		e := &resp.Records[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if e.ErrorCode != "" {
+			dst = append(dst, `{"ErrorCode":`...)
+			dst = appendJSONString(dst, e.ErrorCode)
+			dst = append(dst, `,"ErrorMessage":`...)
+			dst = appendJSONString(dst, e.ErrorMessage)
+		} else {
+			dst = append(dst, `{"ShardId":`...)
+			dst = appendJSONString(dst, e.ShardID)
+			dst = append(dst, `,"SequenceNumber":`...)
+			dst = appendJSONString(dst, e.SequenceNumber)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	if resp.EncryptionType != "" {
+		dst = append(dst, `,"EncryptionType":`...)
+		dst = appendJSONString(dst, resp.EncryptionType)
+	}
+	return append(dst, '}')
+}
+
+// GetShardIteratorResponse is the output of GetShardIterator.
+type GetShardIteratorResponse struct {
+	ShardIterator string
+}
+
+// AppendGetShardIteratorResponse appends the JSON body for resp to dst.
+func AppendGetShardIteratorResponse(dst []byte, resp *GetShardIteratorResponse) []byte {
+	dst = append(dst, `{"ShardIterator":`...)
+	dst = appendJSONString(dst, resp.ShardIterator)
+	return append(dst, '}')
+}
+
+// Record is one record of a GetRecords response.
+type Record struct {
+	SequenceNumber string
+	// ApproximateArrivalTimestampMillis is sent as epoch seconds with a
+	// millisecond fraction, e.g. 1506440188.749.
+	ApproximateArrivalTimestampMillis int64
+	Data                              []byte
+	PartitionKey                      string
+	EncryptionType                    string // omitted when empty
+}
+
+// HashKeyRange is a closed range of 128-bit hash keys in decimal.
+type HashKeyRange struct {
+	StartingHashKey string
+	EndingHashKey   string
+}
+
+// ChildShard is one child of a closed shard.
+type ChildShard struct {
+	ShardID      string // "ShardId"
+	ParentShards []string
+	HashKeyRange HashKeyRange
+}
+
+// GetRecordsResponse is the output of GetRecords. At the end of a closed
+// shard NextShardIterator is empty (and then omitted) and ChildShards is
+// set; it must not be empty for an open shard.
+type GetRecordsResponse struct {
+	Records            []Record
+	NextShardIterator  string
+	MillisBehindLatest int64
+	ChildShards        []ChildShard // omitted when empty
+}
+
+// AppendGetRecordsResponse appends the JSON body for resp to dst.
+func AppendGetRecordsResponse(dst []byte, resp *GetRecordsResponse) []byte {
+	dst = append(dst, `{"Records":[`...)
+	for i := range resp.Records {
+		r := &resp.Records[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"SequenceNumber":`...)
+		dst = appendJSONString(dst, r.SequenceNumber)
+		dst = append(dst, `,"ApproximateArrivalTimestamp":`...)
+		dst = appendTimestamp(dst, r.ApproximateArrivalTimestampMillis)
+		dst = append(dst, `,"Data":"`...)
+		dst = strictBase64.AppendEncode(dst, r.Data)
+		dst = append(dst, `","PartitionKey":`...)
+		dst = appendJSONString(dst, r.PartitionKey)
+		if r.EncryptionType != "" {
+			dst = append(dst, `,"EncryptionType":`...)
+			dst = appendJSONString(dst, r.EncryptionType)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	if resp.NextShardIterator != "" {
+		dst = append(dst, `,"NextShardIterator":`...)
+		dst = appendJSONString(dst, resp.NextShardIterator)
+	}
+	dst = append(dst, `,"MillisBehindLatest":`...)
+	dst = strconv.AppendInt(dst, resp.MillisBehindLatest, 10)
+	if len(resp.ChildShards) > 0 {
+		dst = append(dst, `,"ChildShards":[`...)
+		for i := range resp.ChildShards {
+			c := &resp.ChildShards[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"ShardId":`...)
+			dst = appendJSONString(dst, c.ShardID)
+			dst = append(dst, `,"ParentShards":[`...)
+			for j, p := range c.ParentShards {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendJSONString(dst, p)
+			}
+			dst = append(dst, `],"HashKeyRange":{"StartingHashKey":`...)
+			dst = appendJSONString(dst, c.HashKeyRange.StartingHashKey)
+			dst = append(dst, `,"EndingHashKey":`...)
+			dst = appendJSONString(dst, c.HashKeyRange.EndingHashKey)
+			dst = append(dst, `}}`...)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
