@@ -19,6 +19,26 @@ const (
 	hasStreamARN
 )
 
+// strMember reads member name of o as a string and notes its presence in
+// *present.
+func strMember(o *fastjson.Object, name string, present *uint16, bit uint16) (string, *Error) {
+	s, ok, e := stringValue(o.Get(name))
+	if ok {
+		*present |= bit
+	}
+	return s, e
+}
+
+// integerMember reads member name of o as an integer and notes its presence
+// in *present.
+func integerMember(o *fastjson.Object, name string, present *uint16, bit uint16) (int64, *Error) {
+	n, ok, e := integerValue(o.Get(name))
+	if ok {
+		*present |= bit
+	}
+	return n, e
+}
+
 // noCopy makes go vet complain when a request (which owns a parser whose
 // memory its strings alias) is copied.
 type noCopy struct{}
@@ -77,16 +97,11 @@ func (r *PutRecordsRequest) decode(body []byte) *Error {
 	if e != nil {
 		return e
 	}
-	var ok bool
-	if r.StreamName, ok, e = stringValue(o.Get("StreamName")); e != nil {
+	if r.StreamName, e = strMember(o, "StreamName", &r.present, hasStreamName); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamName
 	}
-	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+	if r.StreamARN, e = strMember(o, "StreamARN", &r.present, hasStreamARN); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamARN
 	}
 	v := o.Get("Records")
 	if v == nil {
@@ -122,15 +137,11 @@ func (r *PutRecordsRequest) decode(body []byte) *Error {
 			return Serialization("Expected null")
 		}
 		io, _ := item.Object()
-		if entry.PartitionKey, ok, e = stringValue(io.Get("PartitionKey")); e != nil {
+		if entry.PartitionKey, e = strMember(io, "PartitionKey", &entry.present, hasPartitionKey); e != nil {
 			return e
-		} else if ok {
-			entry.present |= hasPartitionKey
 		}
-		if entry.ExplicitHashKey, ok, e = stringValue(io.Get("ExplicitHashKey")); e != nil {
+		if entry.ExplicitHashKey, e = strMember(io, "ExplicitHashKey", &entry.present, hasExplicitHashKey); e != nil {
 			return e
-		} else if ok {
-			entry.present |= hasExplicitHashKey
 		}
 		b64, ok, e := blobString(io.Get("Data"))
 		if e != nil {
@@ -198,11 +209,8 @@ func (r *PutRecordRequest) decode(body []byte) *Error {
 	if e != nil {
 		return e
 	}
-	var ok bool
-	if r.StreamName, ok, e = stringValue(o.Get("StreamName")); e != nil {
+	if r.StreamName, e = strMember(o, "StreamName", &r.present, hasStreamName); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamName
 	}
 	b64, hasBlob, e := blobString(o.Get("Data"))
 	if e != nil {
@@ -218,23 +226,17 @@ func (r *PutRecordRequest) decode(body []byte) *Error {
 			r.Data = make([]byte, 0)
 		}
 	}
-	if r.PartitionKey, ok, e = stringValue(o.Get("PartitionKey")); e != nil {
+	if r.PartitionKey, e = strMember(o, "PartitionKey", &r.present, hasPartitionKey); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasPartitionKey
 	}
-	if r.ExplicitHashKey, ok, e = stringValue(o.Get("ExplicitHashKey")); e != nil {
+	if r.ExplicitHashKey, e = strMember(o, "ExplicitHashKey", &r.present, hasExplicitHashKey); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasExplicitHashKey
 	}
 	if r.SequenceNumberForOrdering, _, e = stringValue(o.Get("SequenceNumberForOrdering")); e != nil {
 		return e
 	}
-	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+	if r.StreamARN, e = strMember(o, "StreamARN", &r.present, hasStreamARN); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamARN
 	}
 	return nil
 }
@@ -288,21 +290,14 @@ func (r *GetShardIteratorRequest) decode(body []byte) *Error {
 	if e != nil {
 		return e
 	}
-	var ok bool
-	if r.StreamName, ok, e = stringValue(o.Get("StreamName")); e != nil {
+	if r.StreamName, e = strMember(o, "StreamName", &r.present, hasStreamName); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamName
 	}
-	if r.ShardID, ok, e = stringValue(o.Get("ShardId")); e != nil {
+	if r.ShardID, e = strMember(o, "ShardId", &r.present, hasShardID); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasShardID
 	}
-	if r.ShardIteratorType, ok, e = stringValue(o.Get("ShardIteratorType")); e != nil {
+	if r.ShardIteratorType, e = strMember(o, "ShardIteratorType", &r.present, hasShardIteratorType); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasShardIteratorType
 	}
 	if r.StartingSequenceNumber, _, e = stringValue(o.Get("StartingSequenceNumber")); e != nil {
 		return e
@@ -310,10 +305,8 @@ func (r *GetShardIteratorRequest) decode(body []byte) *Error {
 	if r.TimestampMillis, r.HasTimestamp, e = timestampValue(o.Get("Timestamp")); e != nil {
 		return e
 	}
-	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+	if r.StreamARN, e = strMember(o, "StreamARN", &r.present, hasStreamARN); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamARN
 	}
 	return nil
 }
@@ -362,21 +355,14 @@ func (r *GetRecordsRequest) decode(body []byte) *Error {
 	if e != nil {
 		return e
 	}
-	var ok bool
-	if r.ShardIterator, ok, e = stringValue(o.Get("ShardIterator")); e != nil {
+	if r.ShardIterator, e = strMember(o, "ShardIterator", &r.present, hasShardIterator); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasShardIterator
 	}
-	if r.Limit, ok, e = integerValue(o.Get("Limit")); e != nil {
+	if r.Limit, e = integerMember(o, "Limit", &r.present, hasLimit); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasLimit
 	}
-	if r.StreamARN, ok, e = stringValue(o.Get("StreamARN")); e != nil {
+	if r.StreamARN, e = strMember(o, "StreamARN", &r.present, hasStreamARN); e != nil {
 		return e
-	} else if ok {
-		r.present |= hasStreamARN
 	}
 	return nil
 }
