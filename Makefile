@@ -17,8 +17,10 @@ FUZZTIME_LONG ?= 2m
 
 .PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment clean
 
+# Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
 run:
-	$(GO) run ./cmd/sluice
+	@$(GO) build -o bin/sluice ./cmd/sluice
+	@exec ./bin/sluice
 
 build:
 	$(GO) build -o bin/ ./cmd/... ./tools/...
