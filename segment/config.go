@@ -126,6 +126,11 @@ type Config struct {
 	// are deleted by EnforceRetention. Zero keeps everything.
 	Retention time.Duration
 
+	// RetentionInterval is how often the log drops segments past Retention
+	// on its own (it also does at every segment roll and on
+	// EnforceRetention). Default 1 minute.
+	RetentionInterval time.Duration
+
 	// MaxDiskBytes caps the bytes of fragment files (preallocated size) of
 	// this log. A new segment that would pass it is refused and appends fail
 	// with ErrDiskFull. Zero means no cap.
@@ -154,6 +159,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPendingBytes == 0 {
 		c.MaxPendingBytes = 64 << 20
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = time.Minute
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -187,8 +195,8 @@ func (c Config) Validate() error {
 	if need := fileHeaderSize + int64(stripeHeaderSize(g.Data+g.Parity)) + maxChunk; c.FragmentBytes < need {
 		return fmt.Errorf("segment: FragmentBytes %d is too small for the largest stripe; need at least %d", c.FragmentBytes, need)
 	}
-	if c.Linger < 0 || c.Retention < 0 || c.MaxDiskBytes < 0 {
-		return errors.New("segment: Linger, Retention and MaxDiskBytes must not be negative")
+	if c.Linger < 0 || c.Retention < 0 || c.MaxDiskBytes < 0 || c.RetentionInterval < 0 {
+		return errors.New("segment: Linger, Retention, RetentionInterval and MaxDiskBytes must not be negative")
 	}
 	return nil
 }

@@ -27,8 +27,10 @@
 // rewrites damaged chunks, re-creates missing or truncated fragment files,
 // and reports (Log.Recovery) records it cannot rebuild; reading those
 // returns a *CorruptionError naming the segment and the records, never
-// wrong bytes. Scrub does the same on a live log. EnforceRetention deletes
-// whole segments past the retention period; Config.MaxDiskBytes makes
+// wrong bytes. Scrub does the same on a live log. Whole segments past the
+// retention period are deleted every Config.RetentionInterval (by a
+// goroutine the log owns and Close stops), at every segment roll and on
+// EnforceRetention; Config.MaxDiskBytes makes
 // appends fail with ErrDiskFull instead of filling the disk.
 //
 // # Concurrency

@@ -92,3 +92,36 @@ func TestSegmentStickyWriteError(t *testing.T) {
 	}
 	checkRecords(t, l, append(acked, got[len(acked):]...))
 }
+
+// TestSegmentRetentionInBackground: an idle log drops segments past
+// retention on its own, never the newest.
+func TestSegmentRetentionInBackground(t *testing.T) {
+	clock := &fakeClock{}
+	clock.ms.Store(1_700_000_000_000)
+	cfg := testConfig(t)
+	cfg.Now = clock.Now
+	cfg.Retention = time.Hour
+	cfg.RetentionInterval = 5 * time.Millisecond
+	l := mustOpen(t, cfg)
+	defer l.Close()
+	for i := 0; i < 1000; i++ {
+		if _, err := l.Append([]Record{rec(i, 1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(l.Segments()); n < 3 {
+		t.Fatalf("want several segments, have %d", n)
+	}
+	clock.advance(2 * time.Hour)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(l.Segments()) > 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(l.Segments()); n != 1 {
+		t.Fatalf("%d segments left after retention passed, want only the newest", n)
+	}
+	first, end := l.Bounds()
+	if end != 1000 || first == 0 {
+		t.Fatalf("bounds [%d, %d) after retention", first, end)
+	}
+}

@@ -108,6 +108,9 @@ type Log struct {
 	diskBytes atomic.Int64
 	lastTs    int64 // flushLoop-owned
 
+	retentionStop chan struct{} // closed by Close
+	retentionDone chan struct{} // closed when retentionLoop returns
+
 	recovery Report
 	clean    bool // the log was closed cleanly: no torn stripes possible
 
@@ -185,6 +188,11 @@ func Open(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.startWriter()
+	if !cfg.ReadOnly {
+		l.retentionStop = make(chan struct{})
+		l.retentionDone = make(chan struct{})
+		go l.retentionLoop()
+	}
 	return l, nil
 }
 
@@ -465,6 +473,24 @@ func (l *Log) EnforceRetention() (int, error) {
 	return len(doomed), nil
 }
 
+// retentionLoop drops segments past retention every RetentionInterval, so
+// that an idle log (which never rolls) still lets old data go.
+func (l *Log) retentionLoop() {
+	defer close(l.retentionDone)
+	t := time.NewTicker(l.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.retentionStop:
+			return
+		case <-t.C:
+			if _, err := l.EnforceRetention(); err != nil {
+				l.cfg.Logger.Error("segment retention", "dirs", l.cfg.Dirs, "err", err)
+			}
+		}
+	}
+}
+
 // Stats returns counters since Open.
 func (l *Log) Stats() Stats {
 	l.state.RLock()
@@ -566,6 +592,10 @@ func (l *Log) Close() error {
 	select {
 	case l.kick <- struct{}{}:
 	default:
+	}
+	if l.retentionStop != nil {
+		close(l.retentionStop)
+		<-l.retentionDone
 	}
 	<-l.flusherDone
 	var err error
