@@ -38,6 +38,20 @@
 // it. Parsers do not retain their input; errors quote at most a short copy
 // of it.
 //
+// # Manager (first slice)
+//
+// Manager (manager.go, data.go, meta.go) holds the streams of one data
+// directory: metadata in DataDir/streams.json (versioned JSON, replaced
+// atomically, holding the iterator secret), one segment.Log per shard under
+// DataDir/streams/<name>-<created ms>/shards/<shardId>/. It implements
+// CreateStream (ACTIVE at once: no CREATING phase yet), DeleteStream
+// (immediate, no DELETING phase), DescribeStream, ListStreams, PutRecords,
+// GetShardIterator and GetRecords. Errors wrap ErrStreamNotFound,
+// ErrStreamExists, ErrShardNotFound, ErrClosed or are *ArgumentError.
+// Not done yet: SplitShard, MergeShards, UpdateShardCount (and ChildShards
+// at shard end), retention changes, tags, consumers, quotas, status
+// transitions, a lock against two managers on one data directory.
+//
 // stream may import only the standard library, segment and internal/...;
 // it knows nothing of HTTP or codecs.
 package stream

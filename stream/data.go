@@ -1,0 +1,283 @@
+package stream
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/segment"
+)
+
+// Iterator types of GetShardIterator.
+const (
+	IterTrimHorizon         = "TRIM_HORIZON"
+	IterLatest              = "LATEST"
+	IterAtSequenceNumber    = "AT_SEQUENCE_NUMBER"
+	IterAfterSequenceNumber = "AFTER_SEQUENCE_NUMBER"
+	IterAtTimestamp         = "AT_TIMESTAMP"
+)
+
+const (
+	// MaxGetRecordsLimit is the largest (and default) Limit of GetRecords.
+	MaxGetRecordsLimit = 10000
+	// GetRecordsMaxBytes is the data GetRecords returns at most per call.
+	GetRecordsMaxBytes = 10 << 20
+	// MaxPartitionKeyLen is the model's maximum PartitionKey length.
+	MaxPartitionKeyLen = 256
+)
+
+// PutEntry is one record of PutRecords.
+type PutEntry struct {
+	PartitionKey    string
+	ExplicitHashKey string // "" routes by the MD5 of PartitionKey
+	Data            []byte
+}
+
+// PutResult is the outcome of one PutEntry: ShardID and SequenceNumber, or
+// Err when the shard's append failed.
+type PutResult struct {
+	ShardID        string
+	SequenceNumber string
+	Err            error
+}
+
+// PutRecords appends recs to the open shards their hash keys fall in. The
+// records of one shard are appended with one segment.Log.Append call, in
+// request order; different shards are appended concurrently. Results are in
+// the order of recs. An invalid entry fails the whole call with an
+// *ArgumentError before anything is written; a failed append fails only the
+// entries of that shard (PutResult.Err).
+//
+// Sequence numbers carry the arrival second the log assigned (all records of
+// one Append share one arrival time), read back with one one-record Read of
+// the group's first record, so that PutRecords and GetRecords report the
+// same sequence number. Should that read fail, the manager clock's second
+// at append time is used instead; the arrival field is informational and
+// ordering rests on the position alone.
+func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) {
+	s, err := m.stream(name)
+	if err != nil {
+		return nil, err
+	}
+	// Route every record; group per open shard (slot in s.open).
+	groups := make([][]int, len(s.open))
+	for i := range recs {
+		r := &recs[i]
+		if len(r.PartitionKey) < 1 || utf8.RuneCountInString(r.PartitionKey) > MaxPartitionKeyLen {
+			return nil, argError("Records[" + strconv.Itoa(i) + "].PartitionKey must be 1 to 256 characters long")
+		}
+		var k HashKey
+		if r.ExplicitHashKey != "" {
+			k, err = ParseHashKey(r.ExplicitHashKey)
+			if err != nil {
+				return nil, &ArgumentError{Msg: "ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " +
+					quoteInput(r.ExplicitHashKey) + ".", err: err}
+			}
+		} else {
+			k = HashKeyFromPartitionKey(r.PartitionKey)
+		}
+		slot := SearchRanges(s.ranges, k)
+		if slot < 0 {
+			return nil, fmt.Errorf("BUG: stream: hash key %s of stream %q is in no open shard", k, name)
+		}
+		groups[slot] = append(groups[slot], i)
+	}
+	out := make([]PutResult, len(recs))
+	var wg sync.WaitGroup
+	for slot, idx := range groups {
+		if len(idx) == 0 {
+			continue
+		}
+		sh := s.shards[s.open[slot]]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.appendGroup(sh, recs, idx, out)
+		}()
+	}
+	wg.Wait()
+	if s.deleted.Load() {
+		return nil, notFound(name)
+	}
+	return out, nil
+}
+
+// appendGroup appends recs[idx...] to sh and fills out[idx...].
+func (m *Manager) appendGroup(sh *shardState, recs []PutEntry, idx []int, out []PutResult) {
+	batch := make([]segment.Record, len(idx))
+	for j, i := range idx {
+		batch[j] = segment.Record{PartitionKey: []byte(recs[i].PartitionKey), Data: recs[i].Data}
+	}
+	arrival := m.cfg.Now().Unix()
+	first, err := sh.log.Append(batch)
+	id := ShardID(sh.index)
+	if err != nil {
+		for _, i := range idx {
+			out[i] = PutResult{ShardID: id, Err: err}
+		}
+		return
+	}
+	if got, _, rerr := sh.log.Read(first, 1, 1); rerr == nil && len(got) == 1 && got[0].Seq == first {
+		arrival = got[0].Timestamp / 1000
+	}
+	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: arrival}
+	for j, i := range idx {
+		sn.Position = first + uint64(j)
+		out[i] = PutResult{ShardID: id, SequenceNumber: FormatSeqNum(sn)}
+	}
+}
+
+// shard returns the shard of s with id shardID.
+func (s *streamState) shard(shardID string) (*shardState, error) {
+	i, err := ParseShardID(shardID)
+	if err != nil || i >= len(s.shards) {
+		return nil, fmt.Errorf("%w: %s in stream %s", ErrShardNotFound, quoteInput(shardID), quoteInput(s.meta.Name))
+	}
+	return s.shards[i], nil
+}
+
+// GetShardIterator returns an iterator into a shard (KINESIS_API.md 3.6).
+// startingSeq is used by AT_SEQUENCE_NUMBER and AFTER_SEQUENCE_NUMBER only
+// and must be "" for the other types; atMillis (Unix ms) by AT_TIMESTAMP
+// only. A sequence number beyond the newest record reads from the tip.
+func (m *Manager) GetShardIterator(name, shardID, iterType, startingSeq string, atMillis int64) (string, error) {
+	s, err := m.stream(name)
+	if err != nil {
+		return "", err
+	}
+	sh, err := s.shard(shardID)
+	if err != nil {
+		return "", err
+	}
+	now := m.cfg.Now()
+	bothMsg := func(which string) error {
+		return argError("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " +
+			iterType + " and " + which + " StartingSequenceNumber.")
+	}
+	first, next := sh.log.Bounds()
+	var pos uint64
+	switch iterType {
+	case IterTrimHorizon, IterLatest, IterAtTimestamp:
+		if startingSeq != "" {
+			return "", bothMsg("also a")
+		}
+		switch iterType {
+		case IterTrimHorizon:
+			pos = first
+		case IterLatest:
+			pos = next
+		default:
+			if nowMs := now.UnixMilli(); atMillis > nowMs {
+				return "", argError("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: " +
+					strconv.FormatInt(atMillis, 10) + ", currentTimestampInMillis: " + strconv.FormatInt(nowMs, 10))
+			}
+			pos = sh.log.SeekTime(atMillis)
+		}
+	case IterAtSequenceNumber, IterAfterSequenceNumber:
+		if startingSeq == "" {
+			return "", bothMsg("no")
+		}
+		sn, err := ParseSeqNum(startingSeq)
+		if err != nil {
+			return "", &ArgumentError{Msg: "StartingSequenceNumber " + quoteInput(startingSeq) + " used in GetShardIterator on shard " +
+				ShardID(sh.index) + " in stream " + name + " under account " + m.cfg.AccountID + " is invalid.", err: err}
+		}
+		if sn.ShardIndex != sh.index || sn.ShardCreated != sh.created/1000 {
+			return "", argError("Invalid StartingSequenceNumber. It encodes " + ShardID(sn.ShardIndex) +
+				", while it was used in a call to a shard with " + ShardID(sh.index))
+		}
+		pos = sn.Position
+		if iterType == IterAfterSequenceNumber && pos < EndPosition {
+			pos++
+		}
+		pos = min(pos, next)
+	default:
+		return "", argError("Invalid ShardIteratorType " + quoteInput(iterType))
+	}
+	return m.codec.Encode(Iterator{
+		Stream: name, ShardIndex: sh.index, Position: pos, Created: now, StreamCreated: s.meta.CreatedMillis,
+	}), nil
+}
+
+// RecordOut is a record returned by GetRecords.
+type RecordOut struct {
+	SequenceNumber string
+	ArrivalMillis  int64 // ApproximateArrivalTimestamp, Unix ms
+	PartitionKey   string
+	Data           []byte
+}
+
+// GetRecordsResult is the result of GetRecords.
+type GetRecordsResult struct {
+	Records []RecordOut
+	// NextShardIterator is fresh on every call; "" only at the end of a
+	// closed shard.
+	NextShardIterator string
+	// MillisBehindLatest is the arrival time of the shard's newest record
+	// minus that of the last record returned; 0 when caught up.
+	MillisBehindLatest int64
+}
+
+// GetRecords returns up to limit records (0 means MaxGetRecordsLimit) and at
+// most GetRecordsMaxBytes of data from the position of iterator. It returns
+// an error wrapping ErrInvalidIterator for a string this manager did not
+// mint (or one of a deleted incarnation of the stream), an
+// *ExpiredIteratorError for an expired one.
+func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, error) {
+	if limit == 0 {
+		limit = MaxGetRecordsLimit
+	}
+	if limit < 1 || limit > MaxGetRecordsLimit {
+		return GetRecordsResult{}, argError("Limit must be between 1 and " + strconv.Itoa(MaxGetRecordsLimit))
+	}
+	now := m.cfg.Now()
+	it, err := m.codec.Decode(iterator, now)
+	if err != nil {
+		return GetRecordsResult{}, err
+	}
+	s, err := m.stream(it.Stream)
+	if err != nil {
+		return GetRecordsResult{}, err
+	}
+	if !it.IsFor(s.meta.Name, s.meta.CreatedMillis) {
+		return GetRecordsResult{}, fmt.Errorf("%w: it belongs to a deleted stream of the same name", ErrInvalidIterator)
+	}
+	if it.ShardIndex < 0 || it.ShardIndex >= len(s.shards) {
+		return GetRecordsResult{}, fmt.Errorf("%w: no shard %d", ErrInvalidIterator, it.ShardIndex)
+	}
+	sh := s.shards[it.ShardIndex]
+	recs, next, err := sh.log.Read(it.Position, limit, GetRecordsMaxBytes)
+	if err != nil && len(recs) == 0 {
+		if s.deleted.Load() {
+			return GetRecordsResult{}, notFound(it.Stream)
+		}
+		return GetRecordsResult{}, fmt.Errorf("stream: reading %s of stream %q: %w", ShardID(sh.index), it.Stream, err)
+	}
+	// Records before damage come with a nil error from segment; an error
+	// with records is reported on the next call, which starts at the damage.
+	res := GetRecordsResult{Records: make([]RecordOut, len(recs))}
+	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index}
+	for i, r := range recs {
+		sn.Position, sn.Arrival = r.Seq, r.Timestamp/1000
+		res.Records[i] = RecordOut{
+			SequenceNumber: FormatSeqNum(sn),
+			ArrivalMillis:  r.Timestamp,
+			PartitionKey:   string(r.PartitionKey),
+			Data:           r.Data,
+		}
+	}
+	_, tip := sh.log.Bounds()
+	if len(recs) > 0 && next < tip {
+		if last, _, err := sh.log.Read(tip-1, 1, 1); err == nil && len(last) == 1 {
+			res.MillisBehindLatest = max(0, last[0].Timestamp-recs[len(recs)-1].Timestamp)
+		}
+	}
+	if sh.closed != 0 && next >= tip {
+		return res, nil // shard end
+	}
+	res.NextShardIterator = m.codec.Encode(Iterator{
+		Stream: it.Stream, ShardIndex: sh.index, Position: next, Created: now, StreamCreated: it.StreamCreated,
+	})
+	return res, nil
+}
