@@ -1,0 +1,219 @@
+package httpapi
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/wire/kinesis"
+)
+
+// maxPutRecordsBytes is the cap of the data and partition keys of one
+// PutRecords request (KINESIS_API.md 3.5).
+const maxPutRecordsBytes = 5 << 20
+
+// resolveStream returns the stream a request names by StreamName and/or
+// StreamARN (KINESIS_API.md 2.0). The wire validation has checked their
+// format. The result may alias name or arn.
+func (s *Server) resolveStream(name, arn string) (string, error) {
+	if arn == "" {
+		if name == "" {
+			return "", kinesis.InvalidArgument("Either StreamName or StreamARN must be provided.")
+		}
+		return name, nil
+	}
+	i := strings.Index(arn, ":stream/")
+	if i < 0 {
+		return "", kinesis.InvalidArgument("Invalid StreamARN " + arn + ".")
+	}
+	fromARN := arn[i+len(":stream/"):]
+	if name != "" && name != fromARN {
+		// [unsure] AWS's text for a StreamName and StreamARN that disagree.
+		return "", kinesis.InvalidArgument("StreamName " + name + " and StreamARN " + arn + " refer to different streams.")
+	}
+	if arn[:i] != "arn:aws:kinesis:"+s.cfg.Region+":"+s.cfg.AccountID {
+		return "", kinesis.ResourceNotFound("Stream " + fromARN + " under account " + s.cfg.AccountID + " not found.")
+	}
+	return fromARN, nil
+}
+
+// The pooled states of the data-plane operations: a wire request plus the
+// slices the call needs, reused across requests.
+type putRecordState struct {
+	req     kinesis.PutRecordRequest
+	entries [1]stream.PutEntry
+	buf     []byte
+}
+
+type putRecordsState struct {
+	req     kinesis.PutRecordsRequest
+	entries []stream.PutEntry
+	resp    kinesis.PutRecordsResponse
+	buf     []byte
+}
+
+type getRecordsState struct {
+	req  kinesis.GetRecordsRequest
+	resp kinesis.GetRecordsResponse
+	buf  []byte
+}
+
+func (s *Server) putRecord(ctx *fasthttp.RequestCtx, body []byte) error {
+	st := s.putRecordPool.Get().(*putRecordState)
+	defer func() {
+		st.req.Reset()
+		st.entries[0] = stream.PutEntry{}
+		s.putRecordPool.Put(st)
+	}()
+	if err := kinesis.DecodePutRecord(body, &st.req); err != nil {
+		return err
+	}
+	if err := st.req.Validate(); err != nil {
+		return err
+	}
+	name, err := s.resolveStream(st.req.StreamName, st.req.StreamARN)
+	if err != nil {
+		return err
+	}
+	// SequenceNumberForOrdering needs nothing: a shard's records are
+	// ordered by arrival anyway.
+	st.entries[0] = stream.PutEntry{PartitionKey: st.req.PartitionKey, ExplicitHashKey: st.req.ExplicitHashKey, Data: st.req.Data}
+	res, err := s.cfg.Manager.PutRecords(name, st.entries[:])
+	if err != nil {
+		return callErr(err, name, "")
+	}
+	if res[0].Err != nil {
+		return callErr(res[0].Err, name, res[0].ShardID)
+	}
+	st.buf = kinesis.AppendPutRecordResponse(st.buf[:0], &kinesis.PutRecordResponse{
+		ShardID: res[0].ShardID, SequenceNumber: res[0].SequenceNumber, EncryptionType: "NONE",
+	})
+	writeOK(ctx, st.buf)
+	return nil
+}
+
+func (s *Server) putRecords(ctx *fasthttp.RequestCtx, body []byte) error {
+	st := s.putRecordsPool.Get().(*putRecordsState)
+	defer func() {
+		st.req.Reset()
+		clear(st.entries)
+		clear(st.resp.Records)
+		s.putRecordsPool.Put(st)
+	}()
+	if err := kinesis.DecodePutRecords(body, &st.req); err != nil {
+		return err
+	}
+	if err := st.req.Validate(); err != nil {
+		return err
+	}
+	name, err := s.resolveStream(st.req.StreamName, st.req.StreamARN)
+	if err != nil {
+		return err
+	}
+	total := 0
+	st.entries = st.entries[:0]
+	for i := range st.req.Records {
+		r := &st.req.Records[i]
+		total += len(r.Data) + len(r.PartitionKey)
+		st.entries = append(st.entries, stream.PutEntry{PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data})
+	}
+	if total > maxPutRecordsBytes {
+		// [unsure] AWS's text.
+		return kinesis.InvalidArgument("Records size exceeds 5 MB limit: the data and partition keys of the request take " +
+			strconv.Itoa(total) + " bytes.")
+	}
+	res, err := s.cfg.Manager.PutRecords(name, st.entries)
+	if err != nil {
+		return callErr(err, name, "")
+	}
+	st.resp.FailedRecordCount = 0
+	st.resp.EncryptionType = "NONE"
+	st.resp.Records = st.resp.Records[:0]
+	for i := range res {
+		r := &res[i]
+		if r.Err != nil {
+			st.resp.FailedRecordCount++
+			s.log.Error("httpapi: PutRecords entry failed", "requestId", requestID(ctx), "stream", name, "shard", r.ShardID, "err", r.Err)
+			st.resp.Records = append(st.resp.Records, kinesis.PutRecordsResultEntry{
+				ErrorCode: kinesis.RecordErrorInternalFailure, ErrorMessage: "Internal service failure.",
+			})
+			continue
+		}
+		st.resp.Records = append(st.resp.Records, kinesis.PutRecordsResultEntry{ShardID: r.ShardID, SequenceNumber: r.SequenceNumber})
+	}
+	st.buf = kinesis.AppendPutRecordsResponse(st.buf[:0], &st.resp)
+	writeOK(ctx, st.buf)
+	return nil
+}
+
+func (s *Server) getShardIterator(ctx *fasthttp.RequestCtx, body []byte) error {
+	req := s.getShardIteratorPool.Get().(*kinesis.GetShardIteratorRequest)
+	defer func() {
+		req.Reset()
+		s.getShardIteratorPool.Put(req)
+	}()
+	if err := kinesis.DecodeGetShardIterator(body, req); err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	name, err := s.resolveStream(req.StreamName, req.StreamARN)
+	if err != nil {
+		return err
+	}
+	var at int64
+	if req.ShardIteratorType == kinesis.IteratorAtTimestamp {
+		at = req.TimestampMillis
+	}
+	var seq string
+	if req.ShardIteratorType == kinesis.IteratorAtSequenceNumber || req.ShardIteratorType == kinesis.IteratorAfterSequenceNumber {
+		seq = req.StartingSequenceNumber
+	}
+	it, err := s.cfg.Manager.GetShardIterator(name, req.ShardID, req.ShardIteratorType, seq, at)
+	if err != nil {
+		return callErr(err, name, req.ShardID)
+	}
+	writeOK(ctx, kinesis.AppendGetShardIteratorResponse(nil, &kinesis.GetShardIteratorResponse{ShardIterator: it}))
+	return nil
+}
+
+func (s *Server) getRecords(ctx *fasthttp.RequestCtx, body []byte) error {
+	st := s.getRecordsPool.Get().(*getRecordsState)
+	defer func() {
+		st.req.Reset()
+		clear(st.resp.Records)
+		st.resp = kinesis.GetRecordsResponse{Records: st.resp.Records[:0]}
+		if cap(st.buf) > 1<<20 {
+			st.buf = nil // do not pin the memory of one large response
+		}
+		s.getRecordsPool.Put(st)
+	}()
+	if err := kinesis.DecodeGetRecords(body, &st.req); err != nil {
+		return err
+	}
+	if err := st.req.Validate(); err != nil {
+		return err
+	}
+	res, err := s.cfg.Manager.GetRecords(st.req.ShardIterator, st.req.EffectiveLimit())
+	if err != nil {
+		return callErr(err, "", "")
+	}
+	for i := range res.Records {
+		r := &res.Records[i]
+		st.resp.Records = append(st.resp.Records, kinesis.Record{
+			SequenceNumber:                    r.SequenceNumber,
+			ApproximateArrivalTimestampMillis: r.ArrivalMillis,
+			Data:                              r.Data,
+			PartitionKey:                      r.PartitionKey,
+			EncryptionType:                    "NONE",
+		})
+	}
+	st.resp.NextShardIterator = res.NextShardIterator
+	st.resp.MillisBehindLatest = res.MillisBehindLatest
+	st.buf = kinesis.AppendGetRecordsResponse(st.buf[:0], &st.resp)
+	writeOK(ctx, st.buf)
+	return nil
+}

@@ -1,0 +1,76 @@
+// Package httpapi is the HTTP front end of the Kinesis Data Streams API:
+// it reads requests, dispatches them on X-Amz-Target
+// (Kinesis_20131202.<Operation>), decodes them with wire/kinesis, runs them
+// on a stream.Manager and writes AWS-shaped responses and errors
+// (KINESIS_API.md sections 1.1-1.5 and 2).
+//
+// # Use
+//
+//	srv, err := httpapi.New(httpapi.Config{Manager: m})
+//	go srv.Serve(ln)      // HTTP/1.1 over fasthttp
+//	...
+//	srv.Shutdown()        // then close the Manager
+//
+// Handler returns the bare fasthttp.RequestHandler for callers that run
+// their own fasthttp.Server.
+//
+// # Dispatch (KINESIS_API.md 1.1)
+//
+// In this order:
+//
+//  1. A method other than POST: 403 AccessDeniedException "Unable to
+//     determine service/operation name to be authorized" (real AWS's status
+//     and text, in a JSON body). CORS preflight (OPTIONS) is not handled.
+//  2. Content-Type: application/x-amz-json-1.1 (and plain application/json,
+//     treated alike) is accepted; parameters such as charset are ignored.
+//     Anything else is 404 UnknownOperationException, as real AWS answers
+//     a content type it does not accept. CBOR
+//     (application/x-amz-cbor-1.1) is not accepted yet and gets the same
+//     404 UnknownOperationException, with a message that says so and how to
+//     turn CBOR off in the Java SDK; the body is JSON.
+//  3. An empty body: 400 SerializationException for a known operation,
+//     400 UnknownOperationException otherwise. A body over
+//     Config.MaxBodyBytes: 413 InvalidArgumentException (fasthttp refuses
+//     it before reading it when the server runs through Serve).
+//  4. An unknown operation: 400 UnknownOperationException (no message).
+//  5. An operation of the model that is not implemented: 501 with
+//     __type NotImplemented and message "not implemented: <Op>", never a
+//     fake success.
+//  6. The operation: decode (SerializationException), model constraints
+//     (ValidationException), then the call on the Manager.
+//
+// Every response carries x-amzn-RequestId, a random version 4 UUID from
+// crypto/rand; errors also carry X-Amzn-ErrorType equal to the body's
+// __type, with bodies from kinesis.AppendErrorJSON. (fasthttp sends header
+// names in canonical form, e.g. X-Amzn-Requestid; HTTP header names are
+// case-insensitive and the SDKs read them so.) Manager errors become AWS
+// errors in one function, Server.toAWS (errors.go); errors it does not know
+// are logged with the request id and answered 500 InternalFailureException.
+//
+// # Operations
+//
+// Data plane, through the wire/kinesis codecs with pooled requests:
+// PutRecord, PutRecords, GetShardIterator, GetRecords. Control plane, with
+// encoding/json for now: CreateStream, DeleteStream, DescribeStream,
+// DescribeStreamSummary, ListStreams, ListShards (with pagination tokens and
+// ShardFilter). Streams are PROVISIONED, unencrypted (EncryptionType NONE),
+// without enhanced monitoring; CreateStream refuses with
+// InvalidArgumentException the members it cannot honour (ON_DEMAND mode,
+// Tags, WarmThroughputMiBps, MaxRecordSizeInKiB other than 1024).
+//
+// Not implemented yet: the other 29 operations of the model (resharding,
+// consumers and SubscribeToShard, tags, retention, encryption, stream mode,
+// monitoring, resource policies, limits and account settings); HTTP/2 (h2c)
+// and TLS (they come with SubscribeToShard, on the same port through Go's
+// net/http); the CBOR 1.1 encoding; SigV4 verification (any or no
+// signature is accepted); quotas and throttling
+// (ProvisionedThroughputExceededException); metrics.
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use: fasthttp runs each request on its
+// own goroutine, requests share only the Manager (itself safe for
+// concurrent use) and sync.Pools of decoded requests and response buffers.
+// A pooled request is owned by one handler call and reset before it goes
+// back; strings that alias it are copied before they outlive the call.
+package httpapi

@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/sluicehq/sluice/segment"
+	"github.com/sluicehq/sluice/stream"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// openManager opens a Manager on a temporary directory with small segment
+// files that still take 1 MiB records (default MaxRecordBytes).
+func openManager(t *testing.T) *stream.Manager {
+	t.Helper()
+	m, err := stream.Open(stream.Config{
+		DataDir:    t.TempDir(),
+		Durability: segment.Async,
+		Segment: segment.Config{
+			FragmentBytes:  4 << 20,
+			MaxStripeBytes: 64 << 10,
+			Logger:         discardLogger(),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return m
+}
+
+// startServer serves a new Server on ln until the test ends.
+func startServer(t *testing.T, ln net.Listener, cfg Config) *Server {
+	t.Helper()
+	if cfg.Manager == nil {
+		cfg.Manager = openManager(t)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger()
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		if err := s.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s
+}
