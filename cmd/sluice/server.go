@@ -20,7 +20,13 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"golang.org/x/sys/unix"
+
+	"github.com/sluicehq/sluice/ingress/httpapi"
+	"github.com/sluicehq/sluice/segment"
+	"github.com/sluicehq/sluice/stream"
 )
 
 const (
@@ -68,19 +74,41 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	durability, err := segment.ParseDurability(cfg.Durability)
+	if err != nil {
+		return errors.Join(err, lock.release())
+	}
+	// Recovery of every shard log happens here; /readyz turns 200 after it.
+	manager, err := stream.Open(stream.Config{
+		DataDir:    cfg.DataDir,
+		Durability: durability,
+		Region:     cfg.Region,
+		AccountID:  cfg.AccountID,
+		Segment:    segment.Config{FragmentBytes: fragmentBytes, Logger: log},
+	})
+	if err != nil {
+		return errors.Join(fmt.Errorf("cannot open the streams in %s: %w", cfg.DataDir, err), lock.release())
+	}
+	api, err := httpapi.New(httpapi.Config{Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
+	if err != nil {
+		return errors.Join(err, manager.Close(), lock.release())
+	}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return errors.Join(
 			fmt.Errorf("cannot listen on --api-addr %s: %w; stop the process using it or choose another address", cfg.APIAddr, err),
-			lock.release())
+			manager.Close(), lock.release())
 	}
 
 	var ready atomic.Bool
-	srv := &http.Server{
-		Handler:           newHandler(&ready),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	srv := &fasthttp.Server{
+		Handler:               routeHandler(api.Handler(), fasthttpadaptor.NewFastHTTPHandler(newHandler(&ready))),
+		MaxRequestBodySize:    httpapi.DefaultMaxBodyBytes,
+		ReadTimeout:           2 * time.Minute,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		Logger:                slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -104,12 +132,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := srv.ShutdownWithContext(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("cannot drain in-flight requests within %s: %w", shutdownTimeout, err))
-		_ = srv.Close()
 	}
 	if runErr == nil {
-		<-serveErr // http.ErrServerClosed: the Serve goroutine has ended.
+		<-serveErr // nil after Shutdown: the Serve goroutine has ended.
+	}
+	// The shard logs are closed (synced, marked clean) once no request uses
+	// them any more.
+	if err := manager.Close(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("cannot close the streams: %w", err))
 	}
 	if err := lock.release(); err != nil {
 		runErr = errors.Join(runErr, err)
@@ -173,6 +205,24 @@ func (l *dirLock) release() error {
 		return fmt.Errorf("cannot release lock on data directory %q: %w", l.dir, err)
 	}
 	return nil
+}
+
+// fragmentBytes is the preallocated size of each of a shard's 6 fragment
+// files: 16 MiB keeps a new shard at 96 MiB of disk while holding records up
+// to the 10 MiB maximum.
+const fragmentBytes = 16 << 20
+
+// routeHandler sends the operational GET endpoints (and every other GET or
+// HEAD, which gets a 404) to ops, and everything else to the Kinesis API,
+// which answers POST / with X-Amz-Target and refuses the rest as AWS does.
+func routeHandler(kinesis, ops fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if ctx.IsGet() || ctx.IsHead() {
+			ops(ctx)
+			return
+		}
+		kinesis(ctx)
+	}
 }
 
 // newHandler serves the operational endpoints. ready reports whether the
