@@ -360,12 +360,12 @@ func (l *Log) checkSegment(s *segment, last, repair bool, rep *Report) (segIndex
 					return segIndex{}, err
 				}
 			}
-			last := e.firstSeq + uint64(e.count) - 1
+			lastSeq := e.firstSeq + uint64(e.count) - 1
 			if lostOpen && lostTo+1 == e.firstSeq {
-				lostTo = last
+				lostTo = lastSeq
 			} else {
 				flushLost()
-				lostFrom, lostTo, lostOpen = e.firstSeq, last, true
+				lostFrom, lostTo, lostOpen = e.firstSeq, lastSeq, true
 			}
 		} else {
 			flushLost()
