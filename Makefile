@@ -4,7 +4,7 @@ GO ?= go
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 # Packages with goroutines and locks, run under the race detector.
-RACE_PKGS := ./segment/... ./stream/...
+RACE_PKGS := ./segment/... ./stream/... ./ingress/...
 # Fuzz targets run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords \
 	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
