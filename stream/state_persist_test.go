@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"reflect"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -198,17 +197,45 @@ func TestStreamStateCrash(t *testing.T) {
 	for it := 0; it < iterations; it++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), stateCrashEnv+"="+dir)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		stdout, err := cmd.StdoutPipe()
+		mustOK(t, err)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		mustOK(t, cmd.Start())
-		time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+		lines := make(chan []string, 1)
+		started := make(chan struct{})
+		go func() {
+			var got []string
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				if len(got) == 0 {
+					close(started)
+				}
+				got = append(got, sc.Text())
+			}
+			if len(got) == 0 {
+				close(started)
+			}
+			lines <- got
+		}()
+		// Kill while it works: after its first acknowledged change (start-up
+		// is slow under -race), then a random delay.
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
+		got := <-lines
 		werr := cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 			t.Fatalf("iteration %d: child was not killed (%v): %s", it, werr, stderr.String())
 		}
+		if len(got) == 0 {
+			t.Fatalf("iteration %d: no change acknowledged before the kill: %s", it, stderr.String())
+		}
 		last := 0
-		for _, line := range strings.Split(stdout.String(), "\n") {
+		for _, line := range got {
 			if n, err := strconv.Atoi(line); err == nil {
 				last = n
 			}
@@ -222,20 +249,20 @@ func TestStreamStateCrash(t *testing.T) {
 			m.Close()
 			t.Fatalf("iteration %d: %v", it, err)
 		}
-		got := 0
+		stored := 0
 		for _, tg := range tags {
 			if tg.Key == "n" {
-				got, _ = strconv.Atoi(tg.Value)
+				stored, _ = strconv.Atoi(tg.Value)
 			}
 		}
 		// The op after the last acknowledged one may have been written
 		// before the kill, never more.
 		base := max(last, prev)
-		if got < base || got > base+1 {
+		if stored < base || stored > base+1 {
 			m.Close()
-			t.Fatalf("iteration %d: acknowledged op %d (before: %d), metadata holds %d", it, last, prev, got)
+			t.Fatalf("iteration %d: acknowledged op %d (before: %d), metadata holds %d", it, last, prev, stored)
 		}
-		prev = got
+		prev = stored
 		info, _ := m.DescribeStream("s")
 		cons, _, _ := m.ListStreamConsumers(info.ARN, "", 0, 0)
 		if len(cons) > 1 {
@@ -247,6 +274,6 @@ func TestStreamStateCrash(t *testing.T) {
 			_ = m.DeregisterStreamConsumer("", "", cons[0].ARN)
 		}
 		mustOK(t, m.Close())
-		t.Logf("iteration %d: last acknowledged %d, stored %d", it, last, got)
+		t.Logf("iteration %d: last acknowledged %d, stored %d", it, last, stored)
 	}
 }
