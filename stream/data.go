@@ -68,8 +68,8 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 		if len(r.PartitionKey) < 1 || utf8.RuneCountInString(r.PartitionKey) > MaxPartitionKeyLen {
 			return nil, argError("Records[" + strconv.Itoa(i) + "].PartitionKey must be 1 to 256 characters long")
 		}
-		if n := len(r.Data) + len(r.PartitionKey); n > maxBytes {
-			return nil, &RecordTooLargeError{Index: i, Size: n, Max: maxBytes}
+		if len(r.Data) > maxBytes {
+			return nil, &RecordTooLargeError{Index: i, Size: len(r.Data), Max: maxBytes}
 		}
 		var k HashKey
 		if r.ExplicitHashKey != "" {

@@ -218,15 +218,14 @@ func TestStreamStateEncryptionAndRecordSize(t *testing.T) {
 	}
 	mustOK(t, m.StopStreamEncryption("s", EncryptionKMS, "k")) // no-op
 
-	// The test config's shard logs take records up to 64 KiB, so the
-	// stream limit is exercised with a fake small one via the records'
-	// sum: the default 1 MiB limit rejects a 1 MiB + 1 byte record before
-	// the log sees it.
+	// The default 1 MiB limit rejects 1 MiB + 1 byte of data before the
+	// shard log (which takes 64 KiB in the test config) sees it, and fails
+	// the whole call.
 	n, err := m.MaxRecordBytes("s")
 	if err != nil || n != 1<<20 {
 		t.Fatalf("MaxRecordBytes = %d, %v", n, err)
 	}
-	big := make([]byte, 1<<20)
+	big := make([]byte, 1<<20+1)
 	_, err = m.PutRecords("s", []PutEntry{{PartitionKey: "a", Data: []byte("x")}, {PartitionKey: "k", Data: big}})
 	var tl *RecordTooLargeError
 	if !errors.As(err, &tl) || !errors.Is(err, ErrValidation) || tl.Index != 1 || tl.Size != 1<<20+1 || tl.Max != 1<<20 {
