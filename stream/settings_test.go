@@ -351,13 +351,17 @@ func TestStreamStateTags(t *testing.T) {
 	wantArg(t, m.AddTagsToStream("s", nil), "")
 	wantArg(t, m.RemoveTagsFromStream("s", nil), "")
 	many := map[string]string{}
+	for i := range 11 {
+		many["k"+strconv.Itoa(i)] = ""
+	}
+	wantArg(t, m.AddTagsToStream("s", many), "") // more than 10 per call
 	for i := range 49 {
 		many["k"+strconv.Itoa(i)] = ""
 	}
-	wantArg(t, m.AddTagsToStream("s", many),
+	wantArg(t, m.TagResource(describe(t, m, "s").ARN, many),
 		"Failed to add tags to stream s under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
 	delete(many, "k0")
-	mustOK(t, m.AddTagsToStream("s", many)) // 2 + 48 = 50
+	mustOK(t, m.TagResource(describe(t, m, "s").ARN, many)) // 2 + 48 = 50
 	mustOK(t, m.AddTagsToStream("s", map[string]string{"k1": "overwrite"}))
 	wantErr(t, m.AddTagsToStream("nope", map[string]string{"a": "b"}), ErrStreamNotFound, "")
 

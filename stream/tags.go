@@ -18,6 +18,10 @@ const (
 	// MaxListTagsLimit is the largest (and default) Limit of
 	// ListTagsForStream.
 	MaxListTagsLimit = 50
+	// MaxTagsPerAddCall is the most tags one AddTagsToStream call may carry
+	// (the API reference: "A set of up to 10 key-value pairs"; the model
+	// allows 200, and TagResource is bounded by MaxTagsPerResource only).
+	MaxTagsPerAddCall = 10
 )
 
 // Tag is a resource tag.
@@ -117,9 +121,14 @@ func (m *Manager) mergeTags(dst *map[string]string, tags map[string]string, reso
 	return nil
 }
 
-// AddTagsToStream adds or overwrites tags of a stream (at most 50 per
-// stream in all).
+// AddTagsToStream adds or overwrites tags of a stream: at most 10 per call
+// and 50 per stream in all.
 func (m *Manager) AddTagsToStream(name string, tags map[string]string) error {
+	if len(tags) > MaxTagsPerAddCall {
+		// [unsure] AWS's text.
+		return argError("Failed to add tags to stream " + name + " under account " + m.cfg.AccountID +
+			" because a request may add at most " + strconv.Itoa(MaxTagsPerAddCall) + " tags.")
+	}
 	return m.updateSettings(name, func(s *streamState, st *settingsMeta) error {
 		return m.mergeTags(&st.Tags, tags, name)
 	})
