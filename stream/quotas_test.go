@@ -180,3 +180,57 @@ func TestStreamStateQuotaOff(t *testing.T) {
 		mustOK(t, err)
 	}
 }
+
+// TestStreamStateConcurrent changes settings while data-plane calls and
+// Describe run (go test -race checks the copy-on-write settings).
+func TestStreamStateConcurrent(t *testing.T) {
+	cfg := testConfig(t.TempDir(), nil)
+	cfg.EmulateQuotas = true
+	m := openTest(t, cfg)
+	mustOK(t, m.CreateStream("s", 2))
+	arn := describe(t, m, "s").ARN
+	done := make(chan struct{})
+	var errs = make(chan error, 4)
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			kib := 1024 + i
+			if err := m.UpdateMaxRecordSize("s", kib); err != nil {
+				errs <- err
+				return
+			}
+			if err := m.AddTagsToStream("s", map[string]string{"i": string(rune('a' + i%26))}); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := m.EnableEnhancedMonitoring("s", []string{shardLevelMetricNames[i%7]}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	it, err := m.GetShardIterator("s", "shardId-000000000000", IterTrimHorizon, "", 0)
+	mustOK(t, err)
+	for {
+		select {
+		case <-done:
+			select {
+			case err := <-errs:
+				t.Fatal(err)
+			default:
+			}
+			return
+		default:
+		}
+		if _, err := m.PutRecords("s", []PutEntry{{PartitionKey: "k", Data: []byte("x")}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.GetRecords(it, 10); err != nil && !errors.Is(err, ErrThroughputExceeded) {
+			t.Fatal(err)
+		}
+		if _, err := m.ListTagsForResource(arn); err != nil {
+			t.Fatal(err)
+		}
+		_ = describe(t, m, "s")
+	}
+}
