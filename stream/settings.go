@@ -623,9 +623,14 @@ type RecordTooLargeError struct {
 	Max   int // bytes
 }
 
+// Error is the ValidationException text for PutRecords (KINESIS_API.md
+// 1.4: blobs print as java.nio.HeapByteBuffer[...], list indexes are
+// 1-based).
 func (e *RecordTooLargeError) Error() string {
-	return "1 validation error detected: Value at 'records." + strconv.Itoa(e.Index+1) +
-		".member.data' failed to satisfy constraint: Member must have length less than or equal to " + strconv.Itoa(e.Max)
+	n := strconv.Itoa(e.Size)
+	return "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]' at 'records." +
+		strconv.Itoa(e.Index+1) + ".member.data' failed to satisfy constraint: Member must have length less than or equal to " +
+		strconv.Itoa(e.Max)
 }
 
 // Unwrap returns ErrValidation.

@@ -231,6 +231,7 @@ func TestStreamStateEncryptionAndRecordSize(t *testing.T) {
 	if !errors.As(err, &tl) || !errors.Is(err, ErrValidation) || tl.Index != 1 || tl.Size != 1<<20+1 || tl.Max != 1<<20 {
 		t.Fatalf("oversize record: %v", err)
 	}
+	wantErr(t, err, ErrValidation, "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at 'records.2.member.data' failed to satisfy constraint: Member must have length less than or equal to 1048576")
 	mustOK(t, m.UpdateMaxRecordSize("s", 2048))
 	if n, _ := m.MaxRecordBytes("s"); n != 2<<20 {
 		t.Fatalf("MaxRecordBytes after update = %d", n)
