@@ -69,7 +69,8 @@ func (q *shardQuotas) get(index int) *shardQuota {
 }
 
 // throttledError is AWS's ProvisionedThroughputExceededException text for
-// a shard (the PutRecords ErrorMessage and the PutRecord exception).
+// writes to a shard (the PutRecords ErrorMessage, captured from AWS's API
+// reference example, and the PutRecord exception).
 func (m *Manager) throttledError(s *streamState, shardIndex int) error {
 	return apiError(ErrThroughputExceeded, "Rate exceeded for shard "+ShardID(shardIndex)+" in stream "+s.meta.Name+
 		" under account "+m.cfg.AccountID+".")
@@ -116,8 +117,9 @@ func (m *Manager) admitRead(s *streamState, index int) error {
 	q.readCalls.refill(now, ReadCallsPerShard)
 	q.readBytes.refill(now, ReadBytesPerShard)
 	if q.readCalls.tokens < 1 || q.readBytes.tokens <= 0 {
-		// [unsure] AWS's GetRecords text; observed forms differ (3.3).
-		return m.throttledError(s, index)
+		// The newer of the two observed GetRecords texts (KINESIS_API.md
+		// 3.3, seen 2023 and in client code matching it) [unsure].
+		return apiError(ErrThroughputExceeded, "Rate exceeded for Shard - "+m.cfg.AccountID+"/"+s.meta.Name+"/"+ShardID(index))
 	}
 	q.readCalls.tokens--
 	return nil

@@ -126,7 +126,7 @@ func TestStreamStateQuotaReads(t *testing.T) {
 		}
 	}
 	_, err = m.GetRecords(it, 0)
-	wantErr(t, err, ErrThroughputExceeded, "Rate exceeded for shard shardId-000000000000 in stream s under account 000000000000.")
+	wantErr(t, err, ErrThroughputExceeded, "Rate exceeded for Shard - 000000000000/s/shardId-000000000000")
 	clk.Add(200 * time.Millisecond)
 	_, err = m.GetRecords(it, 0)
 	mustOK(t, err)
