@@ -62,10 +62,14 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 	}
 	// Route every record; group per open shard (slot in s.open).
 	groups := make([][]int, len(s.open))
+	maxBytes := s.settings.Load().MaxRecordSizeKiB << 10
 	for i := range recs {
 		r := &recs[i]
 		if len(r.PartitionKey) < 1 || utf8.RuneCountInString(r.PartitionKey) > MaxPartitionKeyLen {
 			return nil, argError("Records[" + strconv.Itoa(i) + "].PartitionKey must be 1 to 256 characters long")
+		}
+		if len(r.Data) > maxBytes {
+			return nil, &RecordTooLargeError{Index: i, Size: len(r.Data), Max: maxBytes}
 		}
 		var k HashKey
 		if r.ExplicitHashKey != "" {
@@ -84,6 +88,9 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 		groups[slot] = append(groups[slot], i)
 	}
 	out := make([]PutResult, len(recs))
+	if m.cfg.EmulateQuotas {
+		m.throttleWrites(s, recs, groups, out)
+	}
 	var wg sync.WaitGroup
 	for slot, idx := range groups {
 		if len(idx) == 0 {
@@ -247,6 +254,11 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 		return GetRecordsResult{}, fmt.Errorf("%w: no shard %d", ErrInvalidIterator, it.ShardIndex)
 	}
 	sh := s.shards[it.ShardIndex]
+	if m.cfg.EmulateQuotas {
+		if err := m.admitRead(s, sh.index); err != nil {
+			return GetRecordsResult{}, err
+		}
+	}
 	recs, next, err := sh.log.Read(it.Position, limit, GetRecordsMaxBytes)
 	if err != nil && len(recs) == 0 {
 		if s.deleted.Load() {
@@ -266,6 +278,9 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 			PartitionKey:   string(r.PartitionKey),
 			Data:           r.Data,
 		}
+	}
+	if m.cfg.EmulateQuotas {
+		m.chargeRead(s, sh.index, res.Records)
 	}
 	_, tip := sh.log.Bounds()
 	if len(recs) > 0 && next < tip {

@@ -49,8 +49,25 @@
 // GetShardIterator and GetRecords. Errors wrap ErrStreamNotFound,
 // ErrStreamExists, ErrShardNotFound, ErrClosed or are *ArgumentError.
 // Not done yet: SplitShard, MergeShards, UpdateShardCount (and ChildShards
-// at shard end), retention changes, tags, consumers, quotas, status
-// transitions, a lock against two managers on one data directory.
+// at shard end), status transitions, a lock against two managers on one
+// data directory.
+//
+// # Stream state
+//
+// The state a stream shows besides its shards lives in settings.go (capacity
+// mode, retention, encryption, MaxRecordSizeInKiB, warm throughput,
+// enhanced monitoring, DescribeLimits), tags.go, consumers.go (the
+// enhanced fan-out registry, metadata only), policy.go (resource policies)
+// and account.go (MinimumThroughputBillingCommitment). It is persisted in
+// streams.json with the stream ("settings") and the account ("account").
+// In memory a stream's settings are one immutable value behind an atomic
+// pointer, replaced under Manager.mu after streams.json was written, so
+// readers take no lock. Operations that would go through UPDATING (mode,
+// encryption, warm throughput) complete at once. Their errors are
+// *ArgumentError (InvalidArgumentException), ErrStreamNotFound, or an
+// *APIError whose Kind (apierror.go) names the Kinesis error code and whose
+// Msg is the client text. quotas.go emulates the per-shard throughput
+// quotas when Config.EmulateQuotas is set.
 //
 // stream may import only the standard library, segment and internal/...;
 // it knows nothing of HTTP or codecs.

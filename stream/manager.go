@@ -50,6 +50,15 @@ type Config struct {
 	// manager fills it per shard. Durability, Now and Retention are set by
 	// the manager.
 	Segment segment.Config
+	// Limits are the account limits (DescribeLimits); zero fields select
+	// AWS's defaults (settings.go).
+	Limits Limits
+	// EmulateQuotas enforces AWS's per-shard throughput quotas with token
+	// buckets (quotas.go). Default off.
+	EmulateQuotas bool
+	// ConsumerActivationDelay is how long a registered consumer stays
+	// CREATING before it is ACTIVE. Default 0.
+	ConsumerActivationDelay time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -65,6 +74,7 @@ func (c Config) withDefaults() Config {
 	if c.Segment.Logger == nil {
 		c.Segment.Logger = slog.Default()
 	}
+	c.Limits = c.Limits.withDefaults(c.Region)
 	return c
 }
 
@@ -82,7 +92,10 @@ func (c Config) Validate() error {
 	if c.Region == "" || c.AccountID == "" {
 		return errors.New("stream: Config.Region and Config.AccountID must not be empty")
 	}
-	return nil
+	if c.ConsumerActivationDelay < 0 {
+		return errors.New("stream: Config.ConsumerActivationDelay must not be negative")
+	}
+	return c.Limits.validate()
 }
 
 // Manager owns the streams of one data directory: their metadata and one
@@ -105,6 +118,11 @@ type Manager struct {
 	// stream re-created within the same millisecond still gets a new
 	// incarnation (iterators of the old one must not match).
 	lastCreated map[string]int64
+	// account holds the account settings (account.go).
+	account accountMeta
+	// lastConsumerSecs is the newest ARN second handed out per stream ARN
+	// and consumer name (consumers.go).
+	lastConsumerSecs map[string]int64
 }
 
 // streamState is a stream in memory. meta and shards are replaced, never
@@ -116,6 +134,10 @@ type streamState struct {
 	open    []int         // indexes of the open shards, sorted by range start
 	ranges  []HashKeyRange
 	deleted atomic.Bool
+	// settings is the mutable control-plane state (settings.go), replaced
+	// whole under Manager.mu, read without it.
+	settings atomic.Pointer[settingsMeta]
+	quotas   shardQuotas // used only with Config.EmulateQuotas
 }
 
 type shardState struct {
@@ -141,6 +163,8 @@ func Open(cfg Config) (*Manager, error) {
 		log:         cfg.Segment.Logger,
 		streams:     make(map[string]*streamState),
 		lastCreated: make(map[string]int64),
+
+		lastConsumerSecs: make(map[string]int64),
 	}
 	mf, err := readMeta(cfg.DataDir)
 	if err != nil {
@@ -166,6 +190,9 @@ func Open(cfg Config) (*Manager, error) {
 		}
 	}
 	m.secret = mf.IteratorSecret
+	if mf.Account != nil {
+		m.account = *mf.Account
+	}
 	if m.codec, err = NewIteratorCodec(mf.IteratorSecret); err != nil {
 		return nil, err
 	}
@@ -220,6 +247,12 @@ func (m *Manager) openStream(sm streamMeta) (*streamState, error) {
 		return nil, fmt.Errorf("stream: %s: %w", metaFileName, err)
 	}
 	s := &streamState{meta: sm, dir: filepath.Join(m.cfg.DataDir, streamsDir, streamDirName(sm.Name, sm.CreatedMillis))}
+	st, err := loadSettings(sm)
+	if err != nil {
+		return nil, fmt.Errorf("stream: %s: stream %q: %w", metaFileName, sm.Name, err)
+	}
+	s.settings.Store(st)
+	s.meta.Settings = nil // s.settings is the truth
 	for i, sh := range sm.Shards {
 		if sh.Index != i {
 			return nil, fmt.Errorf("stream: %s: stream %q: shard %d has index %d", metaFileName, sm.Name, i, sh.Index)
@@ -277,7 +310,7 @@ func (m *Manager) shardConfig(s *streamState, index int) segment.Config {
 	c.Dirs = []string{filepath.Join(s.dir, "shards", ShardID(index))}
 	c.Durability = m.cfg.Durability
 	c.Now = m.cfg.Now
-	c.Retention = time.Duration(s.meta.RetentionHours) * time.Hour
+	c.Retention = s.retention()
 	return c
 }
 
@@ -303,8 +336,15 @@ func (m *Manager) closeAll() error {
 // metaLocked returns the metadata document of the current streams.
 func (m *Manager) metaLocked() *metaFile {
 	mf := &metaFile{Version: metaVersion, IteratorSecret: m.secret}
+	if m.account != (accountMeta{}) {
+		mf.Account = &m.account
+	}
 	for _, name := range m.namesLocked() {
-		mf.Streams = append(mf.Streams, m.streams[name].meta)
+		s := m.streams[name]
+		sm := s.meta
+		sm.Settings = s.settings.Load()
+		sm.RetentionHours = sm.Settings.RetentionHours
+		mf.Streams = append(mf.Streams, sm)
 	}
 	return mf
 }
@@ -336,16 +376,11 @@ func notFound(name string) error {
 	return fmt.Errorf("%w: %s", ErrStreamNotFound, quoteInput(name))
 }
 
-// CreateStream creates a stream of shardCount shards that split the
-// hash-key space evenly (EvenSplit). In this slice the stream is ACTIVE as
-// soon as CreateStream returns: there is no CREATING phase yet.
-func (m *Manager) CreateStream(name string, shardCount int) error {
-	if err := checkStreamName(name); err != nil {
-		return err
-	}
-	if shardCount < 1 || shardCount > MaxShardCount {
-		return argError("ShardCount must be between 1 and " + strconv.Itoa(MaxShardCount))
-	}
+// createStream creates a stream of shardCount shards that split the
+// hash-key space evenly (EvenSplit), with settings st (CreateStreamWith has
+// checked both). In this slice the stream is ACTIVE as soon as it returns:
+// there is no CREATING phase yet.
+func (m *Manager) createStream(name string, shardCount int, st *settingsMeta) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -353,6 +388,9 @@ func (m *Manager) CreateStream(name string, shardCount int) error {
 	}
 	if m.streams[name] != nil {
 		return fmt.Errorf("%w: %s", ErrStreamExists, quoteInput(name))
+	}
+	if err := m.checkCreateLocked(shardCount, st); err != nil {
+		return err
 	}
 	created := max(m.cfg.Now().UnixMilli(), m.lastCreated[name]+1)
 	for {
@@ -366,8 +404,9 @@ func (m *Manager) CreateStream(name string, shardCount int) error {
 		Name:           name,
 		ARN:            "arn:aws:kinesis:" + m.cfg.Region + ":" + m.cfg.AccountID + ":stream/" + name,
 		CreatedMillis:  created,
-		RetentionHours: DefaultRetentionHours,
+		RetentionHours: st.RetentionHours,
 		Status:         StatusActive,
+		Settings:       st,
 	}
 	for i, r := range EvenSplit(shardCount) {
 		sm.Shards = append(sm.Shards, shardMeta{
@@ -393,10 +432,19 @@ func (m *Manager) CreateStream(name string, shardCount int) error {
 	return nil
 }
 
-// DeleteStream deletes a stream: it is removed from streams.json, its shard
-// logs are closed and its files removed. Calls in flight on the stream fail
-// with ErrStreamNotFound. Deletion is immediate (no DELETING phase yet).
+// DeleteStream deletes a stream that has no registered consumers; see
+// DeleteStreamEnforce.
 func (m *Manager) DeleteStream(name string) error {
+	return m.DeleteStreamEnforce(name, false)
+}
+
+// DeleteStreamEnforce deletes a stream: it is removed from streams.json,
+// its shard logs are closed and its files removed. Calls in flight on the
+// stream fail with ErrStreamNotFound. Deletion is immediate (no DELETING
+// phase yet). A stream with registered consumers is deleted (with them)
+// only if enforceConsumerDeletion is set (EnforceConsumerDeletion), else
+// the error wraps ErrResourceInUse.
+func (m *Manager) DeleteStreamEnforce(name string, enforceConsumerDeletion bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -405,6 +453,9 @@ func (m *Manager) DeleteStream(name string) error {
 	s := m.streams[name]
 	if s == nil {
 		return notFound(name)
+	}
+	if err := m.checkConsumersLocked(s, enforceConsumerDeletion); err != nil {
+		return err
 	}
 	delete(m.streams, name)
 	if err := writeMeta(m.cfg.DataDir, m.metaLocked()); err != nil {
@@ -430,6 +481,7 @@ type StreamInfo struct {
 	CreatedMillis  int64 // StreamCreationTimestamp, Unix ms
 	RetentionHours int
 	Shards         []ShardInfo // by index
+	StreamSettings             // mode, encryption, record size, monitoring, consumers
 }
 
 // ShardInfo describes a shard.
@@ -450,12 +502,14 @@ func (m *Manager) DescribeStream(name string) (StreamInfo, error) {
 	if err != nil {
 		return StreamInfo{}, err
 	}
+	st := s.settings.Load()
 	info := StreamInfo{
 		Name:           s.meta.Name,
 		ARN:            s.meta.ARN,
 		Status:         s.meta.Status,
 		CreatedMillis:  s.meta.CreatedMillis,
-		RetentionHours: s.meta.RetentionHours,
+		RetentionHours: st.RetentionHours,
+		StreamSettings: st.snapshot(),
 	}
 	for i, sh := range s.shards {
 		meta := s.meta.Shards[i]

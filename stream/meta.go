@@ -20,7 +20,14 @@ import (
 //	 "streams": [{"name", "arn", "createdMillis", "retentionHours", "status",
 //	              "shards": [{"index", "startingHashKey", "endingHashKey",
 //	                          "parentShardId", "adjacentParentShardId",
-//	                          "createdMillis", "closedMillis"}]}]}
+//	                          "createdMillis", "closedMillis"}],
+//	              "settings": {"mode", "tags", "encryptionType", "keyId",
+//	                           "maxRecordSizeKiB", "warmThroughputMiBps",
+//	                           "shardLevelMetrics", "policy",
+//	                           "consumers": [{"name", "arn", "createdMillis",
+//	                                          "tags", "policy"}]}}],
+//	 "account": {"commitmentStatus", "startedMillis", "endedMillis",
+//	             "earliestEndMillis"}}
 //
 // Hash keys are decimal strings (they do not fit a JSON number). Fields are
 // only ever added; a change that old code would misread needs version 2.
@@ -37,6 +44,7 @@ type metaFile struct {
 	Version        int          `json:"version"`
 	IteratorSecret []byte       `json:"iteratorSecret"`
 	Streams        []streamMeta `json:"streams"`
+	Account        *accountMeta `json:"account,omitempty"` // account.go
 }
 
 type streamMeta struct {
@@ -46,6 +54,8 @@ type streamMeta struct {
 	RetentionHours int         `json:"retentionHours"`
 	Status         string      `json:"status"`
 	Shards         []shardMeta `json:"shards"`
+	// Settings is nil in files written before it existed (settings.go).
+	Settings *settingsMeta `json:"settings,omitempty"`
 }
 
 type shardMeta struct {
