@@ -260,3 +260,27 @@ func TestWireSigV4HTTP2Authority(t *testing.T) {
 		t.Fatalf("bad signature: %v", err)
 	}
 }
+
+func sdkSignHash(t testing.TB, body []byte, hdr [][2]string, payloadHash string) *testReq {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:4567/", bytes.NewReader(body))
+	for _, h := range hdr {
+		req.Header.Add(h[0], h[1])
+	}
+	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, req, payloadHash, "kinesis", "us-east-1", signTime); err != nil {
+		t.Fatal(err)
+	}
+	return &testReq{method: "POST", path: "/", host: req.URL.Host, header: req.Header, body: body}
+}
+
+func sdkPresign(t testing.TB, target string, body []byte) *testReq {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:4567"+target, bytes.NewReader(body))
+	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), testCreds, req, hexSHA256(body), "kinesis", "us-east-1", signTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, query, _ := strings.Cut(u, "?")
+	hdr.Del("Host")
+	return &testReq{method: "POST", path: "/", query: query, host: "127.0.0.1:4567", header: hdr, body: body}
+}
