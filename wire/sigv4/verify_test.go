@@ -147,7 +147,11 @@ func TestWireSigV4Presigned(t *testing.T) {
 	}
 	bad := r.clone()
 	bad.query = strings.Replace(bad.query, "X-Amz-Signature=", "X-Amz-Signature=f", 1)
-	if e, ok := func() (*Error, bool) { _, err := v.Verify(bad.request(), signTime); e, ok := err.(*Error); return e, ok }(); !ok || e.Code != CodeInvalidSignature {
+	if e, ok := func() (*Error, bool) {
+		_, err := v.Verify(bad.request(), signTime)
+		e, ok := err.(*Error)
+		return e, ok
+	}(); !ok || e.Code != CodeInvalidSignature {
 		t.Fatalf("bad presigned signature accepted")
 	}
 	missing := &testReq{method: "POST", path: "/", query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20240101T120000Z", host: "h", header: r.header}
