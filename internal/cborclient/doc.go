@@ -1,0 +1,47 @@
+// Package cborclient is a small Kinesis client for tests that speaks
+// application/x-amz-cbor-1.1 exactly as the AWS SDK for Java does (v1
+// AmazonKinesisClient and v2 KinesisClient, used by the KCL, the Kinesis
+// Agent and Java producers), since no Java client can be installed here
+// (CLIENTS.md 2.4 and 3).
+//
+// # Encoding
+//
+// Both Java SDKs marshal through Jackson's CBORGenerator (v1
+// SdkCborGenerator / StructuredJsonGenerator, v2 SdkCborGenerator), so the
+// bytes follow Jackson, not RFC 8949's preferred serialisation:
+//   - writeStartObject / writeStartArray emit indefinite-length maps and
+//     arrays (0xbf ... 0xff, 0x9f ... 0xff); CBORGenerator never writes a
+//     definite length for them.
+//   - Text strings (member names and values) are definite, with Jackson's
+//     length rules: a string of fewer than 23 UTF-8 bytes gets its length in
+//     the initial byte, but one of exactly 23 bytes is written 0x78 0x17
+//     (CBORGenerator._writeString tests actual < MAX_SHORT_STRING_CHARS);
+//     likewise a string of up to 255 UTF-16 units whose UTF-8 length is 255
+//     or more gets a 2-byte length; longer strings up to 3996 UTF-16 units
+//     always a 2-byte length; longer ones are chunked (0x7f, chunks of 3996
+//     units, 0xff).
+//   - Integers (Java int) are minimal; a long outside the int range is
+//     always written in the 8-byte form (0x1b), as writeNumber(long) does
+//     with WRITE_MINIMAL_INTS.
+//   - Blobs are byte strings (writeBinary) with a minimal length.
+//   - Timestamps are tag 1 followed by writeNumber(epoch milliseconds), so
+//     c1 1b <8 bytes> for any date after January 1970 (KINESIS_API.md 1.3).
+//   - Members come in the order of the service model (the order of the
+//     generated marshallers); members that are not set are left out.
+//
+// Requests are built from ordered values (Map, KV, List) so the layout is
+// explicit; the operation helpers (PutRecord, ...) build them in model
+// order.
+//
+// # Responses
+//
+// Decode reads any well-formed CBOR (definite or indefinite lengths) into
+// map[string]any / []any / string / []byte / int64 / uint64 / float64 /
+// bool / nil, and tag 1 into a time.Time (integer = milliseconds, as AWS
+// sends; float = seconds). Error bodies become an *APIError.
+//
+// # Concurrency
+//
+// A *Client is safe for concurrent use. Encoded bodies and decoded values
+// are owned by the caller.
+package cborclient
