@@ -103,11 +103,11 @@ func (d *decoder) value(depth int) (any, error) {
 		}
 		return b, nil
 	case 4:
+		if !indef && arg > uint64(len(d.data)-d.off) {
+			return nil, d.errf("array of %d elements longer than the data", arg)
+		}
 		out := []any{}
 		for i := uint64(0); indef || i < arg; i++ {
-			if !indef && arg > uint64(len(d.data)-d.off) {
-				return nil, d.errf("array of %d elements longer than the data", arg)
-			}
 			v, err := d.value(depth + 1)
 			if err == errBreak && indef {
 				return out, nil

@@ -3,6 +3,7 @@ package cborclient
 import (
 	"fmt"
 	"math"
+	"sort"
 	"time"
 	"unicode/utf16"
 )
@@ -48,8 +49,9 @@ const (
 )
 
 // Append appends the Jackson-CBOR encoding of v. Supported values: Object,
-// Array, []any, string, []byte, int, int32, int64, bool, float64,
-// time.Time (tag 1 + epoch milliseconds) and nil.
+// Array, []any, map[string]any (keys sorted), string, []byte, int, int32,
+// int64, uint64, bool, float64, time.Time (tag 1 + epoch milliseconds) and
+// nil.
 func Append(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
@@ -64,6 +66,24 @@ func Append(dst []byte, v any) ([]byte, error) {
 			}
 		}
 		return append(dst, byteBreak), nil
+	case map[string]any:
+		// Not a Java request shape (the SDKs write model order); sorted
+		// keys make the output deterministic for tests.
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		obj := make(Object, len(keys))
+		for i, k := range keys {
+			obj[i] = KV(k, v[k])
+		}
+		return Append(dst, obj)
+	case uint64:
+		if v <= math.MaxInt64 {
+			return AppendInt(dst, int64(v)), nil
+		}
+		return append(dst, majorUint|27, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v)), nil
 	case Array:
 		return appendArray(dst, v)
 	case []any:
