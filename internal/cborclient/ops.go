@@ -42,7 +42,7 @@ func (b *objectBuilder) time(key string, v time.Time) {
 // ExplicitHashKey, SequenceNumberForOrdering, StreamARN.
 type PutRecordInput struct {
 	StreamName, PartitionKey, ExplicitHashKey, SequenceNumberForOrdering, StreamARN string
-	Data                                                                           []byte
+	Data                                                                            []byte
 }
 
 // Object returns the request in model order.
