@@ -179,3 +179,35 @@ func TestCBORClientErrors(t *testing.T) {
 		t.Fatal("encoded a struct")
 	}
 }
+
+// TestCBORClientConcurrent calls through one Client from several
+// goroutines (run with -race).
+func TestCBORClientConcurrent(t *testing.T) {
+	f, c := newFake(t)
+	f.wantOp, f.status = "DescribeStreamSummary", 200
+	f.header = map[string]string{"Content-Type": ContentType}
+	f.wantBody = hx(t, "bf 6a|StreamName|62|s1| ff")
+	f.body = hx(t, "bf 78 18|StreamDescriptionSummary|bf 6a|StreamName|62|s1| ff ff")
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var err error
+			for range 20 {
+				var out map[string]any
+				if out, err = c.DescribeStreamSummary(context.Background(), &DescribeStreamSummaryInput{StreamName: "s1"}); err != nil {
+					break
+				}
+				if out["StreamDescriptionSummary"].(map[string]any)["StreamName"] != "s1" {
+					err = errors.New("bad response")
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -2,7 +2,10 @@
 // application/x-amz-cbor-1.1 exactly as the AWS SDK for Java does (v1
 // AmazonKinesisClient and v2 KinesisClient, used by the KCL, the Kinesis
 // Agent and Java producers), since no Java client can be installed here
-// (CLIENTS.md 2.4 and 3).
+// (CLIENTS.md 2.4 and 3). The KPL's native daemon is built on the C++ SDK,
+// which KINESIS_API.md 1.3 says speaks JSON 1.1 [unsure]; the operations
+// offered here are those the KPL, the KCL and the Kinesis Agent call, so the
+// same calls can be made in CBOR either way.
 //
 // # Encoding
 //

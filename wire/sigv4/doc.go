@@ -31,6 +31,10 @@
 //  7. signature mismatch: InvalidSignatureException, with the canonical
 //     string and the string-to-sign appended as Coral services do.
 //
+// With no credentials configured the server accepts any signature, as the
+// emulators do (DESIGN.md, CLIENTS.md 4.3: syslog-ng sends a static fake
+// header): the front end then simply does not call Verify.
+//
 // # Canonicalisation
 //
 // As the AWS SigV4 specification and test suite say for every service but

@@ -206,3 +206,34 @@ func TestWireSigV4DateHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWireSigV4Concurrent verifies from several goroutines through one
+// Verifier (shared key cache; run with -race), with requests of two
+// regions and two keys so the cache is written concurrently.
+func TestWireSigV4Concurrent(t *testing.T) {
+	v := newTestVerifier(t, Config{})
+	other := testCreds
+	other.AccessKeyID, other.SecretAccessKey = "OTHERKEY", "othersecret"
+	reqs := []*testReq{
+		basePutRecord(t),
+		sdkSign(t, "POST", "http://h/", []byte("{}"), kinesisHeaders("ListShards"), other, "eu-west-1", "kinesis"),
+		sdkSign(t, "POST", "http://h/", []byte("[]"), kinesisHeaders("ListShards"), testCreds, "ap-south-1", "kinesis"),
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var err error
+			for i := range 200 {
+				if _, err = v.Verify(reqs[(g+i)%len(reqs)].request(), signTime); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
