@@ -3,7 +3,6 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/url"
@@ -199,10 +198,8 @@ func (v *Verifier) Verify(r *Request, now time.Time) (Result, error) {
 		return Result{}, newError(CodeUnrecognizedClient, msgUnknownKey)
 	}
 
-	payloadHash, err := v.payloadHash(r)
-	if err != nil {
-		return Result{}, err
-	}
+	var hashBuf [2 * sha256.Size]byte
+	payloadHash := v.payloadHash(r, &hashBuf)
 	key := v.signingKey(akid, secret, scopeDate, region, service)
 	scope := sig.credential[len(akid)+1:]
 	scope = strings.TrimRight(scope, "/")
@@ -211,7 +208,7 @@ func (v *Verifier) Verify(r *Request, now time.Time) (Result, error) {
 	defer v.bufs.Put(bp)
 	normPath := normalizePath(r.Path)
 	buf := appendCanonicalRequest((*bp)[:0], r, &sig, normPath, payloadHash)
-	if signatureMatches(buf, key, sig.date, scope, sig.signature) {
+	if signatureMatches(buf, &key, sig.date, scope, sig.signature) {
 		*bp = buf
 		return Result{AccessKeyID: akid, Region: region, Service: service, Date: sig.date}, nil
 	}
@@ -219,7 +216,7 @@ func (v *Verifier) Verify(r *Request, now time.Time) (Result, error) {
 	// aws-sdk-go-v2 signs the path without normalising it.
 	if rawPath := rawCanonicalPath(r.Path); rawPath != normPath {
 		buf = appendCanonicalRequest(buf[:0], r, &sig, rawPath, payloadHash)
-		if signatureMatches(buf, key, sig.date, scope, sig.signature) {
+		if signatureMatches(buf, &key, sig.date, scope, sig.signature) {
 			*bp = buf
 			return Result{AccessKeyID: akid, Region: region, Service: service, Date: sig.date}, nil
 		}
@@ -376,8 +373,18 @@ func signsHost(list string) bool {
 func (v *Verifier) checkScope(sig *signature) (akid, date, region, service string, err error) {
 	// dynalite: trailing slashes are ignored.
 	cred := strings.TrimRight(sig.credential, "/")
-	parts := strings.SplitN(cred, "/", 6)
-	if len(parts) != 5 {
+	var parts [5]string
+	rest, n := cred, 0
+	for ; n < 4; n++ {
+		var ok bool
+		if parts[n], rest, ok = strings.Cut(rest, "/"); !ok {
+			break
+		}
+	}
+	if n == 4 && !strings.Contains(rest, "/") {
+		parts[4], n = rest, 5
+	}
+	if n != len(parts) {
 		return "", "", "", "", newError(CodeIncompleteSignature,
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '"+sig.credential+"'")
 	}
@@ -405,14 +412,15 @@ func (v *Verifier) checkScope(sig *signature) (akid, date, region, service strin
 	return akid, date, region, service, nil
 }
 
-// payloadHash returns the hex SHA-256 of the body, or UNSIGNED-PAYLOAD when
-// the client sent it and the configuration allows it.
-func (v *Verifier) payloadHash(r *Request) (string, error) {
+// payloadHash returns the hex SHA-256 of the body (in buf), or
+// UNSIGNED-PAYLOAD when the client sent it and the configuration allows it.
+func (v *Verifier) payloadHash(r *Request, buf *[2 * sha256.Size]byte) []byte {
 	if v.cfg.AllowUnsignedPayload && r.firstHeader("x-amz-content-sha256") == unsignedPayload {
-		return unsignedPayload, nil
+		return []byte(unsignedPayload)
 	}
 	sum := sha256.Sum256(r.Body)
-	return hex.EncodeToString(sum[:]), nil
+	hex.Encode(buf[:], sum[:])
+	return buf[:]
 }
 
 // signingKey returns HMAC chain "AWS4"+secret -> date -> region -> service
@@ -465,16 +473,39 @@ func appendStringToSign(dst []byte, date, scope string, canonicalHash []byte) []
 
 // signatureMatches computes the signature of canonical and compares it in
 // constant time with the one sent.
-func signatureMatches(canonical []byte, key [sha256.Size]byte, date, scope, sent string) bool {
+func signatureMatches(canonical []byte, key *[sha256.Size]byte, date, scope, sent string) bool {
 	ch := sha256.Sum256(canonical)
-	var sts [256]byte
-	s := appendStringToSign(sts[:0], date, scope, ch[:])
-	h := hmac.New(sha256.New, key[:])
-	h.Write(s)
-	var mac [sha256.Size]byte
+	var buf [512]byte
+	// HMAC-SHA256 by hand (RFC 2104) on stack buffers: crypto/hmac
+	// allocates several objects per call, and this runs on every request.
+	b := append(buf[:0], hmacPad(key, 0x36)...)
+	b = appendStringToSign(b, date, scope, ch[:])
+	inner := sha256.Sum256(b)
+	b = append(buf[:0], hmacPad(key, 0x5c)...)
+	b = append(b, inner[:]...)
+	mac := sha256.Sum256(b)
 	var want [2 * sha256.Size]byte
-	hex.Encode(want[:], h.Sum(mac[:0]))
-	return subtle.ConstantTimeCompare(want[:], []byte(sent)) == 1
+	hex.Encode(want[:], mac[:])
+	if len(sent) != len(want) {
+		return false
+	}
+	var diff byte
+	for i := range want {
+		diff |= want[i] ^ sent[i]
+	}
+	return diff == 0
+}
+
+// hmacPad returns the 64-byte HMAC block of a 32-byte key XORed with pad.
+func hmacPad(key *[sha256.Size]byte, pad byte) []byte {
+	var block [sha256.BlockSize]byte
+	for i := range block {
+		block[i] = pad
+	}
+	for i, c := range key {
+		block[i] ^= c
+	}
+	return block[:]
 }
 
 func mismatchError(canonical, date, scope string) *Error {
@@ -487,7 +518,7 @@ func mismatchError(canonical, date, scope string) *Error {
 
 // appendCanonicalRequest appends the canonical request:
 // method \n path \n query \n headers \n signed-header-list \n payload-hash.
-func appendCanonicalRequest(dst []byte, r *Request, sig *signature, canonicalPath, payloadHash string) []byte {
+func appendCanonicalRequest(dst []byte, r *Request, sig *signature, canonicalPath string, payloadHash []byte) []byte {
 	dst = append(dst, r.Method...)
 	dst = append(dst, '\n')
 	dst = append(dst, canonicalPath...)
