@@ -179,7 +179,7 @@ func (v *Verifier) Verify(r *Request, now time.Time) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := v.checkDate(&sig, now); err != nil {
+	if err := v.checkDate(&sig, now); err != nil {
 		return Result{}, err
 	}
 	if !signsHost(sig.signedHeaders) {
@@ -300,13 +300,13 @@ func (v *Verifier) extract(r *Request) (signature, error) {
 // checkDate parses the request date and checks it against now. A Date
 // header in RFC 1123 form is accepted and signed in ISO 8601 basic form
 // [unsure: what AWS does with it; no SDK sends one].
-func (v *Verifier) checkDate(sig *signature, now time.Time) (time.Time, error) {
+func (v *Verifier) checkDate(sig *signature, now time.Time) error {
 	t, err := time.Parse(amzDateFormat, sig.date)
 	if err != nil || len(sig.date) != len(amzDateFormat) {
 		t2, err2 := time.Parse(time.RFC1123, sig.date)
 		if err2 != nil || sig.presigned {
 			// dynalite, captured from AWS.
-			return t, newError(CodeIncompleteSignature,
+			return newError(CodeIncompleteSignature,
 				"Date must be in ISO-8601 'basic format'. Got '"+sig.date+"'. See http://en.wikipedia.org/wiki/ISO_8601")
 		}
 		t = t2.UTC()
@@ -318,28 +318,28 @@ func (v *Verifier) checkDate(sig *signature, now time.Time) (time.Time, error) {
 		secs, err := strconv.ParseInt(sig.expires, 10, 64)
 		if err != nil || secs < 0 || secs > 604800 {
 			// [unsure] S3's text for a bad X-Amz-Expires.
-			return t, newError(CodeIncompleteSignature,
+			return newError(CodeIncompleteSignature,
 				"X-Amz-Expires must be non-negative and less than a week (in seconds) that is 604800")
 		}
 		if t.After(now.Add(skew)) {
-			return t, notYetCurrent(sig.date, now, skew)
+			return notYetCurrent(sig.date, now, skew)
 		}
 		if now.After(t.Add(time.Duration(secs) * time.Second)) {
-			return t, newError(CodeInvalidSignature, msgPresignExpired)
+			return newError(CodeInvalidSignature, msgPresignExpired)
 		}
-		return t, nil
+		return nil
 	}
 	if t.Before(now.Add(-skew)) {
 		// "Signature expired: 20160610T180547Z is now earlier than
 		// 20160610T180612Z (20160610T181112Z - 5 min.)"
 		// (hassy/artillery-dino#2, remind101/logspout-kinesis#21).
-		return t, newError(CodeInvalidSignature, "Signature expired: "+sig.date+" is now earlier than "+
+		return newError(CodeInvalidSignature, "Signature expired: "+sig.date+" is now earlier than "+
 			now.Add(-skew).Format(amzDateFormat)+" ("+now.Format(amzDateFormat)+" - "+skewText(skew)+")")
 	}
 	if t.After(now.Add(skew)) {
-		return t, notYetCurrent(sig.date, now, skew)
+		return notYetCurrent(sig.date, now, skew)
 	}
-	return t, nil
+	return nil
 }
 
 // notYetCurrent is "Signature not yet current: 20181120T211543Z is still
