@@ -317,9 +317,10 @@ func (v *Verifier) checkDate(sig *signature, now time.Time) error {
 	if sig.presigned && sig.expires != "" {
 		secs, err := strconv.ParseInt(sig.expires, 10, 64)
 		if err != nil || secs < 0 || secs > 604800 {
-			// [unsure] S3's text for a bad X-Amz-Expires.
+			// [unsure] S3's text (AuthorizationQueryParametersError,
+			// aws/aws-cli#5464); Coral's could not be found.
 			return newError(CodeIncompleteSignature,
-				"X-Amz-Expires must be non-negative and less than a week (in seconds) that is 604800")
+				"X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
 		}
 		if t.After(now.Add(skew)) {
 			return notYetCurrent(sig.date, now, skew)

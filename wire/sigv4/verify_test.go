@@ -237,3 +237,12 @@ func TestWireSigV4Concurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestWireSigV4PresignedBadExpires(t *testing.T) {
+	v := newTestVerifier(t, Config{})
+	r := sdkPresign(t, "/?X-Amz-Expires=604801", []byte("{}"))
+	_, err := v.Verify(r.request(), signTime)
+	if e, ok := err.(*Error); !ok || e.Code != CodeIncompleteSignature || !strings.HasPrefix(e.Message, "X-Amz-Expires must be less than a week") {
+		t.Fatalf("got %v", err)
+	}
+}
