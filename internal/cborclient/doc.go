@@ -15,20 +15,17 @@
 //   - writeStartObject / writeStartArray emit indefinite-length maps and
 //     arrays (0xbf ... 0xff, 0x9f ... 0xff); CBORGenerator never writes a
 //     definite length for them.
-//   - Text strings (member names and values) are definite, with Jackson's
-//     length rules: a string of fewer than 23 UTF-8 bytes gets its length in
-//     the initial byte, but one of exactly 23 bytes is written 0x78 0x17
-//     (CBORGenerator._writeString tests actual < MAX_SHORT_STRING_CHARS);
-//     likewise a string of up to 255 UTF-16 units whose UTF-8 length is 255
-//     or more gets a 2-byte length; longer strings up to 3996 UTF-16 units
-//     always a 2-byte length; longer ones are chunked (0x7f, chunks of 3996
-//     units, 0xff).
-//   - Integers (Java int) are minimal; a long outside the int range is
-//     always written in the 8-byte form (0x1b), as writeNumber(long) does
-//     with WRITE_MINIMAL_INTS.
+//   - Text strings (member names and values) are definite with the
+//     shortest length; strings over 3996 UTF-16 units are chunked (0x7f,
+//     chunks with 2-byte lengths, 0xff). Integers are minimal
+//     (WRITE_MINIMAL_INTS, on by default). This is Jackson 2.12+ as
+//     shaded into the current SDKs. Older Jackson (2.9 era) wrote a
+//     string of exactly 23 (or 255) UTF-8 bytes with a longer length
+//     (it tested actual < 23) and a long outside the int range always in
+//     8 bytes; servers must accept non-shortest forms in any case.
 //   - Blobs are byte strings (writeBinary) with a minimal length.
 //   - Timestamps are tag 1 followed by writeNumber(epoch milliseconds), so
-//     c1 1b <8 bytes> for any date after January 1970 (KINESIS_API.md 1.3).
+//     c1 1b <8 bytes> for any date after 1970-02-19 (KINESIS_API.md 1.3).
 //   - Members come in the order of the service model (the order of the
 //     generated marshallers); members that are not set are left out.
 //

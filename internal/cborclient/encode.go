@@ -145,17 +145,15 @@ func appendHead(dst []byte, major byte, n uint64) []byte {
 	}
 }
 
-// AppendInt appends n as Jackson's writeNumber(long) does with
-// WRITE_MINIMAL_INTS: minimal when n fits a Java int, else the 8-byte form.
+// AppendInt appends n as Jackson's writeNumber(int/long) does with
+// WRITE_MINIMAL_INTS (on by default): in the shortest form. (Jackson 2.x
+// before the 4-byte case was added wrote a long outside the int range
+// always in 8 bytes; timestamps in milliseconds are 8 bytes either way.)
 func AppendInt(dst []byte, n int64) []byte {
-	major, u := byte(majorUint), uint64(n)
 	if n < 0 {
-		major, u = majorNegInt, uint64(-(n + 1))
+		return appendHead(dst, majorNegInt, uint64(-(n + 1)))
 	}
-	if n >= math.MinInt32 && n <= math.MaxInt32 {
-		return appendHead(dst, major, u)
-	}
-	return append(dst, major|27, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
+	return appendHead(dst, majorUint, uint64(n))
 }
 
 // AppendTimestamp appends tag 1 and t in epoch milliseconds (the Java SDKs'
@@ -165,45 +163,33 @@ func AppendTimestamp(dst []byte, t time.Time) []byte {
 	return AppendInt(dst, t.UnixMilli())
 }
 
-// Jackson CBORGenerator string limits (UTF-16 units).
-const (
-	maxShortStringChars  = 23
-	maxMediumStringChars = 255
-	maxLongStringChars   = 3996 // BYTE_BUFFER_FOR_OUTPUT/4 - 4
-)
+// maxLongStringChars is Jackson CBORGenerator's MAX_LONG_STRING_CHARS
+// (BYTE_BUFFER_FOR_OUTPUT/4 - 4, in UTF-16 units): longer strings are
+// written in chunks.
+const maxLongStringChars = 3996
 
-// AppendText appends s as Jackson's CBORGenerator._writeString does.
+// AppendText appends s as Jackson's CBORGenerator._writeString does: a
+// definite text string with the shortest length, or, above 3996 UTF-16
+// units, an indefinite one (0x7f) made of 3996-unit chunks (3995 when a
+// surrogate pair would be split), each with a 2-byte length, then the rest
+// as a definite string and 0xff.
 func AppendText(dst []byte, s string) []byte {
-	if s == "" {
-		return append(dst, majorText)
+	if utf16Len(s) <= maxLongStringChars {
+		dst = appendHead(dst, majorText, uint64(len(s)))
+		return append(dst, s...)
 	}
-	units := utf16Len(s)
-	if units > maxLongStringChars {
-		dst = append(dst, byteTextIndefinite)
-		for units > maxLongStringChars {
-			i := utf16Prefix(s, maxLongStringChars)
-			dst = append(dst, majorText|25, byte(i>>8), byte(i))
-			dst = append(dst, s[:i]...)
-			s = s[i:]
-			units = utf16Len(s)
-		}
-		if s != "" {
-			dst = AppendText(dst, s)
-		}
-		return append(dst, byteBreak)
+	dst = append(dst, byteTextIndefinite)
+	for utf16Len(s) > maxLongStringChars {
+		i := utf16Prefix(s, maxLongStringChars)
+		dst = append(dst, majorText|25, byte(i>>8), byte(i))
+		dst = append(dst, s[:i]...)
+		s = s[i:]
 	}
-	n := len(s)
-	switch {
-	case units <= maxShortStringChars && n < maxShortStringChars:
-		dst = append(dst, majorText|byte(n))
-	case units <= maxShortStringChars:
-		dst = append(dst, majorText|24, byte(n))
-	case units <= maxMediumStringChars && n < maxMediumStringChars:
-		dst = append(dst, majorText|24, byte(n))
-	default:
-		dst = append(dst, majorText|25, byte(n>>8), byte(n))
+	if s != "" {
+		dst = appendHead(dst, majorText, uint64(len(s)))
+		dst = append(dst, s...)
 	}
-	return append(dst, s...)
+	return append(dst, byteBreak)
 }
 
 // utf16Len is the length of s in UTF-16 units (Java's String.length()).

@@ -44,12 +44,12 @@ var exampleTime = time.UnixMilli(0x000001a013accc38)
 
 // The goldens below are the bytes the AWS SDK for Java (v1
 // AmazonKinesisClient / v2 KinesisClient) sends, derived from:
-//   - jackson-dataformat-cbor CBORGenerator: writeStartObject writes 0xbf,
-//     writeEndObject 0xff, writeStartArray 0x9f; _writeString uses the
-//     initial byte only for fewer than 23 UTF-8 bytes (actual <
-//     MAX_SHORT_STRING_CHARS); writeBinary writes a minimal length;
-//     writeNumber(int) is minimal with WRITE_MINIMAL_INTS (default on);
-//     writeNumber(long) outside the int range is 0x1b + 8 bytes;
+//   - jackson-dataformat-cbor CBORGenerator (2.12+, as shaded in the
+//     current SDKs): writeStartObject writes 0xbf, writeEndObject 0xff,
+//     writeStartArray 0x9f; _writeString writes the shortest length
+//     (actual <= 23, actual <= 255) and chunks above 3996 UTF-16 units;
+//     writeBinary writes a minimal length; writeNumber(int/long) is
+//     minimal with WRITE_MINIMAL_INTS (default on);
 //   - the SDKs' SdkCborGenerator.writeValue(Date / Instant): writeTag(1) +
 //     writeNumber(epoch millis) (KINESIS_API.md 1.3: c1 1b 000001a013accc38;
 //     aws/aws-sdk-java-v2#4661);
@@ -103,13 +103,13 @@ func TestCBORClientGoldens(t *testing.T) {
 	checkGolden(t, "DescribeStreamSummary", (&DescribeStreamSummaryInput{StreamName: "s1"}).Object(),
 		hx(t, "bf 6a|StreamName|62|s1| ff"))
 
-	// "StreamCreationTimestamp" is exactly 23 bytes: Jackson writes 78 17.
+	// "StreamCreationTimestamp" is exactly 23 bytes: 77 (old Jackson wrote 78 17).
 	checkGolden(t, "ListShards", (&ListShardsInput{
 		StreamName: "s1", MaxResults: 1000, StreamCreationTimestamp: time.UnixMilli(1700000000123),
 		ShardFilter: &ShardFilter{Type: "AT_LATEST"},
 	}).Object(),
 		hx(t, "bf 6a|StreamName|62|s1| 6a|MaxResults|19 03e8"+
-			" 78 17|StreamCreationTimestamp|c1 1b 0000018bcfe5687b"+
+			" 77|StreamCreationTimestamp|c1 1b 0000018bcfe5687b"+
 			" 6b|ShardFilter|bf 64|Type|69|AT_LATEST| ff ff"))
 
 	checkGolden(t, "ListShards NextToken", (&ListShardsInput{NextToken: "tok"}).Object(),
@@ -129,7 +129,7 @@ func TestCBORClientScalars(t *testing.T) {
 			t.Fatal(err)
 		}
 		if g := hex.EncodeToString(got); g != want {
-			t.Errorf("%T %v: got %s, want %s", v, v, g, want)
+			t.Errorf("%T (%d bytes encoded): got %.80s..., want %.80s...", v, len(got), g, want)
 		}
 	}
 	f(0, "00")
@@ -140,12 +140,15 @@ func TestCBORClientScalars(t *testing.T) {
 	f(65535, "19ffff")
 	f(65536, "1a00010000")
 	f(int64(2147483647), "1a7fffffff")
-	f(int64(2147483648), "1b0000000080000000") // a Java long: 8 bytes, not 1a
+	f(int64(2147483648), "1a80000000")
+	f(int64(4294967295), "1affffffff")
+	f(int64(4294967296), "1b0000000100000000")
 	f(-1, "20")
 	f(-24, "37")
 	f(-25, "3818")
 	f(int64(-2147483648), "3a7fffffff")
-	f(int64(-2147483649), "3b0000000080000000")
+	f(int64(-2147483649), "3a80000000")
+	f(int64(-4294967297), "3b0000000100000000")
 	f(true, "f5")
 	f(false, "f4")
 	f(nil, "f6")
@@ -155,16 +158,17 @@ func TestCBORClientScalars(t *testing.T) {
 	f(List(1, "a"), "9f016161ff")
 	f("", "60")
 	f(strings.Repeat("a", 22), "76"+strings.Repeat("61", 22))
-	f(strings.Repeat("a", 23), "7817"+strings.Repeat("61", 23))
+	f(strings.Repeat("a", 23), "77"+strings.Repeat("61", 23))
 	f(strings.Repeat("a", 24), "7818"+strings.Repeat("61", 24))
 	f(strings.Repeat("a", 254), "78fe"+strings.Repeat("61", 254))
-	f(strings.Repeat("a", 255), "7900ff"+strings.Repeat("61", 255)) // actual < MAX_MEDIUM_STRING_CHARS
+	f(strings.Repeat("a", 255), "78ff"+strings.Repeat("61", 255))
 	f(strings.Repeat("a", 256), "790100"+strings.Repeat("61", 256))
 	f(strings.Repeat("é", 8), "70"+strings.Repeat("c3a9", 8))           // 16 bytes
 	f(strings.Repeat("é", 20), "7828"+strings.Repeat("c3a9", 20))       // 20 units, 40 bytes
 	f(strings.Repeat("é", 200), "790190"+strings.Repeat("c3a9", 200))   // 200 units, 400 bytes
-	f(strings.Repeat("a", 4000), "7f790f9c"+strings.Repeat("61", 3996)+ // chunked above 3996 units
-		"64"+strings.Repeat("61", 4)+"ff")
+	// "a" + 1998 surrogate pairs = 3997 units: Jackson's first chunk would
+	// end in a high surrogate, so it takes 3995 units ("a" + 1997 pairs).
+	f("a"+strings.Repeat("😀", 1998), "7f791f35"+"61"+strings.Repeat("f09f9880", 1997)+"64f09f9880ff")
 	if _, err := Encode(struct{}{}); err == nil {
 		t.Error("encoded a struct")
 	}
