@@ -163,9 +163,9 @@ func TestCBORClientScalars(t *testing.T) {
 	f(strings.Repeat("a", 254), "78fe"+strings.Repeat("61", 254))
 	f(strings.Repeat("a", 255), "78ff"+strings.Repeat("61", 255))
 	f(strings.Repeat("a", 256), "790100"+strings.Repeat("61", 256))
-	f(strings.Repeat("é", 8), "70"+strings.Repeat("c3a9", 8))           // 16 bytes
-	f(strings.Repeat("é", 20), "7828"+strings.Repeat("c3a9", 20))       // 20 units, 40 bytes
-	f(strings.Repeat("é", 200), "790190"+strings.Repeat("c3a9", 200))   // 200 units, 400 bytes
+	f(strings.Repeat("é", 8), "70"+strings.Repeat("c3a9", 8))         // 16 bytes
+	f(strings.Repeat("é", 20), "7828"+strings.Repeat("c3a9", 20))     // 20 units, 40 bytes
+	f(strings.Repeat("é", 200), "790190"+strings.Repeat("c3a9", 200)) // 200 units, 400 bytes
 	// "a" + 1998 surrogate pairs = 3997 units: Jackson's first chunk would
 	// end in a high surrogate, so it takes 3995 units ("a" + 1997 pairs).
 	f("a"+strings.Repeat("😀", 1998), "7f791f35"+"61"+strings.Repeat("f09f9880", 1997)+"64f09f9880ff")
