@@ -55,9 +55,21 @@ type PutResult struct {
 // same sequence number. Should that read fail, the manager clock's second
 // at append time is used instead; the arrival field is informational and
 // ordering rests on the position alone.
+//
+// PutRecords routes by the open shards of the stream as it is while the
+// call holds the stream's put lock: a reshard waits for it, so a record is
+// never appended to a shard after the shard closed (its last record stays
+// its last, and readers that reached its end miss nothing).
 func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) {
 	s, err := m.stream(name)
 	if err != nil {
+		return nil, err
+	}
+	s.put.RLock()
+	defer s.put.RUnlock()
+	// The snapshot current under the put lock; a reshard swaps snapshots
+	// only while it holds the lock exclusively.
+	if s, err = m.current(s); err != nil {
 		return nil, err
 	}
 	// Route every record; group per open shard (slot in s.open).
@@ -217,6 +229,16 @@ type GetRecordsResult struct {
 	// MillisBehindLatest is the arrival time of the shard's newest record
 	// minus that of the last record returned; 0 when caught up.
 	MillisBehindLatest int64
+	// ChildShards is set, with NextShardIterator "", when the call reached
+	// the end of a closed shard: the shards that took over its hash keys.
+	ChildShards []ChildShard
+}
+
+// ChildShard is a child of a closed shard (GetRecords ChildShards).
+type ChildShard struct {
+	ShardID      string
+	ParentShards []string // the child's ParentShardId, then its AdjacentParentShardId if any
+	HashKeyRange HashKeyRange
 }
 
 // GetRecords returns up to limit records (0 means MaxGetRecordsLimit) and at
@@ -274,6 +296,7 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 		}
 	}
 	if sh.closed != 0 && next >= tip {
+		res.ChildShards = s.children(sh.index)
 		return res, nil // shard end
 	}
 	res.NextShardIterator = m.codec.Encode(Iterator{

@@ -45,6 +45,16 @@ type Config struct {
 	// Now is the clock for creation times, arrival times (it is passed to
 	// every shard log) and iterator expiry. Default time.Now.
 	Now func() time.Time
+	// UpdateDelay is how long SplitShard, MergeShards and UpdateShardCount
+	// keep the stream UPDATING before the new shards exist and it is ACTIVE
+	// again (AWS takes seconds to minutes; emulators default to 500 ms).
+	// Default 0: the change is made before the call returns and the stream
+	// stays ACTIVE.
+	UpdateDelay time.Duration
+	// ShardLimit is the account's limit of open shards over all streams,
+	// checked by SplitShard and UpdateShardCount (LimitExceededException).
+	// Default MaxShardCount.
+	ShardLimit int
 	// Segment is the template of every shard log's configuration
 	// (FragmentBytes, Geometry, Logger, ...). Dirs must be empty: the
 	// manager fills it per shard. Durability, Now and Retention are set by
@@ -62,6 +72,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ShardLimit == 0 {
+		c.ShardLimit = MaxShardCount
+	}
 	if c.Segment.Logger == nil {
 		c.Segment.Logger = slog.Default()
 	}
@@ -78,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Segment.Dirs) != 0 {
 		return errors.New("stream: Config.Segment.Dirs must be empty (the manager sets them per shard)")
+	}
+	if c.UpdateDelay < 0 || c.ShardLimit < 0 {
+		return errors.New("stream: Config.UpdateDelay and Config.ShardLimit must not be negative")
 	}
 	if c.Region == "" || c.AccountID == "" {
 		return errors.New("stream: Config.Region and Config.AccountID must not be empty")
@@ -105,17 +121,29 @@ type Manager struct {
 	// stream re-created within the same millisecond still gets a new
 	// incarnation (iterators of the old one must not match).
 	lastCreated map[string]int64
+	// pending are the timers of delayed reshards (UpdateDelay), stopped by
+	// Close; reshards run the timer callbacks.
+	pending map[*time.Timer]struct{}
+	timers  sync.WaitGroup
 }
 
-// streamState is a stream in memory. meta and shards are replaced, never
-// modified in place, under Manager.mu (split and merge will swap them).
+// streamState is a snapshot of a stream in memory, immutable once it is in
+// Manager.streams: resharding builds a new streamState (sharing the shard
+// logs, put and deleted) and swaps it in under Manager.mu, so data-plane
+// calls work on a consistent view without locks.
 type streamState struct {
 	meta    streamMeta
 	dir     string
 	shards  []*shardState // by index
 	open    []int         // indexes of the open shards, sorted by range start
 	ranges  []HashKeyRange
-	deleted atomic.Bool
+	deleted *atomic.Bool // shared by all snapshots of one incarnation
+	// put is shared by all snapshots of one incarnation. PutRecords holds
+	// it shared while it routes and appends; resharding holds it
+	// exclusively while it closes shards and swaps the snapshot, so that no
+	// record lands in a shard after it closed. Lock order: put, then
+	// Manager.mu.
+	put *sync.RWMutex
 }
 
 type shardState struct {
@@ -141,6 +169,7 @@ func Open(cfg Config) (*Manager, error) {
 		log:         cfg.Segment.Logger,
 		streams:     make(map[string]*streamState),
 		lastCreated: make(map[string]int64),
+		pending:     make(map[*time.Timer]struct{}),
 	}
 	mf, err := readMeta(cfg.DataDir)
 	if err != nil {
@@ -182,6 +211,10 @@ func Open(cfg Config) (*Manager, error) {
 		m.streams[sm.Name] = s
 	}
 	m.removeOrphans()
+	if err := m.finishPendingReshards(); err != nil {
+		m.closeAll()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -219,7 +252,8 @@ func (m *Manager) openStream(sm streamMeta) (*streamState, error) {
 	if err := checkStreamName(sm.Name); err != nil {
 		return nil, fmt.Errorf("stream: %s: %w", metaFileName, err)
 	}
-	s := &streamState{meta: sm, dir: filepath.Join(m.cfg.DataDir, streamsDir, streamDirName(sm.Name, sm.CreatedMillis))}
+	s := &streamState{meta: sm, dir: filepath.Join(m.cfg.DataDir, streamsDir, streamDirName(sm.Name, sm.CreatedMillis)),
+		deleted: new(atomic.Bool), put: new(sync.RWMutex)}
 	for i, sh := range sm.Shards {
 		if sh.Index != i {
 			return nil, fmt.Errorf("stream: %s: stream %q: shard %d has index %d", metaFileName, sm.Name, i, sh.Index)
@@ -289,6 +323,16 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	for t := range m.pending {
+		if t.Stop() {
+			m.timers.Done()
+		}
+	}
+	m.pending = nil
+	m.mu.Unlock()
+	// A timer callback that already runs finds m.closed and returns.
+	m.timers.Wait()
+	m.mu.Lock()
 	return m.closeAll()
 }
 
