@@ -125,6 +125,9 @@ type Manager struct {
 	// Close; reshards run the timer callbacks.
 	pending map[*time.Timer]struct{}
 	timers  sync.WaitGroup
+
+	listCodecOnce sync.Once
+	listCodec     *listTokenCodec
 }
 
 // streamState is a snapshot of a stream in memory, immutable once it is in
@@ -494,6 +497,11 @@ func (m *Manager) DescribeStream(name string) (StreamInfo, error) {
 	if err != nil {
 		return StreamInfo{}, err
 	}
+	return m.describe(s), nil
+}
+
+// describe returns the StreamInfo of snapshot s.
+func (m *Manager) describe(s *streamState) StreamInfo {
 	info := StreamInfo{
 		Name:           s.meta.Name,
 		ARN:            s.meta.ARN,
@@ -517,7 +525,7 @@ func (m *Manager) DescribeStream(name string) (StreamInfo, error) {
 		}
 		info.Shards = append(info.Shards, si)
 	}
-	return info, nil
+	return info
 }
 
 // ListStreams returns the names of all streams, sorted.
