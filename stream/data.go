@@ -133,12 +133,21 @@ func (m *Manager) appendGroup(sh *shardState, recs []PutEntry, idx []int, out []
 	if got, _, rerr := sh.log.Read(first, 1, 1); rerr == nil && len(got) == 1 && got[0].Seq == first {
 		arrival = got[0].Timestamp / 1000
 	}
-	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: arrival}
+	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: sh.arrivalField(arrival)}
 	for j, i := range idx {
 		sn.Position = first + uint64(j)
 		out[i] = PutResult{ShardID: id, SequenceNumber: FormatSeqNum(sn)}
 	}
 }
+
+// arrivalField returns the arrival field of a sequence number of sh for a
+// record that arrived at sec (Unix seconds): sec, but no earlier than the
+// shard's creation second. A resharding child is created up to a few
+// seconds ahead of the clock (reshard.go), and its records must not sort
+// below its StartingSequenceNumber, whose arrival field is the creation
+// second. The field is informational; ApproximateArrivalTimestamp keeps the
+// real time.
+func (sh *shardState) arrivalField(sec int64) int64 { return max(sec, sh.created/1000) }
 
 // shard returns the shard of s with id shardID.
 func (s *streamState) shard(shardID string) (*shardState, error) {
@@ -281,7 +290,7 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 	res := GetRecordsResult{Records: make([]RecordOut, len(recs))}
 	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index}
 	for i, r := range recs {
-		sn.Position, sn.Arrival = r.Seq, r.Timestamp/1000
+		sn.Position, sn.Arrival = r.Seq, sh.arrivalField(r.Timestamp/1000)
 		res.Records[i] = RecordOut{
 			SequenceNumber: FormatSeqNum(sn),
 			ArrivalMillis:  r.Timestamp,

@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -569,6 +570,7 @@ func (b *reshardBuilder) merge(i, j int) int {
 func (b *reshardBuilder) update(target int) {
 	targets := EvenSplit(target)
 	open := slices.Clone(b.s.open) // sorted by range start
+	tol := uint64(max(target, len(open)) + 1)
 	p := 0
 	for _, tr := range targets[1:] {
 		if b.err != nil {
@@ -578,7 +580,15 @@ func (b *reshardBuilder) update(target int) {
 		for b.shards[open[p]].rng.End.Compare(k) < 0 {
 			p++
 		}
-		if b.shards[open[p]].rng.Start == k {
+		// Even splits of different counts round differently: a boundary
+		// that misses an existing one by less than the shard counts is
+		// that boundary (no sliver shards).
+		r := b.shards[open[p]].rng
+		if near(r.Start, k, tol) {
+			continue
+		}
+		if r.End != MaxHashKey() && near(r.End.inc(), k, tol) {
+			p++
 			continue
 		}
 		lo, hi := b.split(open[p], k)
@@ -587,9 +597,10 @@ func (b *reshardBuilder) update(target int) {
 		p++
 	}
 	q := 0
-	for _, tr := range targets {
+	for ti := range targets {
 		var group []int
-		for q < len(open) && b.shards[open[q]].rng.End.Compare(tr.End) <= 0 {
+		for q < len(open) && (ti == len(targets)-1 || b.shards[open[q]].rng.Start.Compare(targets[ti+1].Start) < 0 &&
+			!near(b.shards[open[q]].rng.Start, targets[ti+1].Start, tol)) {
 			group = append(group, open[q])
 			q++
 		}
@@ -605,6 +616,15 @@ func (b *reshardBuilder) update(target int) {
 			group = next
 		}
 	}
+}
+
+// near reports whether a and b differ by at most tol.
+func near(a, b HashKey, tol uint64) bool {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	lo, borrow := bits.Sub64(b.Lo, a.Lo, 0)
+	return b.Hi-a.Hi-borrow == 0 && lo <= tol
 }
 
 // abort closes and removes the logs of the shards b added.
