@@ -1,13 +1,18 @@
 package stream
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
 // TestMain fails the package's tests if a shard log's goroutines outlive
-// the Manager that opened them.
+// the Manager that opened them. Run as the child of TestReshardCrash, it
+// runs that child instead.
 func TestMain(m *testing.M) {
+	if os.Getenv(reshardCrashEnv) != "" {
+		os.Exit(reshardCrashChild())
+	}
 	goleak.VerifyTestMain(m)
 }
