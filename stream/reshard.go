@@ -329,7 +329,7 @@ func (m *Manager) reshard(name string, check func(s *streamState) (reshardOp, er
 	var t *time.Timer
 	t = time.AfterFunc(m.cfg.UpdateDelay, func() {
 		defer m.timers.Done()
-		m.finishDelayed(name, put, t)
+		m.finishDelayed(name, put, &t)
 	})
 	m.pending[t] = struct{}{}
 	return nil
@@ -337,8 +337,9 @@ func (m *Manager) reshard(name string, check func(s *streamState) (reshardOp, er
 
 // finishDelayed carries out the pending reshard of the stream name whose
 // put lock is put, at the end of Config.UpdateDelay.
-func (m *Manager) finishDelayed(name string, put *sync.RWMutex, t *time.Timer) {
-	put.Lock() // the scheduler held it while it set t: t is visible
+func (m *Manager) finishDelayed(name string, put *sync.RWMutex, tp **time.Timer) {
+	put.Lock() // the scheduler held it while it set *tp: *tp is visible
+	t := *tp
 	defer put.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
