@@ -150,8 +150,8 @@ func (m *Manager) SplitShard(name, shardToSplit, newStartingHashKey string) erro
 //
 // Errors, in the order they are checked:
 //   - ErrStreamNotFound (as SplitShard).
-//   - *ResourceNotFoundError for A, then for B (as SplitShard).
-//   - *ArgumentError for a closed A, then B (as SplitShard).
+//   - *ResourceNotFoundError or, for a closed shard, *ArgumentError (as
+//     SplitShard): for A, then for B.
 //   - *ArgumentError (InvalidArgumentException "Shards shardId-A and
 //     shardId-B in stream X under account A are not an adjacent pair of
 //     shards eligible for merging") — note: no final period, as in AWS.
