@@ -104,7 +104,9 @@ func (c Config) Validate() error {
 // Manager owns the streams of one data directory: their metadata and one
 // segment.Log per shard. It is safe for concurrent use.
 //
-// Lock order: Manager.mu, then the segment logs' own locks. Control-plane
+// Lock order: a stream's put lock (streamState.put), then Manager.mu, then
+// the segment logs' own locks. PutRecords holds put shared; resharding
+// (and its delayed completion) holds put exclusively, then mu. Control-plane
 // calls take mu exclusively (and hold it while they open, close and remove
 // shard logs and rewrite streams.json); data-plane calls take it shared only
 // to find the stream, then work on the shard logs without it.

@@ -275,7 +275,7 @@ func (m *Manager) checkActive(s *streamState) error {
 }
 
 // checkShardLimitLocked checks that add more open shards fit the account's
-// shard limit.
+// shard limit. Lock must be held (Manager.mu).
 func (m *Manager) checkShardLimitLocked(add int) error {
 	n := 0
 	for _, s := range m.streams {
@@ -398,7 +398,8 @@ func removeShardOrphans(m *Manager, s *streamState) {
 }
 
 // applyLocked carries out op on s and swaps in the new snapshot, ACTIVE.
-// On error nothing changed (new shard logs are closed and removed).
+// On error nothing changed (new shard logs are closed and removed). Lock
+// must be held (s.put exclusively, then Manager.mu), except in Open.
 func (m *Manager) applyLocked(s *streamState, op reshardOp) error {
 	b := &reshardBuilder{
 		m: m, s: s,
