@@ -517,6 +517,7 @@ func TestReshardProperty(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
+			closedTips := make(map[int]uint64)
 			for range 12 {
 				k := 1 + rng.IntN(15)
 				// Puts concurrent with the reshard.
@@ -574,6 +575,21 @@ func TestReshardProperty(t *testing.T) {
 				}
 				n += k
 				openRanges(t, m, "p")
+				// A closed shard never grows: its tip when first seen
+				// closed is its tip forever.
+				m.mu.RLock()
+				for _, sh := range m.streams["p"].shards {
+					if sh.closed == 0 {
+						continue
+					}
+					_, tip := sh.log.Bounds()
+					if was, ok := closedTips[sh.index]; ok && was != tip {
+						t.Fatalf("closed %s grew from %d to %d records", ShardID(sh.index), was, tip)
+					} else if !ok {
+						closedTips[sh.index] = tip
+					}
+				}
+				m.mu.RUnlock()
 			}
 			checkAll(t, m, "p", n)
 			before, _ := m.DescribeStream("p")
@@ -605,4 +621,59 @@ func checkEven(t *testing.T, got []HashKeyRange, n int) {
 			t.Fatalf("open shard %d starts at %s, want %s", i, got[i].Start, want[i].Start)
 		}
 	}
+}
+
+// TestReshardRestart reopens a manager after a split: the closed shard, its
+// EndingSequenceNumber, the lineage and the records come back, and an
+// iterator minted before the restart reads the parent to its end and its
+// ChildShards.
+func TestReshardRestart(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	cfg := testConfig(t.TempDir(), clk.Now)
+	m, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateStream("s", 2); err != nil {
+		t.Fatal(err)
+	}
+	put(t, m, "s", 0, 30)
+	clk.Add(3 * time.Second)
+	if err := m.SplitShard("s", ShardID(1), EvenSplit(4)[3].Start.String()); err != nil {
+		t.Fatal(err)
+	}
+	put(t, m, "s", 30, 30)
+	it, err := m.GetShardIterator("s", ShardID(1), IterTrimHorizon, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := m.DescribeStream("s")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2 := openTest(t, cfg)
+	after, _ := m2.DescribeStream("s")
+	if !slices.Equal(before.Shards, after.Shards) || after.Shards[1].EndingSequenceNumber == "" ||
+		after.Shards[3].ParentShardID != ShardID(1) {
+		t.Fatalf("shards changed across restart:\n%+v\n%+v", before.Shards, after.Shards)
+	}
+	var kids []ChildShard
+	for range 100 {
+		res, err := m2.GetRecords(it, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.NextShardIterator == "" {
+			kids = res.ChildShards
+			break
+		}
+		it = res.NextShardIterator
+	}
+	if len(kids) != 2 || kids[0].ShardID != ShardID(2) || kids[1].ShardID != ShardID(3) ||
+		!slices.Equal(kids[1].ParentShards, []string{ShardID(1)}) || kids[1].HashKeyRange.Start != EvenSplit(4)[3].Start {
+		t.Fatalf("ChildShards after restart: %+v", kids)
+	}
+	// Writes after the restart go to the open shards only.
+	put(t, m2, "s", 60, 30)
+	checkAll(t, m2, "s", 90)
 }
