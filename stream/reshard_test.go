@@ -536,6 +536,17 @@ func TestReshardProperty(t *testing.T) {
 					}
 					done <- nil
 				}()
+				// Readers concurrent with the reshard (for the race detector).
+				readDone := make(chan struct{})
+				go func() {
+					defer close(readDone)
+					for j := range 3 {
+						_, _ = m.ListShards("p", ListShardsOptions{Filter: &ShardFilter{Type: FilterAtLatest}})
+						if it, err := m.GetShardIterator("p", ShardID(j), IterTrimHorizon, "", 0); err == nil {
+							_, _ = m.GetRecords(it, 0)
+						}
+					}
+				}()
 				info, _ := m.DescribeStream("p")
 				var open []ShardInfo
 				for _, sh := range info.Shards {
@@ -573,6 +584,7 @@ func TestReshardProperty(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatal(err)
 				}
+				<-readDone
 				n += k
 				openRanges(t, m, "p")
 				// A closed shard never grows: its tip when first seen
