@@ -10,7 +10,7 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
 	wire/kinesis:FuzzDecodePutRecords wire/kinesis:FuzzDecodePutRecord \
 	wire/kinesis:FuzzDecodeGetRecords wire/kinesis:FuzzDecodeGetShardIterator \
-	stream:FuzzConsumerToken stream:FuzzParseResourceARN \
+	stream:FuzzConsumerToken stream:FuzzParseResourceARN stream:FuzzListShardsToken \
 	wire/sigv4:FuzzParseAuthorization wire/sigv4:FuzzVerify internal/cborclient:FuzzDecode
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
