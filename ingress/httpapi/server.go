@@ -177,6 +177,12 @@ var implemented = map[string]opFunc{
 	"ListShards":            (*Server).listShards,
 }
 
+// Handler returns the HTTP/1.1 request handler (the one Serve runs on
+// fasthttp), for callers that run their own fasthttp.Server. It does not
+// enforce the body size limit at the transport, and its h2c Upgrade needs
+// Serve's connection tracking: use Serve where possible.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handleFast }
+
 // handleFast serves one HTTP/1.1 request from fasthttp: GET and HEAD go
 // to Config.Ops when it is set, an h2c Upgrade switches the connection to
 // HTTP/2, everything else goes to the Kinesis dispatch.
@@ -301,10 +307,12 @@ func (s *Server) dispatch(req *Request, resp *Response) {
 		return
 	}
 	target := req.Header("X-Amz-Target")
-	op, known := "", false
+	var op []byte
+	var f opFunc
+	known := false
 	if bytes.HasPrefix(target, []byte(targetPrefix)) {
-		op = string(target[len(targetPrefix):])
-		_, known = s.ops[op]
+		op = target[len(targetPrefix):]
+		f, known = s.ops[string(op)] // no allocation: the conversion is in the index
 	}
 	// 3. Empty body; the body size limit.
 	body := req.Body
@@ -325,9 +333,8 @@ func (s *Server) dispatch(req *Request, resp *Response) {
 		s.writeError(req, resp, kinesis.UnknownOperation())
 		return
 	}
-	f := s.ops[op]
 	if f == nil {
-		s.writeError(req, resp, &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: " + op, Status: fasthttp.StatusNotImplemented})
+		s.writeError(req, resp, &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: " + string(op), Status: fasthttp.StatusNotImplemented})
 		return
 	}
 	if err := f(s, req, resp); err != nil {
