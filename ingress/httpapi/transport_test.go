@@ -366,7 +366,6 @@ func TestHTTPAPITransportH2CUpgrade(t *testing.T) {
 	}
 }
 
-
 func TestHTTPAPITransportTLSNoALPNPreface(t *testing.T) {
 	s, addr, pool := testListener(t, Config{})
 	raw, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool}) // no NextProtos
