@@ -48,7 +48,8 @@ type Request struct {
 	// Host is the Host header on HTTP/1.1 and :authority on HTTP/2 (what
 	// SigV4 signs as "host").
 	Host []byte
-	// Proto is "HTTP/1.1" (or "HTTP/1.0") or "HTTP/2.0".
+	// Proto is "HTTP/1.1" (or "HTTP/1.0") or "HTTP/2.0"; the first request
+	// of an h2c Upgrade is "HTTP/1.1" although answered over HTTP/2.
 	Proto string
 	// Body is the whole request body.
 	Body []byte
@@ -160,4 +161,5 @@ func (w *Response) reset() { *w = Response{} }
 type exchange struct {
 	req  Request
 	resp Response
+	body []byte // the HTTP/2 request body (fasthttp keeps its own)
 }

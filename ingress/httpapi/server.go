@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -230,11 +231,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		x.req.reset()
 		x.resp.reset()
+		if cap(x.body) > 1<<20 {
+			x.body = nil // do not pin the memory of one large request
+		}
 		s.exchangePool.Put(x)
 	}()
 	var remote net.Addr
-	if a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		remote = a
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		remote = net.TCPAddrFromAddrPort(ap)
 	}
 	x.req = Request{
 		Method: []byte(r.Method), Path: []byte(r.URL.EscapedPath()), RawQuery: []byte(r.URL.RawQuery),
@@ -242,8 +246,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.resp = Response{w: w}
 	// The body limit: read one byte more than allowed to tell a body at
-	// the limit from one over it.
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.cfg.MaxBodyBytes)+1))
+	// the limit from one over it. The buffer is the exchange's, reused.
+	body, err := readBody(x.body[:0], r, s.cfg.MaxBodyBytes+1)
+	x.body = body
 	if err != nil {
 		x.resp.requestID = newUUID()
 		x.req.RequestID = x.resp.requestID
@@ -255,6 +260,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 const protoHTTP11 = "HTTP/1.1"
+
+// readBody appends at most limit bytes of r's body to buf.
+func readBody(buf []byte, r *http.Request, limit int) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= int64(limit) && int64(cap(buf)) < n {
+		buf = make([]byte, 0, n)
+	}
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
 
 // transportError answers requests that fasthttp could not read.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
