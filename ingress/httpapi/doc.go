@@ -74,8 +74,7 @@
 // crypto/rand; errors also carry X-Amzn-ErrorType equal to the body's
 // __type, with bodies from kinesis.AppendErrorJSON. (fasthttp sends header
 // names in canonical form, e.g. X-Amzn-Requestid, HTTP/2 in lower case;
-// HTTP header names are
-// case-insensitive and the SDKs read them so.) Manager errors become AWS
+// HTTP header names are case-insensitive and the SDKs read them so.) Manager errors become AWS
 // errors in one function, Server.toAWS (errors.go); errors it does not know
 // are logged with the request id and answered 500 InternalFailureException.
 //
