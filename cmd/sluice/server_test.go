@@ -12,8 +12,14 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestMain checks that no goroutine outlives the tests. fasthttp's own
+// background goroutines are ignored: the worker pool's cleaner sleeps out
+// its period after the server stops, and the date updater is global.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	)
 }
 
 func TestCmdHandlers(t *testing.T) {
