@@ -12,11 +12,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -628,5 +630,71 @@ func TestHTTPAPITransportShutdown(t *testing.T) {
 	s.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d HTTP/2 connections left after Shutdown", n)
+	}
+}
+
+// TestHTTPAPITransportRequestView checks what an operation sees of a
+// request on each transport: method, path, query, host (:authority on
+// HTTP/2), protocol, body, case-insensitive header lookup and every header
+// with its repeats (what SigV4 needs).
+func TestHTTPAPITransportRequestView(t *testing.T) {
+	s, addr, _ := testListener(t, Config{})
+	type view struct {
+		Method, Path, Query, Host, Proto, Body, Target, Remote string
+		Rep                                                    []string
+		HasContentType                                         bool
+	}
+	s.ops["Echo"] = func(_ *Server, in *Request, out *Response) error {
+		v := view{Method: string(in.Method), Path: string(in.Path), Query: string(in.RawQuery), Host: string(in.Host),
+			Proto: in.Proto, Body: string(in.Body), Target: string(in.Header("x-amz-target"))}
+		if in.RemoteAddr != nil {
+			v.Remote = in.RemoteAddr.String()
+		}
+		in.VisitHeaders(func(name, value []byte) {
+			switch strings.ToLower(string(name)) {
+			case "x-rep":
+				v.Rep = append(v.Rep, string(value))
+			case "content-type":
+				v.HasContentType = true
+			}
+		})
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		writeOK(in, out, b)
+		return nil
+	}
+	h1 := &http.Client{Transport: &http.Transport{}}
+	defer h1.CloseIdleConnections()
+	h2 := h2cClient()
+	defer h2.CloseIdleConnections()
+	for _, c := range []struct {
+		proto  string
+		client *http.Client
+	}{{"HTTP/1.1", h1}, {"HTTP/2.0", h2}} {
+		req := newAPIRequest(t, "http://"+addr+"/a%2Fb?x=1&y=%20", "Echo", `{"k":1}`)
+		req.Header.Add("X-Rep", "one")
+		req.Header.Add("X-Rep", "two")
+		resp, err := c.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v view
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", c.proto, resp.StatusCode, err)
+		}
+		want := view{Method: "POST", Path: "/a%2Fb", Query: "x=1&y=%20", Host: addr, Proto: c.proto, Body: `{"k":1}`,
+			Target: targetPrefix + "Echo", Rep: []string{"one", "two"}, HasContentType: true}
+		remote := v.Remote
+		v.Remote = ""
+		if !reflect.DeepEqual(v, want) {
+			t.Errorf("%s: the operation saw\n%+v\nwant\n%+v", c.proto, v, want)
+		}
+		if !strings.HasPrefix(remote, "127.0.0.1:") {
+			t.Errorf("%s: RemoteAddr %q", c.proto, remote)
+		}
 	}
 }
