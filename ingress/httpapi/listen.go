@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 )
@@ -174,29 +175,40 @@ func (s *Server) route(c net.Conn) {
 	pc := &peekConn{Conn: c}
 	p, err := pc.sniff(s.tls != nil)
 	if err != nil {
+		sniffFailuresTotal.Inc()
 		return
 	}
 	var conn net.Conn = pc
+	counter := connsHTTP1Total
+	if p == protoH2 {
+		counter = connsH2CTotal
+	}
 	if p == protoTLS {
 		tc := tls.Server(pc, s.tls)
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
+			tlsFailuresTotal.Inc()
 			s.log.Debug("httpapi: TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 			return
 		}
 		if tc.ConnectionState().NegotiatedProtocol == "h2" {
-			p, conn = protoH2, tc
+			p, conn, counter = protoH2, tc, connsTLSH2Total
 		} else {
 			pc2 := &peekConn{Conn: tc}
 			if p, err = pc2.sniff(false); err != nil {
+				sniffFailuresTotal.Inc()
 				_ = tc.Close()
 				return
 			}
-			conn = pc2
+			conn, counter = pc2, connsTLSHTTP1Total
+			if p == protoH2 {
+				counter = connsTLSH2NoALPNTotal
+			}
 		}
 	}
+	counter.Inc()
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		return
 	}
@@ -316,6 +328,7 @@ func (s *Server) upgradeH2C(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Connection", "Upgrade")
 	ctx.Response.Header.Set("Upgrade", "h2c")
 	ctx.Hijack(func(c net.Conn) {
+		connsH2CUpgradeTotal.Inc()
 		_ = c.SetDeadline(time.Time{})
 		s.serveH2(c, r, settings)
 	})
@@ -461,3 +474,16 @@ func (l *chanListener) Close() error {
 }
 
 func (l *chanListener) Addr() net.Addr { return l.addr }
+
+// Connections by how they were told apart (TLS ones count after the
+// handshake; h2c Upgrades also counted as http1 when they arrived).
+var (
+	connsHTTP1Total       = metrics.NewCounter(`sluice_api_connections_total{protocol="http1"}`)
+	connsH2CTotal         = metrics.NewCounter(`sluice_api_connections_total{protocol="h2c"}`)
+	connsH2CUpgradeTotal  = metrics.NewCounter(`sluice_api_connections_total{protocol="h2c_upgrade"}`)
+	connsTLSH2Total       = metrics.NewCounter(`sluice_api_connections_total{protocol="tls_h2"}`)
+	connsTLSHTTP1Total    = metrics.NewCounter(`sluice_api_connections_total{protocol="tls_http1"}`)
+	connsTLSH2NoALPNTotal = metrics.NewCounter(`sluice_api_connections_total{protocol="tls_h2_prior_knowledge"}`)
+	sniffFailuresTotal    = metrics.NewCounter(`sluice_api_sniff_failures_total`)
+	tlsFailuresTotal      = metrics.NewCounter(`sluice_api_tls_handshake_failures_total`)
+)

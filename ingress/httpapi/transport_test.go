@@ -337,6 +337,7 @@ func TestHTTPAPITransportH2CUpgrade(t *testing.T) {
 		"HTTP2-Settings: " + base64.RawURLEncoding.EncodeToString(settings[:]) + "\r\n" +
 		"Content-Type: " + contentJSON + "\r\nX-Amz-Target: " + targetPrefix + "CreateStream\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	upgradesBefore := connsH2CUpgradeTotal.Get()
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +357,9 @@ func TestHTTPAPITransportH2CUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, hdr, got := h2Stream1(t, fr)
+	if n := connsH2CUpgradeTotal.Get() - upgradesBefore; n != 1 {
+		t.Errorf("h2c upgrades +%d, want +1", n)
+	}
 	if status != "200" || len(got) != 0 || !uuidV4.MatchString(hdr["x-amzn-requestid"]) {
 		t.Fatalf("stream 1: status %s headers %v body %q", status, hdr, got)
 	}
@@ -370,6 +374,7 @@ func TestHTTPAPITransportH2CUpgrade(t *testing.T) {
 
 func TestHTTPAPITransportTLSNoALPNPreface(t *testing.T) {
 	s, addr, pool := testListener(t, Config{})
+	before := connsTLSH2NoALPNTotal.Get()
 	raw, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool}) // no NextProtos
 	if err != nil {
 		t.Fatal(err)
@@ -395,6 +400,9 @@ func TestHTTPAPITransportTLSNoALPNPreface(t *testing.T) {
 	}
 	if s.h2Requests.Load() != 1 {
 		t.Fatalf("server counted %d HTTP/2 requests", s.h2Requests.Load())
+	}
+	if n := connsTLSH2NoALPNTotal.Get() - before; n != 1 {
+		t.Fatalf("sluice_api_connections_total{protocol=\"tls_h2_prior_knowledge\"} grew by %d, want 1", n)
 	}
 	// Ops over TLS.
 	req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/healthz", nil)
@@ -511,9 +519,22 @@ func TestHTTPAPITransportSniff(t *testing.T) {
 			t.Fatalf("%s: the server did not close the connection", name)
 		}
 	}
+	sniffBefore, tlsBefore := sniffFailuresTotal.Get(), tlsFailuresTotal.Get()
 	closedWithin("silent", "")
 	closedWithin("partial preface", "PRI * HTTP/2.0\r\n")
 	closedWithin("partial TLS record", "\x16\x03\x01")
+	// The TLS handshake's deadline closes the connection before the
+	// failure is counted: wait for the count, at most 10 s.
+	for i := 0; ; i++ {
+		n, m := sniffFailuresTotal.Get()-sniffBefore, tlsFailuresTotal.Get()-tlsBefore
+		if n == 2 && m == 1 {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("sniff failures +%d, TLS handshake failures +%d; want +2, +1", n, m)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	// Garbage: fasthttp answers 400 or closes.
 	c, err := net.Dial("tcp", addr)
