@@ -292,9 +292,11 @@ func (s *Server) upgradeH2C(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
 	settings, err := base64.RawURLEncoding.DecodeString(string(bytes.TrimRight(h.Peek("HTTP2-Settings"), "=")))
 	s.mu.Lock()
-	closing := s.closing
+	closing, serving := s.closing, s.h2 != nil
 	s.mu.Unlock()
-	if err != nil || closing {
+	if err != nil || closing || !serving {
+		// Not through Serve (Handler on a caller's fasthttp.Server): no
+		// HTTP/2 server to switch to.
 		s.handleKinesis(ctx)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,8 +241,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		remote = net.TCPAddrFromAddrPort(ap)
 	}
+	// The path and query as sent (:path), which SigV4 signs; the parsed
+	// URL may escape differently.
+	path, query := r.RequestURI, ""
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path, query = path[:i], path[i+1:]
+	}
+	if path == "" {
+		path, query = r.URL.EscapedPath(), r.URL.RawQuery
+	}
 	x.req = Request{
-		Method: []byte(r.Method), Path: []byte(r.URL.EscapedPath()), RawQuery: []byte(r.URL.RawQuery),
+		Method: []byte(r.Method), Path: []byte(path), RawQuery: []byte(query),
 		Host: []byte(r.Host), Proto: r.Proto, RemoteAddr: remote, nh: r.Header,
 	}
 	x.resp = Response{w: w}
