@@ -219,10 +219,17 @@ func (s *Server) handleKinesis(ctx *fasthttp.RequestCtx) {
 	s.exchangePool.Put(x)
 }
 
-// ServeHTTP serves one request from net/http (the HTTP/2 connections):
-// GET and HEAD go to Config.Ops when it is set, everything else to the
-// Kinesis dispatch.
+// ServeHTTP serves one request from net/http (the HTTP/2 connections of
+// Serve): GET and HEAD go to Config.Ops when it is set, everything else to
+// the Kinesis dispatch. It can serve any net/http server, but Shutdown
+// waits only for the requests of Serve's connections.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A handler may outlive its connection's ServeConn (a client that
+	// goes away mid-request); Shutdown waits for it too, so that the
+	// Manager is not closed under it. The count is above zero here (the
+	// connection's serveH2 holds one), so Add is safe during Wait.
+	s.wg.Add(1)
+	defer s.wg.Done()
 	if s.cfg.Ops != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.cfg.Ops.ServeHTTP(w, r)
 		return
