@@ -48,6 +48,12 @@ type Config struct {
 	// LogLevel is the minimum level logged: debug, info, warn or error.
 	// Flag --log-level, env SLUICE_LOG_LEVEL, default info.
 	LogLevel slog.Level
+	// TLSCert and TLSKey are PEM files of a certificate (chain) and its
+	// private key. When both are set, the API port also accepts TLS (ALPN
+	// h2 and http/1.1) next to plain HTTP/1.1 and h2c; one without the
+	// other is an error. Flags --tls-cert and --tls-key, env
+	// SLUICE_TLS_CERT and SLUICE_TLS_KEY, default none.
+	TLSCert, TLSKey string
 }
 
 // option describes one configuration setting: its flag, its environment
@@ -68,6 +74,8 @@ var options = []option{
 	{"account-id", "SLUICE_ACCOUNT_ID", "000000000000", "12-digit AWS account id used in ARNs"},
 	{"region", "SLUICE_REGION", "us-east-1", "AWS region used in ARNs and SigV4 credential scopes"},
 	{"log-level", "SLUICE_LOG_LEVEL", "info", "minimum log level: debug, info, warn or error"},
+	{"tls-cert", "SLUICE_TLS_CERT", "", "PEM certificate file; with --tls-key the API port also accepts TLS"},
+	{"tls-key", "SLUICE_TLS_KEY", "", "PEM private key file of --tls-cert"},
 }
 
 // loadConfig builds a Config from the command-line arguments (without the
@@ -128,6 +136,8 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		Durability: *values["durability"],
 		AccountID:  *values["account-id"],
 		Region:     *values["region"],
+		TLSCert:    *values["tls-cert"],
+		TLSKey:     *values["tls-key"],
 	}
 	level := *values["log-level"]
 	switch strings.ToLower(level) {
@@ -169,6 +179,12 @@ func (c *Config) validate(source func(flagName string) string) error {
 	}
 	if !isRegion(c.Region) {
 		return fmt.Errorf("invalid region %q from %s: use an AWS region name such as us-east-1", c.Region, source("region"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		if c.TLSCert == "" {
+			return fmt.Errorf("a TLS key %q from %s without a certificate: set --tls-cert (SLUICE_TLS_CERT) too", c.TLSKey, source("tls-key"))
+		}
+		return fmt.Errorf("a TLS certificate %q from %s without a key: set --tls-key (SLUICE_TLS_KEY) too", c.TLSCert, source("tls-cert"))
 	}
 	return nil
 }

@@ -46,6 +46,8 @@ func TestCmdConfigEnv(t *testing.T) {
 		"SLUICE_ACCOUNT_ID": "123456789012",
 		"SLUICE_REGION":     "eu-west-2",
 		"SLUICE_LOG_LEVEL":  "debug",
+		"SLUICE_TLS_CERT":   "/etc/sluice/cert.pem",
+		"SLUICE_TLS_KEY":    "/etc/sluice/key.pem",
 	}
 	cfg, err := loadConfig(nil, envMap(env), io.Discard)
 	if err != nil {
@@ -59,6 +61,8 @@ func TestCmdConfigEnv(t *testing.T) {
 		AccountID:  "123456789012",
 		Region:     "eu-west-2",
 		LogLevel:   slog.LevelDebug,
+		TLSCert:    "/etc/sluice/cert.pem",
+		TLSKey:     "/etc/sluice/key.pem",
 	}
 	if cfg != want {
 		t.Fatalf("from env:\n got %+v\nwant %+v", cfg, want)
@@ -83,6 +87,8 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		"SLUICE_ACCOUNT_ID": "111111111111",
 		"SLUICE_REGION":     "ap-south-1",
 		"SLUICE_LOG_LEVEL":  "error",
+		"SLUICE_TLS_CERT":   "/env/cert.pem",
+		"SLUICE_TLS_KEY":    "/env/key.pem",
 	}
 	args := []string{
 		"--data-dir", "/from/flag",
@@ -92,6 +98,7 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		"--account-id", "222222222222",
 		"--region", "us-gov-west-1",
 		"--log-level", "WARN",
+		"--tls-cert", "/flag/cert.pem",
 	}
 	cfg, err := loadConfig(args, envMap(env), io.Discard)
 	if err != nil {
@@ -105,6 +112,8 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		AccountID:  "222222222222",
 		Region:     "us-gov-west-1",
 		LogLevel:   slog.LevelWarn,
+		TLSCert:    "/flag/cert.pem",
+		TLSKey:     "/env/key.pem",
 	}
 	if cfg != want {
 		t.Fatalf("flags over env:\n got %+v\nwant %+v", cfg, want)
@@ -168,6 +177,8 @@ func TestCmdConfigInvalid(t *testing.T) {
 	f([]string{"--log-level", "info+2"}, nil, "--log-level")
 	f([]string{"--no-such-flag"}, nil, "no-such-flag", "--help")
 	f([]string{"extra"}, nil, `"extra"`)
+	f([]string{"--tls-cert", "c.pem"}, nil, "--tls-cert", "--tls-key")
+	f(nil, map[string]string{"SLUICE_TLS_KEY": "k.pem"}, "SLUICE_TLS_KEY", "--tls-cert")
 }
 
 func TestCmdConfigHelp(t *testing.T) {

@@ -18,6 +18,8 @@
 //	--account-id ID        SLUICE_ACCOUNT_ID  000000000000 (12 digits)
 //	--region REGION        SLUICE_REGION      us-east-1
 //	--log-level LEVEL      SLUICE_LOG_LEVEL   info (debug, info, warn, error)
+//	--tls-cert FILE        SLUICE_TLS_CERT    none (PEM certificate chain)
+//	--tls-key FILE         SLUICE_TLS_KEY     none (PEM private key)
 //
 // An invalid value exits with code 2 and a message naming the flag or
 // variable it came from.
@@ -27,10 +29,14 @@
 // Startup creates the data directory (0o755) and takes an exclusive flock
 // on DATA_DIR/LOCK, so a second server on the same directory fails at once
 // with an error naming the directory (exit 1). It then listens on
-// --api-addr and logs one line per address (msg=listening api=HOST:PORT);
-// a listen error exits 1.
+// --api-addr and logs one line per address (msg=listening api=HOST:PORT
+// protocols=...); a listen error exits 1.
 //
-// The API address serves:
+// The API port speaks HTTP/1.1, HTTP/2 cleartext (prior knowledge, as the
+// JavaScript SDK v3 sends, and the h2c Upgrade) and, when --tls-cert and
+// --tls-key are both given, TLS with ALPN h2 and http/1.1 (the KPL speaks
+// only HTTPS), each connection told apart by its first bytes
+// (ingress/httpapi). It serves:
 //
 //	GET /healthz   200 "ok" while the process is alive
 //	GET /readyz    200 "ready" once started; 503 "not ready" before and while shutting down

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,8 +21,6 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/ingress/httpapi"
@@ -89,7 +88,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("cannot open the streams in %s: %w", cfg.DataDir, err), lock.release())
 	}
-	api, err := httpapi.New(httpapi.Config{Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return errors.Join(fmt.Errorf("cannot load the TLS certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err),
+				manager.Close(), lock.release())
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	var ready atomic.Bool
+	api, err := httpapi.New(httpapi.Config{
+		Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
+		Ops: newHandler(&ready), TLSConfig: tlsConfig,
+	})
 	if err != nil {
 		return errors.Join(err, manager.Close(), lock.release())
 	}
@@ -100,19 +112,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			manager.Close(), lock.release())
 	}
 
-	var ready atomic.Bool
-	srv := &fasthttp.Server{
-		Handler:               routeHandler(api.Handler(), fasthttpadaptor.NewFastHTTPHandler(newHandler(&ready))),
-		MaxRequestBodySize:    httpapi.DefaultMaxBodyBytes,
-		ReadTimeout:           2 * time.Minute,
-		IdleTimeout:           2 * time.Minute,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		Logger:                slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "api", ln.Addr().String())
+	go func() { serveErr <- api.Serve(ln) }()
+	protocols := "HTTP/1.1, h2c"
+	if tlsConfig != nil {
+		protocols = "HTTP/1.1, h2c, TLS (h2, http/1.1)"
+	}
+	log.Info("listening", "api", ln.Addr().String(), "protocols", protocols)
 	// The TCP ingest front end (ingress/tcp) does not exist yet; the
 	// address is validated so scripts that pass it keep working.
 	log.Info("tcp ingest not implemented yet", "tcp", cfg.TCPAddr)
@@ -132,7 +138,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.ShutdownWithContext(shutdownCtx); err != nil {
+	if err := api.ShutdownContext(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("cannot drain in-flight requests within %s: %w", shutdownTimeout, err))
 	}
 	if runErr == nil {
@@ -211,19 +217,6 @@ func (l *dirLock) release() error {
 // files: 16 MiB keeps a new shard at 96 MiB of disk while holding records up
 // to the 10 MiB maximum.
 const fragmentBytes = 16 << 20
-
-// routeHandler sends the operational GET endpoints (and every other GET or
-// HEAD, which gets a 404) to ops, and everything else to the Kinesis API,
-// which answers POST / with X-Amz-Target and refuses the rest as AWS does.
-func routeHandler(kinesis, ops fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		if ctx.IsGet() || ctx.IsHead() {
-			ops(ctx)
-			return
-		}
-		kinesis(ctx)
-	}
-}
 
 // newHandler serves the operational endpoints. ready reports whether the
 // server has finished starting and is not shutting down.

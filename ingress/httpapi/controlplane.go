@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 )
@@ -73,12 +71,12 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-func writeJSON(ctx *fasthttp.RequestCtx, v any) error {
+func writeJSON(in *Request, out *Response, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, b)
+	writeOK(in, out, b)
 	return nil
 }
 
@@ -174,7 +172,8 @@ type streamModeDetails struct {
 	StreamMode string
 }
 
-func (s *Server) createStream(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) createStream(in *Request, out *Response) error {
+	body := in.Body
 	var req struct {
 		StreamName          *string
 		ShardCount          *int64
@@ -218,11 +217,12 @@ func (s *Server) createStream(ctx *fasthttp.RequestCtx, body []byte) error {
 	if err := s.cfg.Manager.CreateStream(name, int(*req.ShardCount)); err != nil {
 		return callErr(err, name, "")
 	}
-	writeOK(ctx, nil)
+	writeOK(in, out, nil)
 	return nil
 }
 
-func (s *Server) deleteStream(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) deleteStream(in *Request, out *Response) error {
+	body := in.Body
 	var req struct {
 		streamRef
 		EnforceConsumerDeletion *bool
@@ -242,7 +242,7 @@ func (s *Server) deleteStream(ctx *fasthttp.RequestCtx, body []byte) error {
 	if err := s.cfg.Manager.DeleteStream(name); err != nil {
 		return callErr(err, name, "")
 	}
-	writeOK(ctx, nil)
+	writeOK(in, out, nil)
 	return nil
 }
 
@@ -298,7 +298,8 @@ type streamDescription struct {
 	EncryptionType          string
 }
 
-func (s *Server) describeStream(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) describeStream(in *Request, out *Response) error {
+	body := in.Body
 	var req struct {
 		streamRef
 		Limit                 *int64
@@ -323,7 +324,7 @@ func (s *Server) describeStream(ctx *fasthttp.RequestCtx, body []byte) error {
 		return callErr(err, name, "")
 	}
 	shards, more := pageShards(info.Shards, deref(req.ExclusiveStartShardId), int(derefInt(req.Limit, defaultDescribeLimit)))
-	return writeJSON(ctx, struct{ StreamDescription streamDescription }{streamDescription{
+	return writeJSON(in, out, struct{ StreamDescription streamDescription }{streamDescription{
 		StreamName:              info.Name,
 		StreamARN:               info.ARN,
 		StreamStatus:            info.Status,
@@ -354,7 +355,8 @@ func pageShards(all []stream.ShardInfo, after string, limit int) ([]shardJSON, b
 	return out, false
 }
 
-func (s *Server) describeStreamSummary(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) describeStreamSummary(in *Request, out *Response) error {
+	body := in.Body
 	var req streamRef
 	if err := decodeJSON(body, &req); err != nil {
 		return err
@@ -391,7 +393,7 @@ func (s *Server) describeStreamSummary(ctx *fasthttp.RequestCtx, body []byte) er
 		ConsumerCount           int
 		MaxRecordSizeInKiB      int
 	}
-	return writeJSON(ctx, struct{ StreamDescriptionSummary summary }{summary{
+	return writeJSON(in, out, struct{ StreamDescriptionSummary summary }{summary{
 		StreamName:              info.Name,
 		StreamARN:               info.ARN,
 		StreamStatus:            info.Status,
@@ -427,7 +429,8 @@ func invalidToken(tok string) error {
 	return kinesis.InvalidArgument("Invalid NextToken " + tok + ".")
 }
 
-func (s *Server) listStreams(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) listStreams(in *Request, out *Response) error {
+	body := in.Body
 	var req struct {
 		Limit                    *int64
 		ExclusiveStartStreamName *string
@@ -487,7 +490,7 @@ func (s *Server) listStreams(ctx *fasthttp.RequestCtx, body []byte) error {
 			StreamModeDetails: provisioned, StreamCreationTimestamp: epochMillis(info.CreatedMillis),
 		})
 	}
-	return writeJSON(ctx, &resp)
+	return writeJSON(in, out, &resp)
 }
 
 type shardFilter struct {
@@ -496,7 +499,8 @@ type shardFilter struct {
 	Timestamp *epochMillis
 }
 
-func (s *Server) listShards(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) listShards(in *Request, out *Response) error {
+	body := in.Body
 	var req struct {
 		streamRef
 		NextToken               *string
@@ -554,7 +558,7 @@ func (s *Server) listShards(ctx *fasthttp.RequestCtx, body []byte) error {
 	if more {
 		resp.NextToken = encodeToken(name, page[len(page)-1].ShardId)
 	}
-	return writeJSON(ctx, &resp)
+	return writeJSON(in, out, &resp)
 }
 
 // filterShards applies a ShardFilter other than its AFTER_SHARD_ID start.

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 )
@@ -60,7 +58,8 @@ type getRecordsState struct {
 	buf  []byte
 }
 
-func (s *Server) putRecord(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) putRecord(in *Request, out *Response) error {
+	body := in.Body
 	st := s.putRecordPool.Get().(*putRecordState)
 	defer func() {
 		st.req.Reset()
@@ -90,11 +89,12 @@ func (s *Server) putRecord(ctx *fasthttp.RequestCtx, body []byte) error {
 	st.buf = kinesis.AppendPutRecordResponse(st.buf[:0], &kinesis.PutRecordResponse{
 		ShardID: res[0].ShardID, SequenceNumber: res[0].SequenceNumber, EncryptionType: "NONE",
 	})
-	writeOK(ctx, st.buf)
+	writeOK(in, out, st.buf)
 	return nil
 }
 
-func (s *Server) putRecords(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) putRecords(in *Request, out *Response) error {
+	body := in.Body
 	st := s.putRecordsPool.Get().(*putRecordsState)
 	defer func() {
 		st.req.Reset()
@@ -135,7 +135,7 @@ func (s *Server) putRecords(ctx *fasthttp.RequestCtx, body []byte) error {
 		r := &res[i]
 		if r.Err != nil {
 			st.resp.FailedRecordCount++
-			s.log.Error("httpapi: PutRecords entry failed", "requestId", requestID(ctx), "stream", name, "shard", r.ShardID, "err", r.Err)
+			s.log.Error("httpapi: PutRecords entry failed", "requestId", in.RequestID, "stream", name, "shard", r.ShardID, "err", r.Err)
 			st.resp.Records = append(st.resp.Records, kinesis.PutRecordsResultEntry{
 				ErrorCode: kinesis.RecordErrorInternalFailure, ErrorMessage: "Internal service failure.",
 			})
@@ -144,11 +144,12 @@ func (s *Server) putRecords(ctx *fasthttp.RequestCtx, body []byte) error {
 		st.resp.Records = append(st.resp.Records, kinesis.PutRecordsResultEntry{ShardID: r.ShardID, SequenceNumber: r.SequenceNumber})
 	}
 	st.buf = kinesis.AppendPutRecordsResponse(st.buf[:0], &st.resp)
-	writeOK(ctx, st.buf)
+	writeOK(in, out, st.buf)
 	return nil
 }
 
-func (s *Server) getShardIterator(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) getShardIterator(in *Request, out *Response) error {
+	body := in.Body
 	req := s.getShardIteratorPool.Get().(*kinesis.GetShardIteratorRequest)
 	defer func() {
 		req.Reset()
@@ -176,11 +177,12 @@ func (s *Server) getShardIterator(ctx *fasthttp.RequestCtx, body []byte) error {
 	if err != nil {
 		return callErr(err, name, req.ShardID)
 	}
-	writeOK(ctx, kinesis.AppendGetShardIteratorResponse(nil, &kinesis.GetShardIteratorResponse{ShardIterator: it}))
+	writeOK(in, out, kinesis.AppendGetShardIteratorResponse(nil, &kinesis.GetShardIteratorResponse{ShardIterator: it}))
 	return nil
 }
 
-func (s *Server) getRecords(ctx *fasthttp.RequestCtx, body []byte) error {
+func (s *Server) getRecords(in *Request, out *Response) error {
+	body := in.Body
 	st := s.getRecordsPool.Get().(*getRecordsState)
 	defer func() {
 		st.req.Reset()
@@ -214,6 +216,6 @@ func (s *Server) getRecords(ctx *fasthttp.RequestCtx, body []byte) error {
 	st.resp.NextShardIterator = res.NextShardIterator
 	st.resp.MillisBehindLatest = res.MillisBehindLatest
 	st.buf = kinesis.AppendGetRecordsResponse(st.buf[:0], &st.resp)
-	writeOK(ctx, st.buf)
+	writeOK(in, out, st.buf)
 	return nil
 }

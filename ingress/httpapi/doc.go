@@ -6,13 +6,44 @@
 //
 // # Use
 //
-//	srv, err := httpapi.New(httpapi.Config{Manager: m})
-//	go srv.Serve(ln)      // HTTP/1.1 over fasthttp
+//	srv, err := httpapi.New(httpapi.Config{Manager: m, Ops: opsMux, TLSConfig: tlsCfg})
+//	go srv.Serve(ln)              // HTTP/1.1, h2c, and TLS when TLSConfig has a certificate
 //	...
-//	srv.Shutdown()        // then close the Manager
+//	srv.ShutdownContext(ctx)      // then close the Manager
 //
-// Handler returns the bare fasthttp.RequestHandler for callers that run
-// their own fasthttp.Server.
+// # Transports (KINESIS_API.md 1.8)
+//
+// Serve sniffs each accepted connection (listen.go): the HTTP/2 preface
+// goes to golang.org/x/net/http2 (h2c with prior knowledge, what the
+// JavaScript SDK v3 sends on every call), a TLS ClientHello (with a
+// certificate configured) is handshaken with ALPN h2 and http/1.1 and then
+// routed by ALPN or, without ALPN, sniffed again; everything else goes to
+// fasthttp (HTTP/1.1, where an Upgrade: h2c request is switched to HTTP/2).
+// A connection that does not tell its protocol within Config.SniffTimeout
+// is closed. GET and HEAD go to Config.Ops (the operational endpoints) on
+// every transport. Shutdown sends GOAWAY on HTTP/2 connections and drains
+// HTTP/1.1 ones.
+//
+// Both transports fill the same transport-neutral Request and Response
+// (exchange.go, pooled) and run the same dispatch and operation handlers.
+// Request.Host is the Host header on HTTP/1.1 and :authority on HTTP/2;
+// Request.VisitHeaders yields every header (repeats included) for SigV4.
+//
+// # Adding an operation
+//
+// An operation is one method registered in the implemented map
+// (server.go):
+//
+//	func (s *Server) splitShard(in *Request, out *Response) error {
+//		// decode in.Body (in in.Encoding), call the Manager,
+//		// writeOK(in, out, body) or return the error
+//	}
+//	var implemented = map[string]opFunc{..., "SplitShard": (*Server).splitShard}
+//
+// The dispatcher has already checked method, content type, body and
+// operation name; a returned error goes through toAWS and is written in the
+// request's encoding (writeError). Content types are decided in one place,
+// encodingOf; responses take theirs from Request.Encoding.
 //
 // # Dispatch (KINESIS_API.md 1.1)
 //
@@ -42,8 +73,8 @@
 // Every response carries x-amzn-RequestId, a random version 4 UUID from
 // crypto/rand; errors also carry X-Amzn-ErrorType equal to the body's
 // __type, with bodies from kinesis.AppendErrorJSON. (fasthttp sends header
-// names in canonical form, e.g. X-Amzn-Requestid; HTTP header names are
-// case-insensitive and the SDKs read them so.) Manager errors become AWS
+// names in canonical form, e.g. X-Amzn-Requestid, HTTP/2 in lower case;
+// HTTP header names are case-insensitive and the SDKs read them so.) Manager errors become AWS
 // errors in one function, Server.toAWS (errors.go); errors it does not know
 // are logged with the request id and answered 500 InternalFailureException.
 //
@@ -60,16 +91,15 @@
 //
 // Not implemented yet: the other 29 operations of the model (resharding,
 // consumers and SubscribeToShard, tags, retention, encryption, stream mode,
-// monitoring, resource policies, limits and account settings); HTTP/2 (h2c)
-// and TLS (they come with SubscribeToShard, on the same port through Go's
-// net/http); the CBOR 1.1 encoding; SigV4 verification (any or no
-// signature is accepted); quotas and throttling
+// monitoring, resource policies, limits and account settings); the CBOR
+// 1.1 encoding; SigV4 verification (any or no signature is accepted);
+// quotas and throttling
 // (ProvisionedThroughputExceededException); metrics.
 //
 // # Concurrency
 //
-// A Server is safe for concurrent use: fasthttp runs each request on its
-// own goroutine, requests share only the Manager (itself safe for
+// A Server is safe for concurrent use: fasthttp and the HTTP/2 server run
+// each request on its own goroutine, requests share only the Manager (itself safe for
 // concurrent use) and sync.Pools of decoded requests and response buffers.
 // A pooled request is owned by one handler call and reset before it goes
 // back; strings that alias it are copied before they outlive the call.

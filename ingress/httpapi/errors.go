@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 )
@@ -34,7 +32,7 @@ func callErr(err error, streamName, shardID string) error {
 // decode/validate errors, stream.Manager errors) to Kinesis error codes,
 // statuses and message texts. Unknown errors become a 500
 // InternalFailureException whose detail is logged, not sent.
-func (s *Server) toAWS(ctx *fasthttp.RequestCtx, err error) *kinesis.Error {
+func (s *Server) toAWS(req *Request, err error) *kinesis.Error {
 	var ke *kinesis.Error
 	if errors.As(err, &ke) {
 		return ke
@@ -64,7 +62,7 @@ func (s *Server) toAWS(ctx *fasthttp.RequestCtx, err error) *kinesis.Error {
 	case errors.Is(err, stream.ErrInvalidIterator):
 		return kinesis.InvalidArgument("Invalid ShardIterator.")
 	}
-	s.log.Error("httpapi: internal failure", "requestId", requestID(ctx),
-		"operation", string(ctx.Request.Header.Peek("X-Amz-Target")), "err", err)
+	s.log.Error("httpapi: internal failure", "requestId", req.RequestID,
+		"operation", string(req.Header("X-Amz-Target")), "err", err)
 	return kinesis.InternalFailure("Internal service failure.")
 }

@@ -1,0 +1,71 @@
+//go:build !race
+
+package httpapi
+
+import (
+	"net"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// TestHTTPAPIHotPathAllocs checks that the HTTP/1.1 path adds no
+// allocation of its own beyond the request id: the neutral request and
+// response come from a pool. The data-plane operations' own counts (the
+// Manager's work) are logged.
+func TestHTTPAPIHotPathAllocs(t *testing.T) {
+	s, err := New(Config{Manager: openManager(t), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	call := func(op, body string) *fasthttp.RequestCtx {
+		var ctx fasthttp.RequestCtx
+		var req fasthttp.Request
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("/")
+		req.Header.SetHost("kinesis.test")
+		req.Header.SetContentType("application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+		req.SetBodyString(body)
+		ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+		return &ctx
+	}
+	ctx := call("CreateStream", `{"StreamName":"a","ShardCount":1}`)
+	h(ctx)
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("CreateStream: %s", ctx.Response.Body())
+	}
+	// An operation that does nothing: what remains is the dispatch.
+	s.ops["Noop"] = func(_ *Server, in *Request, out *Response) error {
+		writeOK(in, out, noopBody)
+		return nil
+	}
+	noop := call("Noop", "{}")
+	if n := testing.AllocsPerRun(200, func() {
+		noop.Response.Reset()
+		h(noop)
+	}); n > 1 {
+		t.Errorf("dispatch of a no-op operation: %.1f allocations, want at most 1 (the request id)", n)
+	}
+	if noop.Response.StatusCode() != 200 || string(noop.Response.Body()) != "{}" {
+		t.Fatalf("Noop: %d %s", noop.Response.StatusCode(), noop.Response.Body())
+	}
+	for _, tc := range []struct{ op, body string }{
+		{"PutRecord", `{"StreamName":"a","PartitionKey":"k","Data":"AAAA"}`},
+		{"PutRecords", `{"StreamName":"a","Records":[{"PartitionKey":"k","Data":"AAAA"},{"PartitionKey":"j","Data":"AAAA"}]}`},
+		{"GetShardIterator", `{"StreamName":"a","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`},
+	} {
+		ctx := call(tc.op, tc.body)
+		n := testing.AllocsPerRun(200, func() {
+			ctx.Response.Reset()
+			h(ctx)
+		})
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("%s: %s", tc.op, ctx.Response.Body())
+		}
+		t.Logf("%s: %.1f allocs", tc.op, n)
+	}
+}
+
+var noopBody = []byte("{}")
