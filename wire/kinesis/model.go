@@ -9,6 +9,8 @@ import (
 	"strings"
 )
 
+//go:generate go run gen_types.go
+
 // modelJSON is the botocore Kinesis model (see model/README.md).
 //
 //go:embed model/kinesis-2013-12-02.json
@@ -62,6 +64,7 @@ type Shape struct {
 // Member is one member of a structure shape.
 type Member struct {
 	Name     string // wire name, e.g. "StreamName"
+	Field    string // Go field name in generated types (Name, first letter upper-cased)
 	Path     string // name in validation messages, e.g. "streamName"
 	Shape    *Shape
 	Required bool
@@ -189,7 +192,7 @@ func LoadModel(data []byte) (*Model, error) {
 			s.byName = map[string]int{}
 			for i, n := range rm.names {
 				s.Members = append(s.Members, Member{
-					Name: n, Path: lowerFirst(n), Shape: m.Shapes[rm.shapes[i]],
+					Name: n, Field: strings.ToUpper(n[:1]) + n[1:], Path: lowerFirst(n), Shape: m.Shapes[rm.shapes[i]],
 					Required: slices.Contains(s.Required, n),
 				})
 				s.byName[n] = i
