@@ -1,0 +1,270 @@
+package kinesis
+
+// CBOR codecs of the four hot operations. The decoders check member types
+// against the model (SerializationException with the texts of the JSON
+// path) and fill the same request structs as the JSON decoders, so the
+// caller runs the same Validate afterwards. Unlike the JSON decoders they
+// copy strings and Data out of body (they are not zero-alloc yet); the
+// values stay valid until the next Decode or Reset on the request, like
+// the JSON ones, and body may be reused as soon as the decoder returns.
+
+// cborInput parses a CBOR body and checks it against the input shape of op.
+func cborInput(op string, body []byte) (*node, *Error) {
+	n, e := parseCBOR(body)
+	if e != nil {
+		return nil, e
+	}
+	switch n.k {
+	case kMap:
+	case kArray:
+		return nil, Serialization(msgStartOfList)
+	default:
+		return nil, Serialization("")
+	}
+	if e := check(apiModel.Operations[op].Input, &n, EncodingCBOR); e != nil {
+		return nil, e
+	}
+	return &n, nil
+}
+
+// member returns the checked, non-null value of key, or nil.
+func member(n *node, key string) *node {
+	c := n.get(key)
+	if c == nil || c.k == kNull {
+		return nil
+	}
+	return c
+}
+
+func strField(n *node, key string, present *uint16, bit uint16) string {
+	c := member(n, key)
+	if c == nil {
+		return ""
+	}
+	*present |= bit
+	return c.str
+}
+
+// blobField returns the decoded blob of key, never nil when present.
+func blobField(n *node, key string) ([]byte, bool) {
+	c := member(n, key)
+	if c == nil {
+		return nil, false
+	}
+	if c.bytes == nil {
+		return []byte{}, true
+	}
+	return c.bytes, true
+}
+
+// DecodePutRecordsCBOR decodes a CBOR PutRecords body into req (see
+// DecodePutRecords; then call req.Validate).
+func DecodePutRecordsCBOR(body []byte, req *PutRecordsRequest) error {
+	req.Reset()
+	n, e := cborInput("PutRecords", body)
+	if e != nil {
+		return e
+	}
+	req.StreamName = strField(n, "StreamName", &req.present, hasStreamName)
+	req.StreamARN = strField(n, "StreamARN", &req.present, hasStreamARN)
+	recs := member(n, "Records")
+	if recs == nil {
+		return nil
+	}
+	req.present |= hasRecords
+	for i := range recs.arr {
+		req.Records = append(req.Records, PutRecordsEntry{})
+		entry := &req.Records[len(req.Records)-1]
+		it := &recs.arr[i]
+		if it.k == kNull {
+			continue
+		}
+		entry.PartitionKey = strField(it, "PartitionKey", &entry.present, hasPartitionKey)
+		entry.ExplicitHashKey = strField(it, "ExplicitHashKey", &entry.present, hasExplicitHashKey)
+		if d, ok := blobField(it, "Data"); ok {
+			entry.Data = d
+			entry.present |= hasData
+		}
+	}
+	if req.Records == nil {
+		req.Records = []PutRecordsEntry{}
+	}
+	return nil
+}
+
+// DecodePutRecordCBOR decodes a CBOR PutRecord body into req.
+func DecodePutRecordCBOR(body []byte, req *PutRecordRequest) error {
+	req.Reset()
+	n, e := cborInput("PutRecord", body)
+	if e != nil {
+		return e
+	}
+	req.StreamName = strField(n, "StreamName", &req.present, hasStreamName)
+	req.StreamARN = strField(n, "StreamARN", &req.present, hasStreamARN)
+	req.PartitionKey = strField(n, "PartitionKey", &req.present, hasPartitionKey)
+	req.ExplicitHashKey = strField(n, "ExplicitHashKey", &req.present, hasExplicitHashKey)
+	var ignored uint16
+	req.SequenceNumberForOrdering = strField(n, "SequenceNumberForOrdering", &ignored, 1)
+	if d, ok := blobField(n, "Data"); ok {
+		req.Data = d
+		req.present |= hasData
+	}
+	return nil
+}
+
+// DecodeGetShardIteratorCBOR decodes a CBOR GetShardIterator body into req.
+func DecodeGetShardIteratorCBOR(body []byte, req *GetShardIteratorRequest) error {
+	req.Reset()
+	n, e := cborInput("GetShardIterator", body)
+	if e != nil {
+		return e
+	}
+	req.StreamName = strField(n, "StreamName", &req.present, hasStreamName)
+	req.StreamARN = strField(n, "StreamARN", &req.present, hasStreamARN)
+	req.ShardID = strField(n, "ShardId", &req.present, hasShardID)
+	req.ShardIteratorType = strField(n, "ShardIteratorType", &req.present, hasShardIteratorType)
+	var ignored uint16
+	req.StartingSequenceNumber = strField(n, "StartingSequenceNumber", &ignored, 1)
+	if c := member(n, "Timestamp"); c != nil {
+		req.TimestampMillis, req.HasTimestamp = c.i, true
+	}
+	return nil
+}
+
+// DecodeGetRecordsCBOR decodes a CBOR GetRecords body into req.
+func DecodeGetRecordsCBOR(body []byte, req *GetRecordsRequest) error {
+	req.Reset()
+	n, e := cborInput("GetRecords", body)
+	if e != nil {
+		return e
+	}
+	req.ShardIterator = strField(n, "ShardIterator", &req.present, hasShardIterator)
+	req.StreamARN = strField(n, "StreamARN", &req.present, hasStreamARN)
+	if c := member(n, "Limit"); c != nil {
+		req.Limit = c.i
+		req.present |= hasLimit
+	}
+	return nil
+}
+
+// AppendPutRecordResponseCBOR appends the CBOR body for resp to dst.
+func AppendPutRecordResponseCBOR(dst []byte, resp *PutRecordResponse) []byte {
+	n := uint64(2)
+	if resp.EncryptionType != "" {
+		n++
+	}
+	dst = appendCBORHead(dst, 5, n)
+	dst = appendCBORText(dst, "ShardId")
+	dst = appendCBORText(dst, resp.ShardID)
+	dst = appendCBORText(dst, "SequenceNumber")
+	dst = appendCBORText(dst, resp.SequenceNumber)
+	if resp.EncryptionType != "" {
+		dst = appendCBORText(dst, "EncryptionType")
+		dst = appendCBORText(dst, resp.EncryptionType)
+	}
+	return dst
+}
+
+// AppendPutRecordsResponseCBOR appends the CBOR body for resp to dst; entries
+// carry the same members as in AppendPutRecordsResponse.
+func AppendPutRecordsResponseCBOR(dst []byte, resp *PutRecordsResponse) []byte {
+	n := uint64(2)
+	if resp.EncryptionType != "" {
+		n++
+	}
+	dst = appendCBORHead(dst, 5, n)
+	dst = appendCBORText(dst, "FailedRecordCount")
+	dst = appendCBORInt(dst, int64(resp.FailedRecordCount))
+	dst = appendCBORText(dst, "Records")
+	dst = appendCBORHead(dst, 4, uint64(len(resp.Records)))
+	for i := range resp.Records {
+		e := &resp.Records[i]
+		dst = append(dst, 0xa2)
+		if e.ErrorCode != "" {
+			dst = appendCBORText(dst, "ErrorCode")
+			dst = appendCBORText(dst, e.ErrorCode)
+			dst = appendCBORText(dst, "ErrorMessage")
+			dst = appendCBORText(dst, e.ErrorMessage)
+		} else {
+			dst = appendCBORText(dst, "ShardId")
+			dst = appendCBORText(dst, e.ShardID)
+			dst = appendCBORText(dst, "SequenceNumber")
+			dst = appendCBORText(dst, e.SequenceNumber)
+		}
+	}
+	if resp.EncryptionType != "" {
+		dst = appendCBORText(dst, "EncryptionType")
+		dst = appendCBORText(dst, resp.EncryptionType)
+	}
+	return dst
+}
+
+// AppendGetShardIteratorResponseCBOR appends the CBOR body for resp to dst.
+func AppendGetShardIteratorResponseCBOR(dst []byte, resp *GetShardIteratorResponse) []byte {
+	dst = append(dst, 0xa1)
+	dst = appendCBORText(dst, "ShardIterator")
+	return appendCBORText(dst, resp.ShardIterator)
+}
+
+// AppendGetRecordsResponseCBOR appends the CBOR body for resp to dst: Data
+// as byte strings, ApproximateArrivalTimestamp as tag 1 + integer ms.
+func AppendGetRecordsResponseCBOR(dst []byte, resp *GetRecordsResponse) []byte {
+	n := uint64(2)
+	if resp.NextShardIterator != "" {
+		n++
+	}
+	if len(resp.ChildShards) > 0 {
+		n++
+	}
+	dst = appendCBORHead(dst, 5, n)
+	dst = appendCBORText(dst, "Records")
+	dst = appendCBORHead(dst, 4, uint64(len(resp.Records)))
+	for i := range resp.Records {
+		r := &resp.Records[i]
+		if r.EncryptionType != "" {
+			dst = append(dst, 0xa5)
+		} else {
+			dst = append(dst, 0xa4)
+		}
+		dst = appendCBORText(dst, "SequenceNumber")
+		dst = appendCBORText(dst, r.SequenceNumber)
+		dst = appendCBORText(dst, "ApproximateArrivalTimestamp")
+		dst = appendCBORTimestamp(dst, r.ApproximateArrivalTimestampMillis)
+		dst = appendCBORText(dst, "Data")
+		dst = appendCBORBytes(dst, r.Data)
+		dst = appendCBORText(dst, "PartitionKey")
+		dst = appendCBORText(dst, r.PartitionKey)
+		if r.EncryptionType != "" {
+			dst = appendCBORText(dst, "EncryptionType")
+			dst = appendCBORText(dst, r.EncryptionType)
+		}
+	}
+	if resp.NextShardIterator != "" {
+		dst = appendCBORText(dst, "NextShardIterator")
+		dst = appendCBORText(dst, resp.NextShardIterator)
+	}
+	dst = appendCBORText(dst, "MillisBehindLatest")
+	dst = appendCBORInt(dst, resp.MillisBehindLatest)
+	if len(resp.ChildShards) > 0 {
+		dst = appendCBORText(dst, "ChildShards")
+		dst = appendCBORHead(dst, 4, uint64(len(resp.ChildShards)))
+		for i := range resp.ChildShards {
+			c := &resp.ChildShards[i]
+			dst = append(dst, 0xa3)
+			dst = appendCBORText(dst, "ShardId")
+			dst = appendCBORText(dst, c.ShardID)
+			dst = appendCBORText(dst, "ParentShards")
+			dst = appendCBORHead(dst, 4, uint64(len(c.ParentShards)))
+			for _, p := range c.ParentShards {
+				dst = appendCBORText(dst, p)
+			}
+			dst = appendCBORText(dst, "HashKeyRange")
+			dst = append(dst, 0xa2)
+			dst = appendCBORText(dst, "StartingHashKey")
+			dst = appendCBORText(dst, c.HashKeyRange.StartingHashKey)
+			dst = appendCBORText(dst, "EndingHashKey")
+			dst = appendCBORText(dst, c.HashKeyRange.EndingHashKey)
+		}
+	}
+	return dst
+}
