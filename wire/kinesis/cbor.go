@@ -158,14 +158,14 @@ func (r *cborReader) value(depth int) (node, *Error) {
 		}
 		return node{k: kString, str: string(b)}, nil
 	case 4:
+		if ai != 31 && arg > uint64(len(r.b)-r.off) {
+			return node{}, errCBOR() // each item takes at least one byte
+		}
 		n := node{k: kArray, arr: []node{}}
 		for i := uint64(0); ai == 31 || i < arg; i++ {
 			if ai == 31 && r.isBreak() {
 				r.off++
 				break
-			}
-			if ai != 31 && arg > uint64(len(r.b)-r.off) {
-				return node{}, errCBOR() // each item takes at least one byte
 			}
 			v, e := r.value(depth + 1)
 			if e != nil {
@@ -175,14 +175,14 @@ func (r *cborReader) value(depth int) (node, *Error) {
 		}
 		return n, nil
 	case 5:
+		if ai != 31 && arg > uint64(len(r.b)-r.off)/2 {
+			return node{}, errCBOR() // each pair takes at least two bytes
+		}
 		n := node{k: kMap}
 		for i := uint64(0); ai == 31 || i < arg; i++ {
 			if ai == 31 && r.isBreak() {
 				r.off++
 				break
-			}
-			if ai != 31 && arg > uint64(len(r.b)-r.off)/2 {
-				return node{}, errCBOR()
 			}
 			k, e := r.value(depth + 1)
 			if e != nil {
