@@ -57,7 +57,7 @@ type Shape struct {
 	// byName maps a member name to its index in Members.
 	byName map[string]int
 	// checkOrder is Members sorted the way AWS reports violations:
-	// alphabetically by lower-camel name.
+	// alphabetically by lower-camel name, after the members of checkFirst.
 	checkOrder []int
 }
 
@@ -137,6 +137,16 @@ func (r *rawMembers) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// checkFirst lists, per shape, members AWS reports before the others (which
+// follow alphabetically by lower-camel name). It mirrors the order of the
+// hand-written hot-path validation (validate.go: a record's partitionKey,
+// explicitHashKey, then data) so both paths give identical messages.
+// [unsure] the order comes from kinesalite-era observations, not the model.
+var checkFirst = map[string][]string{
+	"PutRecordsRequestEntry": {"PartitionKey", "ExplicitHashKey", "Data"},
+	"PutRecordInput":         {"PartitionKey", "ExplicitHashKey", "Data"},
+}
+
 // LoadModel parses a botocore service model.
 func LoadModel(data []byte) (*Model, error) {
 	var raw struct {
@@ -198,8 +208,19 @@ func LoadModel(data []byte) (*Model, error) {
 				s.byName[n] = i
 				s.checkOrder = append(s.checkOrder, i)
 			}
+			first := checkFirst[name]
+			rank := func(i int) int {
+				if r := slices.Index(first, s.Members[i].Name); r >= 0 {
+					return r
+				}
+				return len(first)
+			}
 			sort.SliceStable(s.checkOrder, func(a, b int) bool {
-				return s.Members[s.checkOrder[a]].Path < s.Members[s.checkOrder[b]].Path
+				ia, ib := s.checkOrder[a], s.checkOrder[b]
+				if ra, rb := rank(ia), rank(ib); ra != rb {
+					return ra < rb
+				}
+				return s.Members[ia].Path < s.Members[ib].Path
 			})
 		}
 	}

@@ -59,10 +59,10 @@ func sampleString(s *tShape) string {
 		return s.Enum[0]
 	}
 	samples := map[string]string{
-		`[a-zA-Z0-9_.-]+`:   "a",
-		`0|([1-9]\d{0,38})`: "1",
-		`0|([1-9]\d{0,128})`: "1",
-		`arn:aws.*:kinesis:.*:\d{12}:stream/\S+`:    "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+		`[a-zA-Z0-9_.-]+`:                          "a",
+		`0|([1-9]\d{0,38})`:                        "1",
+		`0|([1-9]\d{0,128})`:                       "1",
+		`arn:aws.*:kinesis:.*:\d{12}:stream/\S+`:   "arn:aws:kinesis:us-east-1:123456789012:stream/s",
 		`arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`: "arn:aws:kinesis:us-east-1:123456789012:stream/s",
 		`^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`: "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1",
 		`[a-z0-9]{20}-[a-z0-9]{3}`: "abcdefghij0123456789-abc",
