@@ -248,3 +248,27 @@ func TestWireHotPathOrderAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestWireHotPathTypeErrorsAgree compares SerializationException texts of
+// the hand-written JSON decoders, the CBOR ones and DecodeInput for bodies
+// with one type error.
+func TestWireHotPathTypeErrorsAgree(t *testing.T) {
+	bodies := map[string][]string{
+		"PutRecords": {`{"StreamName":1}`, `{"StreamARN":true}`, `{"Records":1}`, `{"Records":{}}`, `{"Records":[1]}`,
+			`{"Records":[[]]}`, `{"Records":[{"Data":1}]}`, `{"Records":[{"Data":"abc"}]}`, `{"Records":[{"Data":"ab=c"}]}`,
+			`{"Records":[{"PartitionKey":{}}]}`, `{"Records":[{"ExplicitHashKey":[]}]}`, `[]`, `1`, `{`},
+		"PutRecord": {`{"Data":true}`, `{"Data":"AB=="}`, `{"Data":"AB"}`, `{"PartitionKey":1}`, `{"SequenceNumberForOrdering":[]}`},
+		"GetShardIterator": {`{"ShardId":1}`, `{"Timestamp":"x"}`, `{"Timestamp":true}`, `{"Timestamp":[]}`, `{"ShardIteratorType":{}}`},
+		"GetRecords":       {`{"Limit":"1"}`, `{"Limit":true}`, `{"Limit":2147483648}`, `{"Limit":-2147483649}`, `{"ShardIterator":1}`},
+	}
+	for op, list := range bodies {
+		for _, b := range list {
+			model := DecodeInput(op, EncodingJSON, []byte(b), NewInput(op))
+			hot := hotDecoders[op].json([]byte(b))
+			var me, he *Error
+			if !errors.As(model, &me) || !errors.As(hot, &he) || me.Code != CodeSerialization || *me != *he {
+				t.Errorf("%s %s:\nmodel %v\n  hot %v", op, b, model, hot)
+			}
+		}
+	}
+}
