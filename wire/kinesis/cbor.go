@@ -17,8 +17,6 @@ type node struct {
 	vals  []node // kMap, parallel to keys
 	// tag1 is set when a CBOR tag 1 preceded the value.
 	tag1 bool
-	// badKey is set on a CBOR map with a non-text key.
-	badKey bool
 }
 
 type kind uint8
@@ -193,7 +191,8 @@ func (r *cborReader) value(depth int) (node, *Error) {
 				return node{}, e
 			}
 			if k.k != kString {
-				n.badKey = true
+				// Every map of the API has text keys. [unsure] AWS's text.
+				return node{}, errCBOR()
 			}
 			n.keys = append(n.keys, k.str)
 			n.vals = append(n.vals, v)

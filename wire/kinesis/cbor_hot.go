@@ -3,10 +3,11 @@ package kinesis
 // CBOR codecs of the four hot operations. The decoders check member types
 // against the model (SerializationException with the texts of the JSON
 // path) and fill the same request structs as the JSON decoders, so the
-// caller runs the same Validate afterwards. Unlike the JSON decoders they
-// copy strings and Data out of body (they are not zero-alloc yet); the
-// values stay valid until the next Decode or Reset on the request, like
-// the JSON ones, and body may be reused as soon as the decoder returns.
+// caller runs the same Validate afterwards. PutRecords streams (see
+// cbor_stream.go); the other three build the generic node tree and copy
+// strings and Data out of body (they allocate). In all four the values stay
+// valid until the next Decode or Reset on the request, like the JSON ones,
+// and body may be reused as soon as the decoder returns.
 
 // cborInput parses a CBOR body and checks it against the input shape of op.
 func cborInput(op string, body []byte) (*node, *Error) {
@@ -55,41 +56,6 @@ func blobField(n *node, key string) ([]byte, bool) {
 		return []byte{}, true
 	}
 	return c.bytes, true
-}
-
-// DecodePutRecordsCBOR decodes a CBOR PutRecords body into req (see
-// DecodePutRecords; then call req.Validate).
-func DecodePutRecordsCBOR(body []byte, req *PutRecordsRequest) error {
-	req.Reset()
-	n, e := cborInput("PutRecords", body)
-	if e != nil {
-		return e
-	}
-	req.StreamName = strField(n, "StreamName", &req.present, hasStreamName)
-	req.StreamARN = strField(n, "StreamARN", &req.present, hasStreamARN)
-	recs := member(n, "Records")
-	if recs == nil {
-		return nil
-	}
-	req.present |= hasRecords
-	for i := range recs.arr {
-		req.Records = append(req.Records, PutRecordsEntry{})
-		entry := &req.Records[len(req.Records)-1]
-		it := &recs.arr[i]
-		if it.k == kNull {
-			continue
-		}
-		entry.PartitionKey = strField(it, "PartitionKey", &entry.present, hasPartitionKey)
-		entry.ExplicitHashKey = strField(it, "ExplicitHashKey", &entry.present, hasExplicitHashKey)
-		if d, ok := blobField(it, "Data"); ok {
-			entry.Data = d
-			entry.present |= hasData
-		}
-	}
-	if req.Records == nil {
-		req.Records = []PutRecordsEntry{}
-	}
-	return nil
 }
 
 // DecodePutRecordCBOR decodes a CBOR PutRecord body into req.

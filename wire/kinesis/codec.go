@@ -170,9 +170,6 @@ func check(s *Shape, n *node, enc Encoding) *Error {
 		default:
 			return Serialization("Expected null")
 		}
-		if n.badKey {
-			return errCBOR()
-		}
 		for i, key := range n.keys {
 			m := s.Lookup(key)
 			if m == nil {
@@ -203,9 +200,6 @@ func check(s *Shape, n *node, enc Encoding) *Error {
 			return Serialization(msgStartOfList)
 		default:
 			return Serialization("Expected map or null")
-		}
-		if n.badKey {
-			return errCBOR()
 		}
 		for i := range n.vals {
 			if e := check(s.Value, &n.vals[i], enc); e != nil {

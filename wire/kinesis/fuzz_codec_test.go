@@ -97,6 +97,9 @@ func FuzzDecodePutRecordsCBOR(f *testing.F) {
 		if (err == nil) != (modelErr == nil || modelErr.(*Error).Code == CodeValidation) {
 			t.Fatalf("hot %v, model %v", err, modelErr)
 		}
+		if err != nil && *err.(*Error) != *modelErr.(*Error) {
+			t.Fatalf("hot %v, model %v", err, modelErr)
+		}
 		if err != nil || modelErr != nil {
 			return
 		}

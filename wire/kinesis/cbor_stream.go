@@ -1,0 +1,356 @@
+package kinesis
+
+// Streaming CBOR decoding for PutRecords: no node tree, strings and Data
+// alias the request's own copy of the body. The checks and their texts are
+// those of check (codec.go) for the PutRecordsInput shape; the fuzz target
+// FuzzDecodePutRecordsCBOR compares both.
+
+// skip checks and skips one well-formed item (text keys only).
+func (r *cborReader) skip(depth int) *Error {
+	if depth > maxDepth {
+		return errCBOR()
+	}
+	major, ai, arg, e := r.head()
+	if e != nil {
+		return e
+	}
+	if ai == 31 && (major == 0 || major == 1 || major == 6) {
+		return errCBOR()
+	}
+	switch major {
+	case 2, 3:
+		if ai != 31 {
+			if arg > uint64(len(r.b)-r.off) {
+				return errCBOR()
+			}
+			r.off += int(arg)
+			return nil
+		}
+		for {
+			if r.isBreak() {
+				r.off++
+				return nil
+			}
+			m, cai, n, e := r.head()
+			if e != nil {
+				return e
+			}
+			if m != major || cai == 31 || n > uint64(len(r.b)-r.off) {
+				return errCBOR()
+			}
+			r.off += int(n)
+		}
+	case 4, 5:
+		per := uint64(1)
+		if major == 5 {
+			per = 2
+		}
+		if ai != 31 && arg > uint64(len(r.b)-r.off)/per {
+			return errCBOR()
+		}
+		for i := uint64(0); ai == 31 || i < arg; i++ {
+			if ai == 31 && r.isBreak() {
+				r.off++
+				break
+			}
+			if major == 5 && !r.textKeyAhead() {
+				return errCBOR()
+			}
+			for j := uint64(0); j < per; j++ {
+				if e := r.skip(depth + 1); e != nil {
+					return e
+				}
+			}
+		}
+		return nil
+	case 6:
+		return r.skip(depth + 1)
+	case 7:
+		switch {
+		case ai >= 20 && ai <= 23, ai >= 25 && ai <= 27:
+			return nil
+		}
+		return errCBOR()
+	}
+	return nil // 0, 1
+}
+
+// textKeyAhead reports whether the next item is a text string, possibly
+// tagged, without consuming it.
+func (r *cborReader) textKeyAhead() bool {
+	save := r.off
+	defer func() { r.off = save }()
+	for {
+		major, _, _, e := r.head()
+		if e != nil {
+			return false
+		}
+		if major != 6 {
+			return major == 3
+		}
+	}
+}
+
+// hotReader reads a body already known to be well-formed.
+type hotReader struct {
+	cborReader
+	// buf receives concatenated indefinite strings and decoded base64; it
+	// has room for them, so appending never moves it.
+	buf *[]byte
+}
+
+// kindAt returns the major type and head of the next item, after any tags.
+func (r *hotReader) next() (major, ai byte, arg uint64) {
+	for {
+		major, ai, arg, _ = r.head()
+		if major != 6 {
+			return major, ai, arg
+		}
+	}
+}
+
+// bytesOf returns the content of a string item whose head was just read.
+func (r *hotReader) bytesOf(ai byte, arg uint64) []byte {
+	if ai != 31 {
+		b := r.b[r.off : r.off+int(arg) : r.off+int(arg)]
+		r.off += int(arg)
+		return b
+	}
+	start := len(*r.buf)
+	for !r.isBreak() {
+		_, _, n, _ := r.head()
+		*r.buf = append(*r.buf, r.b[r.off:r.off+int(n)]...)
+		r.off += int(n)
+	}
+	r.off++
+	b := *r.buf
+	return b[start:len(b):len(b)]
+}
+
+func isNullHead(major, ai byte) bool { return major == 7 && (ai == 22 || ai == 23) }
+
+// str reads a String member: present is false for null.
+func (r *hotReader) str() (s string, present bool, e *Error) {
+	major, ai, arg := r.next()
+	switch major {
+	case 3:
+		return bytesToString(r.bytesOf(ai, arg)), true, nil
+	case 2:
+		r.bytesOf(ai, arg)
+		return "", false, Serialization("class [B can not be converted to an String")
+	case 4:
+		return "", false, Serialization(msgStartOfList)
+	case 5:
+		return "", false, Serialization(msgStartOfStruct)
+	case 7:
+		if isNullHead(major, ai) {
+			return "", false, nil
+		}
+		if ai == 20 || ai == 21 {
+			return "", false, Serialization("class java.lang.Boolean can not be converted to an String")
+		}
+	}
+	return "", false, Serialization("class java.math.BigDecimal can not be converted to an String")
+}
+
+// blob reads a Blob member (byte string, or base64 text as Jackson accepts).
+func (r *hotReader) blob() (b []byte, present bool, e *Error) {
+	major, ai, arg := r.next()
+	switch major {
+	case 2:
+		b = r.bytesOf(ai, arg)
+		if b == nil {
+			b = []byte{}
+		}
+		return b, true, nil
+	case 3:
+		s := bytesToString(r.bytesOf(ai, arg))
+		if e := checkBase64(s); e != nil {
+			return nil, false, e
+		}
+		start := len(*r.buf)
+		out, e := decodeBlob(*r.buf, s)
+		if e != nil {
+			return nil, false, e
+		}
+		*r.buf = out
+		return out[start:len(out):len(out)], true, nil
+	case 4:
+		return nil, false, Serialization(msgStartOfList)
+	case 5:
+		return nil, false, Serialization(msgStartOfStruct)
+	case 7:
+		if isNullHead(major, ai) {
+			return nil, false, nil
+		}
+		if ai == 20 || ai == 21 {
+			return nil, false, Serialization("class java.lang.Boolean can not be converted to a Blob")
+		}
+	}
+	return nil, false, Serialization("class java.math.BigDecimal can not be converted to a Blob")
+}
+
+// key reads a map key (known to be a text string) or reports the end of
+// an indefinite map.
+func (r *hotReader) key(ai byte, arg uint64, i uint64) (string, bool) {
+	if ai == 31 {
+		if r.isBreak() {
+			r.off++
+			return "", false
+		}
+	} else if i >= arg {
+		return "", false
+	}
+	_, kai, karg := r.next()
+	return bytesToString(r.bytesOf(kai, karg)), true
+}
+
+// DecodePutRecordsCBOR decodes a CBOR PutRecords body into req with the
+// ownership rules of DecodePutRecords: body is copied into req, and the
+// strings and Data alias that copy until the next Decode or Reset on req.
+// A warmed-up request decodes without allocating. Then call req.Validate.
+func DecodePutRecordsCBOR(body []byte, req *PutRecordsRequest) error {
+	if e := req.decodeCBOR(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (req *PutRecordsRequest) decodeCBOR(body []byte) *Error {
+	req.Reset()
+	if len(body) == 0 {
+		return Serialization("")
+	}
+	check := cborReader{b: body}
+	if e := check.skip(0); e != nil {
+		return e
+	}
+	if check.off != len(body) {
+		return errCBOR()
+	}
+	if need := 2 * len(body); cap(req.data) < need {
+		req.data = make([]byte, 0, need)
+	}
+	req.data = append(req.data[:0], body...)
+	r := hotReader{cborReader: cborReader{b: req.data[:len(body):len(body)]}, buf: &req.data}
+	major, ai, arg := r.next()
+	switch major {
+	case 5:
+	case 4:
+		return Serialization(msgStartOfList)
+	default:
+		return Serialization("")
+	}
+	for i := uint64(0); ; i++ {
+		k, ok := r.key(ai, arg, i)
+		if !ok {
+			break
+		}
+		var e *Error
+		switch k {
+		case "StreamName", "StreamARN", "StreamId":
+			s, present, se := r.str()
+			e = se
+			if present && k == "StreamName" && req.present&hasStreamName == 0 {
+				req.StreamName, req.present = s, req.present|hasStreamName
+			}
+			if present && k == "StreamARN" && req.present&hasStreamARN == 0 {
+				req.StreamARN, req.present = s, req.present|hasStreamARN
+			}
+		case "Records":
+			e = req.recordsCBOR(&r)
+		default:
+			r.skip(1)
+		}
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// recordsCBOR reads the Records member; a repeated Records member is
+// checked but ignored (the first one wins, as with JSON).
+func (req *PutRecordsRequest) recordsCBOR(r *hotReader) *Error {
+	major, ai, arg := r.next()
+	switch major {
+	case 4:
+	case 5:
+		return Serialization(msgStartOfStruct)
+	case 7:
+		if isNullHead(major, ai) {
+			return nil
+		}
+		return Serialization("Expected list or null")
+	default:
+		if major == 2 || major == 3 {
+			r.bytesOf(ai, arg)
+		}
+		return Serialization("Expected list or null")
+	}
+	store := req.present&hasRecords == 0
+	req.present |= hasRecords
+	var scratch PutRecordsEntry
+	for i := uint64(0); ai == 31 || i < arg; i++ {
+		if ai == 31 && r.isBreak() {
+			r.off++
+			break
+		}
+		entry := &scratch
+		if store {
+			if len(req.Records) < cap(req.Records) {
+				req.Records = req.Records[:len(req.Records)+1]
+			} else {
+				req.Records = append(req.Records, PutRecordsEntry{})
+			}
+			entry = &req.Records[len(req.Records)-1]
+		}
+		*entry = PutRecordsEntry{}
+		emaj, eai, earg := r.next()
+		switch emaj {
+		case 5:
+		case 4:
+			return Serialization(msgStartOfList)
+		case 7:
+			if isNullHead(emaj, eai) {
+				continue
+			}
+			return Serialization("Expected null")
+		default:
+			return Serialization("Expected null")
+		}
+		for j := uint64(0); ; j++ {
+			k, ok := r.key(eai, earg, j)
+			if !ok {
+				break
+			}
+			switch k {
+			case "PartitionKey", "ExplicitHashKey":
+				s, present, e := r.str()
+				if e != nil {
+					return e
+				}
+				if present && k == "PartitionKey" && entry.present&hasPartitionKey == 0 {
+					entry.PartitionKey, entry.present = s, entry.present|hasPartitionKey
+				}
+				if present && k == "ExplicitHashKey" && entry.present&hasExplicitHashKey == 0 {
+					entry.ExplicitHashKey, entry.present = s, entry.present|hasExplicitHashKey
+				}
+			case "Data":
+				b, present, e := r.blob()
+				if e != nil {
+					return e
+				}
+				if present && entry.present&hasData == 0 {
+					entry.Data, entry.present = b, entry.present|hasData
+				}
+			default:
+				r.skip(1)
+			}
+		}
+	}
+	if store && req.Records == nil {
+		req.Records = []PutRecordsEntry{}
+	}
+	return nil
+}
