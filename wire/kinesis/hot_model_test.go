@@ -257,7 +257,7 @@ func TestWireHotPathTypeErrorsAgree(t *testing.T) {
 		"PutRecords": {`{"StreamName":1}`, `{"StreamARN":true}`, `{"Records":1}`, `{"Records":{}}`, `{"Records":[1]}`,
 			`{"Records":[[]]}`, `{"Records":[{"Data":1}]}`, `{"Records":[{"Data":"abc"}]}`, `{"Records":[{"Data":"ab=c"}]}`,
 			`{"Records":[{"PartitionKey":{}}]}`, `{"Records":[{"ExplicitHashKey":[]}]}`, `[]`, `1`, `{`},
-		"PutRecord": {`{"Data":true}`, `{"Data":"AB=="}`, `{"Data":"AB"}`, `{"PartitionKey":1}`, `{"SequenceNumberForOrdering":[]}`},
+		"PutRecord":        {`{"Data":true}`, `{"Data":"AB=="}`, `{"Data":"AB"}`, `{"PartitionKey":1}`, `{"SequenceNumberForOrdering":[]}`},
 		"GetShardIterator": {`{"ShardId":1}`, `{"Timestamp":"x"}`, `{"Timestamp":true}`, `{"Timestamp":[]}`, `{"ShardIteratorType":{}}`},
 		"GetRecords":       {`{"Limit":"1"}`, `{"Limit":true}`, `{"Limit":2147483648}`, `{"Limit":-2147483649}`, `{"ShardIterator":1}`},
 	}
