@@ -34,6 +34,27 @@ func TestWireAllocsCBOR(t *testing.T) {
 	if len(req.Records) != 500 || len(req.Records[499].Data) != 100 || req.StreamName != name {
 		t.Fatalf("decoded %d records", len(req.Records))
 	}
+	limit := int32(100)
+	grBody, _ := cbor.Marshal(GetRecordsInput{ShardIterator: "AAAAAAAAAAE=", Limit: &limit})
+	var gr GetRecordsRequest
+	ts := Timestamp(1700000000000)
+	gsiBody, _ := cbor.Marshal(GetShardIteratorInput{StreamName: &name, ShardId: "shardId-000000000000", ShardIteratorType: "AT_TIMESTAMP", Timestamp: &ts})
+	var gsi GetShardIteratorRequest
+	prBody, _ := cbor.Marshal(PutRecordInput{StreamName: &name, Data: make([]byte, 100), PartitionKey: "pk"})
+	var pr PutRecordRequest
+	small := func() {
+		if DecodeGetRecordsCBOR(grBody, &gr) != nil || DecodeGetShardIteratorCBOR(gsiBody, &gsi) != nil || DecodePutRecordCBOR(prBody, &pr) != nil {
+			t.Fatal("decode failed")
+		}
+	}
+	small()
+	if n := testing.AllocsPerRun(100, small); n != 0 {
+		t.Fatalf("GetRecords/GetShardIterator/PutRecord CBOR decoders: %v allocs, want 0", n)
+	}
+	if gr.Limit != 100 || gsi.TimestampMillis != 1700000000000 || len(pr.Data) != 100 {
+		t.Fatal("decoded wrong values")
+	}
+
 	resp := putRecordsResponse(500)
 	buf := AppendPutRecordsResponseCBOR(nil, resp)
 	encode := func() { buf = AppendPutRecordsResponseCBOR(buf[:0], resp) }

@@ -1,9 +1,11 @@
 package kinesis
 
-// Streaming CBOR decoding for PutRecords: no node tree, strings and Data
+import "math"
+
+// Streaming CBOR decoding of the four hot operations: no node tree, strings and Data
 // alias the request's own copy of the body. The checks and their texts are
-// those of check (codec.go) for the PutRecordsInput shape; the fuzz target
-// FuzzDecodePutRecordsCBOR compares both.
+// those of check (codec.go) for the input shapes; the fuzz targets
+// FuzzDecodePutRecordsCBOR and FuzzDecodeHotCBOR compare both.
 
 // skip checks and skips one well-formed item (text keys only).
 func (r *cborReader) skip(depth int) *Error {
@@ -216,30 +218,49 @@ func DecodePutRecordsCBOR(body []byte, req *PutRecordsRequest) error {
 	return nil
 }
 
-func (req *PutRecordsRequest) decodeCBOR(body []byte) *Error {
-	req.Reset()
+// beginCBOR checks that body is one well-formed item, copies it into
+// *owned (with room for the strings decoding appends) and returns a reader
+// positioned inside the top-level map.
+func beginCBOR(body []byte, owned *[]byte) (r hotReader, ai byte, arg uint64, e *Error) {
 	if len(body) == 0 {
-		return Serialization("")
+		return r, 0, 0, Serialization("")
 	}
 	check := cborReader{b: body}
 	if e := check.skip(0); e != nil {
-		return e
+		return r, 0, 0, e
 	}
 	if check.off != len(body) {
-		return errCBOR()
+		return r, 0, 0, errCBOR()
 	}
-	if need := 2 * len(body); cap(req.data) < need {
-		req.data = make([]byte, 0, need)
+	if need := 2 * len(body); cap(*owned) < need {
+		*owned = make([]byte, 0, need)
 	}
-	req.data = append(req.data[:0], body...)
-	r := hotReader{cborReader: cborReader{b: req.data[:len(body):len(body)]}, buf: &req.data}
+	*owned = append((*owned)[:0], body...)
+	r = hotReader{cborReader: cborReader{b: (*owned)[:len(body):len(body)]}, buf: owned}
 	major, ai, arg := r.next()
 	switch major {
 	case 5:
+		return r, ai, arg, nil
 	case 4:
-		return Serialization(msgStartOfList)
-	default:
-		return Serialization("")
+		return r, 0, 0, Serialization(msgStartOfList)
+	}
+	return r, 0, 0, Serialization("")
+}
+
+// setStr stores s in *dst unless the member was already seen (the first
+// occurrence wins, as with JSON).
+func setStr(dst *string, s string, ok bool, present *uint16, bit uint16) {
+	if ok && *present&bit == 0 {
+		*dst = s
+		*present |= bit
+	}
+}
+
+func (req *PutRecordsRequest) decodeCBOR(body []byte) *Error {
+	req.Reset()
+	r, ai, arg, e := beginCBOR(body, &req.data)
+	if e != nil {
+		return e
 	}
 	for i := uint64(0); ; i++ {
 		k, ok := r.key(ai, arg, i)
@@ -353,4 +374,273 @@ func (req *PutRecordsRequest) recordsCBOR(r *hotReader) *Error {
 		req.Records = []PutRecordsEntry{}
 	}
 	return nil
+}
+
+// nextTag1 is next that also reports whether one of the tags was 1.
+func (r *hotReader) nextTag1() (major, ai byte, arg uint64, tag1 bool) {
+	for {
+		major, ai, arg, _ = r.head()
+		if major != 6 {
+			return major, ai, arg, tag1
+		}
+		if arg == 1 {
+			tag1 = true
+		}
+	}
+}
+
+// floatOf returns the value of a float head (ai 25, 26 or 27).
+func floatOf(ai byte, arg uint64) float64 {
+	switch ai {
+	case 25:
+		return halfFloat(uint16(arg))
+	case 26:
+		return float64(math.Float32frombits(uint32(arg)))
+	}
+	return math.Float64frombits(arg)
+}
+
+// integer reads an Integer member with the texts of checkInteger.
+func (r *hotReader) integer() (v int64, present bool, e *Error) {
+	const to = " can not be converted to an Integer"
+	major, ai, arg := r.next()
+	switch major {
+	case 0:
+		if arg > math.MaxInt64 {
+			return 0, false, Serialization("class java.math.BigInteger" + to)
+		}
+		v = int64(arg)
+	case 1:
+		if arg > math.MaxInt64 {
+			return 0, false, Serialization("class java.math.BigInteger" + to)
+		}
+		v = -1 - int64(arg)
+	case 2:
+		r.bytesOf(ai, arg)
+		return 0, false, Serialization("class [B" + to)
+	case 3:
+		r.bytesOf(ai, arg)
+		return 0, false, Serialization("class java.lang.String" + to)
+	case 4:
+		return 0, false, Serialization(msgStartOfList)
+	case 5:
+		return 0, false, Serialization(msgStartOfStruct)
+	default:
+		switch {
+		case isNullHead(major, ai):
+			return 0, false, nil
+		case ai == 20 || ai == 21:
+			return 0, false, Serialization("class java.lang.Boolean" + to)
+		}
+		f := math.Floor(floatOf(ai, arg))
+		if math.IsNaN(f) || f >= 1<<63 || f < -(1<<63) {
+			return 0, false, Serialization("class java.math.BigInteger" + to)
+		}
+		v = int64(f)
+	}
+	if v > math.MaxInt32 || v < math.MinInt32 {
+		return 0, false, Serialization("class java.lang.Long" + to)
+	}
+	return v, true, nil
+}
+
+// timestamp reads a Timestamp member with the rules of nodeTimestamp.
+func (r *hotReader) timestamp() (ms int64, present bool, e *Error) {
+	major, ai, arg, tag1 := r.nextTag1()
+	switch major {
+	case 0, 1:
+		if arg > math.MaxInt64 {
+			return 0, false, Serialization("")
+		}
+		v := int64(arg)
+		if major == 1 {
+			v = -1 - v
+		}
+		if !tag1 && v > -cborSecondsBelow && v < cborSecondsBelow {
+			return v * 1000, true, nil
+		}
+		return v, true, nil
+	case 2:
+		r.bytesOf(ai, arg)
+		return 0, false, Serialization("")
+	case 3:
+		r.bytesOf(ai, arg)
+		return 0, false, Serialization("class java.lang.String can not be converted to milliseconds since epoch")
+	case 4:
+		return 0, false, Serialization(msgStartOfList)
+	case 5:
+		return 0, false, Serialization(msgStartOfStruct)
+	}
+	switch {
+	case isNullHead(major, ai):
+		return 0, false, nil
+	case ai == 20 || ai == 21:
+		return 0, false, Serialization("class java.lang.Boolean can not be converted to milliseconds since epoch")
+	}
+	f := floatOf(ai, arg)
+	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+		return 0, false, Serialization("")
+	}
+	return int64(math.Round(f * 1000)), true, nil
+}
+
+// DecodePutRecordCBOR decodes a CBOR PutRecord body into req (ownership as
+// DecodePutRecordsCBOR); then call req.Validate.
+func DecodePutRecordCBOR(body []byte, req *PutRecordRequest) error {
+	if e := req.decodeCBOR(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (req *PutRecordRequest) decodeCBOR(body []byte) *Error {
+	req.Reset()
+	r, ai, arg, e := beginCBOR(body, &req.data)
+	if e != nil {
+		return e
+	}
+	var seqSeen uint16
+	for i := uint64(0); ; i++ {
+		k, ok := r.key(ai, arg, i)
+		if !ok {
+			return nil
+		}
+		var e *Error
+		var s string
+		var present bool
+		switch k {
+		case "StreamName":
+			s, present, e = r.str()
+			setStr(&req.StreamName, s, present, &req.present, hasStreamName)
+		case "StreamARN":
+			s, present, e = r.str()
+			setStr(&req.StreamARN, s, present, &req.present, hasStreamARN)
+		case "PartitionKey":
+			s, present, e = r.str()
+			setStr(&req.PartitionKey, s, present, &req.present, hasPartitionKey)
+		case "ExplicitHashKey":
+			s, present, e = r.str()
+			setStr(&req.ExplicitHashKey, s, present, &req.present, hasExplicitHashKey)
+		case "SequenceNumberForOrdering":
+			s, present, e = r.str()
+			setStr(&req.SequenceNumberForOrdering, s, present, &seqSeen, 1)
+		case "StreamId":
+			_, _, e = r.str()
+		case "Data":
+			var b []byte
+			b, present, e = r.blob()
+			if present && req.present&hasData == 0 {
+				req.Data, req.present = b, req.present|hasData
+			}
+		default:
+			r.skip(1)
+		}
+		if e != nil {
+			return e
+		}
+	}
+}
+
+// DecodeGetShardIteratorCBOR decodes a CBOR GetShardIterator body into req;
+// the strings alias req's copy of body until its next Decode or Reset.
+func DecodeGetShardIteratorCBOR(body []byte, req *GetShardIteratorRequest) error {
+	if e := req.decodeCBOR(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (req *GetShardIteratorRequest) decodeCBOR(body []byte) *Error {
+	req.Reset()
+	r, ai, arg, e := beginCBOR(body, &req.cbor)
+	if e != nil {
+		return e
+	}
+	var seen uint16
+	for i := uint64(0); ; i++ {
+		k, ok := r.key(ai, arg, i)
+		if !ok {
+			return nil
+		}
+		var e *Error
+		var s string
+		var present bool
+		switch k {
+		case "StreamName":
+			s, present, e = r.str()
+			setStr(&req.StreamName, s, present, &req.present, hasStreamName)
+		case "StreamARN":
+			s, present, e = r.str()
+			setStr(&req.StreamARN, s, present, &req.present, hasStreamARN)
+		case "ShardId":
+			s, present, e = r.str()
+			setStr(&req.ShardID, s, present, &req.present, hasShardID)
+		case "ShardIteratorType":
+			s, present, e = r.str()
+			setStr(&req.ShardIteratorType, s, present, &req.present, hasShardIteratorType)
+		case "StartingSequenceNumber":
+			s, present, e = r.str()
+			setStr(&req.StartingSequenceNumber, s, present, &seen, 1)
+		case "StreamId":
+			_, _, e = r.str()
+		case "Timestamp":
+			var ms int64
+			ms, present, e = r.timestamp()
+			if present && !req.HasTimestamp {
+				req.TimestampMillis, req.HasTimestamp = ms, true
+			}
+		default:
+			r.skip(1)
+		}
+		if e != nil {
+			return e
+		}
+	}
+}
+
+// DecodeGetRecordsCBOR decodes a CBOR GetRecords body into req; the strings
+// alias req's copy of body until its next Decode or Reset.
+func DecodeGetRecordsCBOR(body []byte, req *GetRecordsRequest) error {
+	if e := req.decodeCBOR(body); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (req *GetRecordsRequest) decodeCBOR(body []byte) *Error {
+	req.Reset()
+	r, ai, arg, e := beginCBOR(body, &req.cbor)
+	if e != nil {
+		return e
+	}
+	for i := uint64(0); ; i++ {
+		k, ok := r.key(ai, arg, i)
+		if !ok {
+			return nil
+		}
+		var e *Error
+		var s string
+		var present bool
+		switch k {
+		case "ShardIterator":
+			s, present, e = r.str()
+			setStr(&req.ShardIterator, s, present, &req.present, hasShardIterator)
+		case "StreamARN":
+			s, present, e = r.str()
+			setStr(&req.StreamARN, s, present, &req.present, hasStreamARN)
+		case "StreamId":
+			_, _, e = r.str()
+		case "Limit":
+			var v int64
+			v, present, e = r.integer()
+			if present && req.present&hasLimit == 0 {
+				req.Limit, req.present = v, req.present|hasLimit
+			}
+		default:
+			r.skip(1)
+		}
+		if e != nil {
+			return e
+		}
+	}
 }

@@ -83,9 +83,9 @@
 // The hot Validate checks the default 1 MiB Data cap (ValidateMaxDataSize
 // takes the stream's cap; DecodeInput checks the model's 10 MiB); the 5 MiB
 // whole-request cap of PutRecords and "timestamp in the future" are left
-// to the caller. DecodePutRecordsCBOR is zero-alloc once warmed up (it
-// streams over a copy of the body it owns); the other three CBOR decoders
-// go through the generic node tree and allocate.
+// to the caller. The four hot CBOR decoders are zero-alloc once warmed
+// up: they stream over a copy of the body the request owns, so the
+// ownership rules below hold for both encodings.
 //
 // Not implemented yet: Firehose, SubscribeToShard event-stream framing
 // (EncodeOutput encodes a SubscribeToShardEvent payload but refuses the

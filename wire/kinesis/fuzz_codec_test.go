@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -183,4 +184,115 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		}
 	}
 	write("FuzzDecodePutRecordsCBOR", pr)
+	m := loadTestModel(t)
+	var hot [][]byte
+	for i, op := range []string{"PutRecord", "GetShardIterator", "GetRecords"} {
+		hot = append(hot, append([]byte{byte(i)}, encodeBody(t, EncodingCBOR, m.valid(m.Operations[op].Input.Shape).(map[string]any))...))
+		for _, c := range allConstraintCases(t) {
+			if c.op != op {
+				continue
+			}
+			if body := encodeBody(t, EncodingCBOR, c.body); len(body) <= 4096 {
+				hot = append(hot, append([]byte{byte(i)}, body...))
+			}
+		}
+	}
+	write("FuzzDecodeHotCBOR", hot)
+}
+
+// hotFields returns the decoded fields of a hot request and of the
+// matching generated input, for comparison.
+func hotFields(op string, hot any, in any) (a, b string) {
+	p := func(s *string) string {
+		if s == nil {
+			return "<nil>"
+		}
+		return *s
+	}
+	nz := func(s string, present bool) string {
+		if !present {
+			return "<nil>"
+		}
+		return s
+	}
+	switch op {
+	case "PutRecord":
+		h, m := hot.(*PutRecordRequest), in.(*PutRecordInput)
+		return fmt.Sprintf("%s|%s|%q|%s|%s|%s", nz(h.StreamName, h.present&hasStreamName != 0), nz(h.StreamARN, h.present&hasStreamARN != 0), h.Data, h.PartitionKey, nz(h.ExplicitHashKey, h.present&hasExplicitHashKey != 0), h.SequenceNumberForOrdering),
+			fmt.Sprintf("%s|%s|%q|%s|%s|%s", p(m.StreamName), p(m.StreamARN), m.Data, m.PartitionKey, p(m.ExplicitHashKey), strings.TrimPrefix(p(m.SequenceNumberForOrdering), "<nil>"))
+	case "GetShardIterator":
+		h, m := hot.(*GetShardIteratorRequest), in.(*GetShardIteratorInput)
+		ts := "<nil>"
+		if m.Timestamp != nil {
+			ts = fmt.Sprint(int64(*m.Timestamp))
+		}
+		hts := "<nil>"
+		if h.HasTimestamp {
+			hts = fmt.Sprint(h.TimestampMillis)
+		}
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%s", nz(h.StreamName, h.present&hasStreamName != 0), nz(h.StreamARN, h.present&hasStreamARN != 0), h.ShardID, h.ShardIteratorType, h.StartingSequenceNumber, hts),
+			fmt.Sprintf("%s|%s|%s|%s|%s|%s", p(m.StreamName), p(m.StreamARN), m.ShardId, m.ShardIteratorType, strings.TrimPrefix(p(m.StartingSequenceNumber), "<nil>"), ts)
+	case "GetRecords":
+		h, m := hot.(*GetRecordsRequest), in.(*GetRecordsInput)
+		lim := "<nil>"
+		if m.Limit != nil {
+			lim = fmt.Sprint(*m.Limit)
+		}
+		hl := "<nil>"
+		if h.present&hasLimit != 0 {
+			hl = fmt.Sprint(h.Limit)
+		}
+		return fmt.Sprintf("%s|%s|%s", h.ShardIterator, hl, nz(h.StreamARN, h.present&hasStreamARN != 0)),
+			fmt.Sprintf("%s|%s|%s", m.ShardIterator, lim, p(m.StreamARN))
+	}
+	return "", ""
+}
+
+// FuzzDecodeHotCBOR checks the streaming CBOR decoders of PutRecord,
+// GetShardIterator and GetRecords against DecodeInput: identical
+// SerializationExceptions, and the same values when both accept.
+func FuzzDecodeHotCBOR(f *testing.F) {
+	f.Add([]byte{2, 0xa2, 0x6d, 'S', 'h', 'a', 'r', 'd', 'I', 't', 'e', 'r', 'a', 't', 'o', 'r', 0x61, 'x', 0x65, 'L', 'i', 'm', 'i', 't', 0xf9, 0x3e, 0x00})
+	ops := []string{"PutRecord", "GetShardIterator", "GetRecords"}
+	var pr PutRecordRequest
+	var gsi GetShardIteratorRequest
+	var gr GetRecordsRequest
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		op := ops[int(data[0])%len(ops)]
+		body := data[1:]
+		var err error
+		var hot any
+		switch op {
+		case "PutRecord":
+			err, hot = DecodePutRecordCBOR(body, &pr), &pr
+		case "GetShardIterator":
+			err, hot = DecodeGetShardIteratorCBOR(body, &gsi), &gsi
+		default:
+			err, hot = DecodeGetRecordsCBOR(body, &gr), &gr
+		}
+		in := NewInput(op)
+		modelErr := DecodeInput(op, EncodingCBOR, body, in)
+		var me *Error
+		if modelErr != nil {
+			me = modelErr.(*Error)
+		}
+		if err != nil {
+			if me == nil || *err.(*Error) != *me {
+				t.Fatalf("%s: hot %v, model %v", op, err, modelErr)
+			}
+			return
+		}
+		if me != nil {
+			if me.Code != CodeValidation {
+				t.Fatalf("%s: hot ok, model %v", op, modelErr)
+			}
+			return
+		}
+		if a, b := hotFields(op, hot, in); a != b {
+			t.Fatalf("%s:\n hot %s\nmodel %s", op, a, b)
+		}
+	})
 }
