@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -415,4 +416,58 @@ func BenchmarkDecodeInputCreateStream(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWireDecodeInputEdges covers null, unknown members, indefinite CBOR
+// lengths and malformed CBOR.
+func TestWireDecodeInputEdges(t *testing.T) {
+	var in ListShardsInput
+	if err := DecodeInput("ListShards", EncodingJSON, []byte(`{"StreamName":null,"MaxResults":null,"Foo":[{"x":1}],"ShardFilter":{"Type":"AT_LATEST","ShardId":null}}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.StreamName != nil || in.MaxResults != nil || in.ShardFilter == nil || in.ShardFilter.Type != "AT_LATEST" || in.ShardFilter.ShardId != nil {
+		t.Fatalf("%+v", in)
+	}
+	// Indefinite map and array, a tagged key, an unknown member with a
+	// nested value, undefined as null.
+	body := []byte{0xbf,
+		0x67, 'T', 'a', 'g', 'K', 'e', 'y', 's', 0x9f, 0x61, 'a', 0x7f, 0x61, 'b', 0xff, 0xff,
+		0xd8, 0x20, 0x6a, 'S', 't', 'r', 'e', 'a', 'm', 'N', 'a', 'm', 'e', 0x61, 's',
+		0x63, 'F', 'o', 'o', 0xa1, 0x61, 'x', 0x80,
+		0x69, 'S', 't', 'r', 'e', 'a', 'm', 'A', 'R', 'N', 0xf7,
+		0xff}
+	var rt RemoveTagsFromStreamInput
+	if err := DecodeInput("RemoveTagsFromStream", EncodingCBOR, body, &rt); err != nil {
+		t.Fatal(err)
+	}
+	if *rt.StreamName != "s" || len(rt.TagKeys) != 2 || rt.TagKeys[1] != "b" || rt.StreamARN != nil {
+		t.Fatalf("%+v", rt)
+	}
+	for name, b := range map[string][]byte{
+		"truncated":     {0xa1, 0x61},
+		"int key":       {0xa1, 0x01, 0x02},
+		"trailing":      {0xa0, 0xa0},
+		"reserved ai":   {0xbc},
+		"bad chunk":     {0x7f, 0x41, 0x00, 0xff},
+		"huge array":    {0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		"lone break":    {0xff},
+		"simple value":  {0xf8, 0x20},
+		"deep nesting":  bytes.Repeat([]byte{0x81}, 100),
+		"empty":         {},
+		"top-level int": {0x01},
+	} {
+		err := DecodeInput("RemoveTagsFromStream", EncodingCBOR, b, new(RemoveTagsFromStreamInput))
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeSerialization || e.Status != 400 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// A list given where a structure is expected, in CBOR.
+	b, _ := cbor.Marshal(map[string]any{"StreamModeDetails": []any{}})
+	wantError(t, DecodeInput("CreateStream", EncodingCBOR, b, new(CreateStreamInput)), CodeSerialization, "Start of list found where not expected")
+	// A CBOR byte string where a string is expected.
+	b, _ = cbor.Marshal(map[string]any{"StreamName": []byte("s")})
+	wantError(t, DecodeInput("CreateStream", EncodingCBOR, b, new(CreateStreamInput)), CodeSerialization, "class [B can not be converted to an String")
+	// A JSON blob must be base64 text, never a number.
+	wantError(t, DecodeInput("PutRecord", EncodingJSON, []byte(`{"Data":1}`), new(PutRecordInput)), CodeSerialization, "class java.math.BigDecimal can not be converted to a Blob")
 }
