@@ -247,10 +247,26 @@ func beginCBOR(body []byte, owned *[]byte) (r hotReader, ai byte, arg uint64, e 
 	return r, 0, 0, Serialization("")
 }
 
-// setStr stores s in *dst unless the member was already seen (the first
-// occurrence wins, as with JSON).
-func setStr(dst *string, s string, ok bool, present *uint16, bit uint16) {
-	if ok && *present&bit == 0 {
+// Extra "seen" bits for members without a presence bit.
+const (
+	seenSequence  uint16 = 1 << 14
+	seenTimestamp uint16 = 1 << 15
+)
+
+// first reports whether the member bit is met for the first time: the
+// first occurrence of a member wins, even a null one, as in DecodeInput and
+// the JSON decoders.
+func first(seen *uint16, bit uint16) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
+// setStr stores s (when present) in *dst if the member is met first.
+func setStr(dst *string, s string, ok bool, seen, present *uint16, bit uint16) {
+	if first(seen, bit) && ok {
 		*dst = s
 		*present |= bit
 	}
@@ -262,6 +278,7 @@ func (req *PutRecordsRequest) decodeCBOR(body []byte) *Error {
 	if e != nil {
 		return e
 	}
+	var seen uint16
 	for i := uint64(0); ; i++ {
 		k, ok := r.key(ai, arg, i)
 		if !ok {
@@ -272,14 +289,14 @@ func (req *PutRecordsRequest) decodeCBOR(body []byte) *Error {
 		case "StreamName", "StreamARN", "StreamId":
 			s, present, se := r.str()
 			e = se
-			if present && k == "StreamName" && req.present&hasStreamName == 0 {
-				req.StreamName, req.present = s, req.present|hasStreamName
+			if k == "StreamName" {
+				setStr(&req.StreamName, s, present, &seen, &req.present, hasStreamName)
 			}
-			if present && k == "StreamARN" && req.present&hasStreamARN == 0 {
-				req.StreamARN, req.present = s, req.present|hasStreamARN
+			if k == "StreamARN" {
+				setStr(&req.StreamARN, s, present, &seen, &req.present, hasStreamARN)
 			}
 		case "Records":
-			e = req.recordsCBOR(&r)
+			e = req.recordsCBOR(&r, first(&seen, hasRecords))
 		default:
 			r.skip(1)
 		}
@@ -292,7 +309,7 @@ func (req *PutRecordsRequest) decodeCBOR(body []byte) *Error {
 
 // recordsCBOR reads the Records member; a repeated Records member is
 // checked but ignored (the first one wins, as with JSON).
-func (req *PutRecordsRequest) recordsCBOR(r *hotReader) *Error {
+func (req *PutRecordsRequest) recordsCBOR(r *hotReader, store bool) *Error {
 	major, ai, arg := r.next()
 	switch major {
 	case 4:
@@ -309,8 +326,9 @@ func (req *PutRecordsRequest) recordsCBOR(r *hotReader) *Error {
 		}
 		return Serialization("Expected list or null")
 	}
-	store := req.present&hasRecords == 0
-	req.present |= hasRecords
+	if store {
+		req.present |= hasRecords
+	}
 	var scratch PutRecordsEntry
 	for i := uint64(0); ai == 31 || i < arg; i++ {
 		if ai == 31 && r.isBreak() {
@@ -327,6 +345,7 @@ func (req *PutRecordsRequest) recordsCBOR(r *hotReader) *Error {
 			entry = &req.Records[len(req.Records)-1]
 		}
 		*entry = PutRecordsEntry{}
+		var eseen uint16
 		emaj, eai, earg := r.next()
 		switch emaj {
 		case 5:
@@ -351,18 +370,17 @@ func (req *PutRecordsRequest) recordsCBOR(r *hotReader) *Error {
 				if e != nil {
 					return e
 				}
-				if present && k == "PartitionKey" && entry.present&hasPartitionKey == 0 {
-					entry.PartitionKey, entry.present = s, entry.present|hasPartitionKey
-				}
-				if present && k == "ExplicitHashKey" && entry.present&hasExplicitHashKey == 0 {
-					entry.ExplicitHashKey, entry.present = s, entry.present|hasExplicitHashKey
+				if k == "PartitionKey" {
+					setStr(&entry.PartitionKey, s, present, &eseen, &entry.present, hasPartitionKey)
+				} else {
+					setStr(&entry.ExplicitHashKey, s, present, &eseen, &entry.present, hasExplicitHashKey)
 				}
 			case "Data":
 				b, present, e := r.blob()
 				if e != nil {
 					return e
 				}
-				if present && entry.present&hasData == 0 {
+				if first(&eseen, hasData) && present {
 					entry.Data, entry.present = b, entry.present|hasData
 				}
 			default:
@@ -499,7 +517,7 @@ func (req *PutRecordRequest) decodeCBOR(body []byte) *Error {
 	if e != nil {
 		return e
 	}
-	var seqSeen uint16
+	var seen uint16
 	for i := uint64(0); ; i++ {
 		k, ok := r.key(ai, arg, i)
 		if !ok {
@@ -511,25 +529,26 @@ func (req *PutRecordRequest) decodeCBOR(body []byte) *Error {
 		switch k {
 		case "StreamName":
 			s, present, e = r.str()
-			setStr(&req.StreamName, s, present, &req.present, hasStreamName)
+			setStr(&req.StreamName, s, present, &seen, &req.present, hasStreamName)
 		case "StreamARN":
 			s, present, e = r.str()
-			setStr(&req.StreamARN, s, present, &req.present, hasStreamARN)
+			setStr(&req.StreamARN, s, present, &seen, &req.present, hasStreamARN)
 		case "PartitionKey":
 			s, present, e = r.str()
-			setStr(&req.PartitionKey, s, present, &req.present, hasPartitionKey)
+			setStr(&req.PartitionKey, s, present, &seen, &req.present, hasPartitionKey)
 		case "ExplicitHashKey":
 			s, present, e = r.str()
-			setStr(&req.ExplicitHashKey, s, present, &req.present, hasExplicitHashKey)
+			setStr(&req.ExplicitHashKey, s, present, &seen, &req.present, hasExplicitHashKey)
 		case "SequenceNumberForOrdering":
 			s, present, e = r.str()
-			setStr(&req.SequenceNumberForOrdering, s, present, &seqSeen, 1)
+			var none uint16
+			setStr(&req.SequenceNumberForOrdering, s, present, &seen, &none, seenSequence)
 		case "StreamId":
 			_, _, e = r.str()
 		case "Data":
 			var b []byte
 			b, present, e = r.blob()
-			if present && req.present&hasData == 0 {
+			if first(&seen, hasData) && present {
 				req.Data, req.present = b, req.present|hasData
 			}
 		default:
@@ -568,25 +587,26 @@ func (req *GetShardIteratorRequest) decodeCBOR(body []byte) *Error {
 		switch k {
 		case "StreamName":
 			s, present, e = r.str()
-			setStr(&req.StreamName, s, present, &req.present, hasStreamName)
+			setStr(&req.StreamName, s, present, &seen, &req.present, hasStreamName)
 		case "StreamARN":
 			s, present, e = r.str()
-			setStr(&req.StreamARN, s, present, &req.present, hasStreamARN)
+			setStr(&req.StreamARN, s, present, &seen, &req.present, hasStreamARN)
 		case "ShardId":
 			s, present, e = r.str()
-			setStr(&req.ShardID, s, present, &req.present, hasShardID)
+			setStr(&req.ShardID, s, present, &seen, &req.present, hasShardID)
 		case "ShardIteratorType":
 			s, present, e = r.str()
-			setStr(&req.ShardIteratorType, s, present, &req.present, hasShardIteratorType)
+			setStr(&req.ShardIteratorType, s, present, &seen, &req.present, hasShardIteratorType)
 		case "StartingSequenceNumber":
 			s, present, e = r.str()
-			setStr(&req.StartingSequenceNumber, s, present, &seen, 1)
+			var none uint16
+			setStr(&req.StartingSequenceNumber, s, present, &seen, &none, seenSequence)
 		case "StreamId":
 			_, _, e = r.str()
 		case "Timestamp":
 			var ms int64
 			ms, present, e = r.timestamp()
-			if present && !req.HasTimestamp {
+			if first(&seen, seenTimestamp) && present {
 				req.TimestampMillis, req.HasTimestamp = ms, true
 			}
 		default:
@@ -613,6 +633,7 @@ func (req *GetRecordsRequest) decodeCBOR(body []byte) *Error {
 	if e != nil {
 		return e
 	}
+	var seen uint16
 	for i := uint64(0); ; i++ {
 		k, ok := r.key(ai, arg, i)
 		if !ok {
@@ -624,16 +645,16 @@ func (req *GetRecordsRequest) decodeCBOR(body []byte) *Error {
 		switch k {
 		case "ShardIterator":
 			s, present, e = r.str()
-			setStr(&req.ShardIterator, s, present, &req.present, hasShardIterator)
+			setStr(&req.ShardIterator, s, present, &seen, &req.present, hasShardIterator)
 		case "StreamARN":
 			s, present, e = r.str()
-			setStr(&req.StreamARN, s, present, &req.present, hasStreamARN)
+			setStr(&req.StreamARN, s, present, &seen, &req.present, hasStreamARN)
 		case "StreamId":
 			_, _, e = r.str()
 		case "Limit":
 			var v int64
 			v, present, e = r.integer()
-			if present && req.present&hasLimit == 0 {
+			if first(&seen, hasLimit) && present {
 				req.Limit, req.present = v, req.present|hasLimit
 			}
 		default:

@@ -272,3 +272,32 @@ func TestWireHotPathTypeErrorsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestWireDuplicateMembers: the first occurrence of a member wins, even a
+// null one, on every path.
+func TestWireDuplicateMembers(t *testing.T) {
+	const null = "1 validation error detected: Value null at 'shardIterator' failed to satisfy constraint: Member must not be null"
+	jsonBody := []byte(`{"ShardIterator":null,"ShardIterator":"x"}`)
+	cborBody := []byte{0xa2, 0x6d, 'S', 'h', 'a', 'r', 'd', 'I', 't', 'e', 'r', 'a', 't', 'o', 'r', 0xf6,
+		0x6d, 'S', 'h', 'a', 'r', 'd', 'I', 't', 'e', 'r', 'a', 't', 'o', 'r', 0x61, 'x'}
+	for name, err := range map[string]error{
+		"model json": DecodeInput("GetRecords", EncodingJSON, jsonBody, new(GetRecordsInput)),
+		"model cbor": DecodeInput("GetRecords", EncodingCBOR, cborBody, new(GetRecordsInput)),
+		"hot json":   hotDecoders["GetRecords"].json(jsonBody),
+		"hot cbor":   hotDecoders["GetRecords"].cbor(cborBody),
+	} {
+		if e := checkValidation(err, null); e != nil {
+			t.Errorf("%s: %v", name, e)
+		}
+	}
+	var gr GetRecordsRequest
+	cborBody[15] = 0x61 // "ShardIterator":"x" ... then a second one
+	cborBody = append(cborBody[:16], append([]byte{'a'}, cborBody[16:]...)...)
+	if err := DecodeGetRecordsCBOR(cborBody, &gr); err != nil || gr.ShardIterator != "a" {
+		t.Fatalf("%q %v", gr.ShardIterator, err)
+	}
+	var in GetRecordsInput
+	if err := DecodeInput("GetRecords", EncodingCBOR, cborBody, &in); err != nil || in.ShardIterator != "a" {
+		t.Fatalf("%q %v", in.ShardIterator, err)
+	}
+}
