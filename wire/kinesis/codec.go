@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fastjson"
 )
@@ -64,13 +65,17 @@ func parseJSON(body []byte) (node, *Error) {
 	if len(body) == 0 {
 		return node{}, Serialization("")
 	}
-	var p fastjson.Parser
+	p := jsonParsers.Get().(*fastjson.Parser)
+	defer jsonParsers.Put(p)
 	v, err := p.ParseBytes(body)
 	if err != nil {
 		return node{}, Serialization("")
 	}
-	return jsonNode(v, 0)
+	return jsonNode(v, 0) // the nodes copy what they keep
 }
+
+// jsonParsers pools the parsers of parseJSON.
+var jsonParsers = sync.Pool{New: func() any { return new(fastjson.Parser) }}
 
 func jsonNode(v *fastjson.Value, depth int) (node, *Error) {
 	if depth > maxDepth {
