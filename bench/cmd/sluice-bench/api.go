@@ -540,4 +540,3 @@ func runDiscardServer(args []string) error {
 	fmt.Fprintf(os.Stderr, "discard server on %s\n", ln.Addr())
 	return apiload.ServeDiscard(ln)
 }
-
