@@ -1,0 +1,157 @@
+package apiload
+
+import (
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/ingress/httpapi"
+	"github.com/sluicehq/sluice/segment"
+	"github.com/sluicehq/sluice/stream"
+)
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln
+}
+
+// TestBenchAPILoadDiscard drives the discard server for a moment and checks
+// that records, data and latencies were counted and responses checked.
+func TestBenchAPILoadDiscard(t *testing.T) {
+	ln := listen(t)
+	go func() { _ = ServeDiscard(ln) }()
+	addr := ln.Addr().String()
+	if err := CreateStream(addr, "s", 4, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	bodies := [][]byte{PutRecordsBody("s", 0, 500, 100), PutRecordsBody("s", 1, 500, 100)}
+	res := Run(Config{Addr: addr, Op: OpPutRecords, Conns: 2, Body: bodies, RecordsPerRequest: 500,
+		DataBytesPerRequest: 500 * 100, Check: PutFailedZero, MaxRequests: 50, MaxDuration: 2 * time.Second})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.Requests != 50 || res.Records != 50*500 || res.DataBytes != 50*500*100 || len(res.Latencies) != 50 {
+		t.Fatalf("count bound of 50 requests: got %+v", res)
+	}
+	// The time bound ends a load with a high request bound.
+	res = Run(Config{Addr: addr, Op: OpPutRecord, Conns: 2, Body: [][]byte{PutRecordBody("s", 0, 100)},
+		RecordsPerRequest: 1, MaxRequests: 1 << 40, MaxDuration: 200 * time.Millisecond})
+	if res.Err != nil || res.Requests == 0 || res.Elapsed > 5*time.Second {
+		t.Fatalf("time-bound load: %d requests in %v, err %v", res.Requests, res.Elapsed, res.Err)
+	}
+	ids, err := ShardIDs(addr, "s")
+	if err != nil || len(ids) != 4 {
+		t.Fatalf("ShardIDs: %v, %v", ids, err)
+	}
+	rr := RunRead(ReadConfig{Addr: addr, Stream: "s", Shards: ids, Conns: 2, Limit: 10000, MaxRequests: 4, MaxDuration: 5 * time.Second})
+	if rr.Err != nil || rr.Requests != 4 || rr.Records != 4*DiscardReadRecords || rr.DataBytes != 4*DiscardReadRecords*DiscardRecordBytes {
+		t.Fatalf("read load: %+v", rr)
+	}
+	// A failed check stops the load with an error.
+	res = Run(Config{Addr: addr, Op: OpPutRecord, Conns: 1, Body: [][]byte{PutRecordBody("s", 0, 100)},
+		RecordsPerRequest: 1, Check: PutFailedZero, MaxRequests: 10, MaxDuration: time.Second})
+	if res.Err == nil {
+		t.Fatal("a PutRecord answer passed the PutRecords check")
+	}
+}
+
+func TestBenchAPIPartitionKeysDistinct(t *testing.T) {
+	seen := map[string]bool{}
+	for k := range 8 {
+		for i := range 500 {
+			pk := PartitionKey(k, i)
+			if len(pk) != 16 || seen[pk] {
+				t.Fatalf("key %d/%d: %q (seen before: %v)", k, i, pk, seen[pk])
+			}
+			seen[pk] = true
+		}
+	}
+}
+
+// startInProcess serves a fresh stream.Manager through httpapi on
+// loopback, with a stream "bench" of shards shards.
+func startInProcess(b testing.TB, durability segment.Durability, shards int) string {
+	b.Helper()
+	m, err := stream.Open(stream.Config{DataDir: b.TempDir(), Durability: durability,
+		Segment: segment.Config{FragmentBytes: 64 << 20, Logger: slog.New(slog.DiscardHandler)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := httpapi.New(httpapi.Config{Manager: m, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln := listen(b)
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() {
+		_ = srv.Shutdown()
+		_ = m.Close()
+	})
+	addr := ln.Addr().String()
+	if err := CreateStream(addr, "bench", shards, 10*time.Second); err != nil {
+		b.Fatal(err)
+	}
+	return addr
+}
+
+// BenchmarkAPIInProcess runs the api suite's loads against sluice (stream
+// Manager + httpapi Server) in this process, client included, for CPU
+// profiles:
+//
+//	go test ./bench/internal/apiload -run '^$' -bench 'APIInProcess/PutRecords100B' -benchtime 5s -cpuprofile /tmp/api.prof
+//
+// One op is one request; records/s is reported.
+func BenchmarkAPIInProcess(b *testing.B) {
+	cases := []struct {
+		name         string
+		op           string
+		records      int
+		size         int
+		durability   segment.Durability
+		discard bool
+	}{
+		{"PutRecords100B", OpPutRecords, 500, 100, segment.Async, false},
+		{"PutRecords1KiB", OpPutRecords, 500, 1024, segment.Async, false},
+		{"PutRecord100B", OpPutRecord, 1, 100, segment.Async, false},
+		{"PutRecords100B/discard", OpPutRecords, 500, 100, segment.Async, true},
+	}
+	for _, c := range cases {
+		// Built once, outside the profiled runs.
+		bodies := make([][]byte, 8)
+		for k := range bodies {
+			if c.op == OpPutRecords {
+				bodies[k] = PutRecordsBody("bench", k, c.records, c.size)
+			} else {
+				bodies[k] = PutRecordBody("bench", k, c.size)
+			}
+		}
+		b.Run(c.name, func(b *testing.B) {
+			var addr string
+			if c.discard {
+				ln := listen(b)
+				go func() { _ = ServeDiscard(ln) }()
+				addr = ln.Addr().String()
+			} else {
+				addr = startInProcess(b, c.durability, 4)
+			}
+			cfg := Config{Addr: addr, Op: c.op, Conns: 8, Body: bodies, RecordsPerRequest: c.records,
+				DataBytesPerRequest: c.records * c.size, MaxRequests: int64(b.N), MaxDuration: time.Hour}
+			if c.op == OpPutRecords {
+				cfg.Check = PutFailedZero
+			}
+			b.ResetTimer()
+			res := Run(cfg)
+			b.StopTimer()
+			if res.Err != nil {
+				b.Fatal(res.Err)
+			}
+			b.ReportMetric(float64(res.Records)/res.Elapsed.Seconds(), "records/s")
+		})
+	}
+}
