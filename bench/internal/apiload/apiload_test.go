@@ -109,12 +109,12 @@ func startInProcess(b testing.TB, durability segment.Durability, shards int) str
 // One op is one request; records/s is reported.
 func BenchmarkAPIInProcess(b *testing.B) {
 	cases := []struct {
-		name         string
-		op           string
-		records      int
-		size         int
-		durability   segment.Durability
-		discard bool
+		name       string
+		op         string
+		records    int
+		size       int
+		durability segment.Durability
+		discard    bool
 	}{
 		{"PutRecords100B", OpPutRecords, 500, 100, segment.Async, false},
 		{"PutRecords1KiB", OpPutRecords, 500, 1024, segment.Async, false},
