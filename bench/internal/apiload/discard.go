@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 )
@@ -37,6 +38,40 @@ func DiscardHandler() fasthttp.RequestHandler {
 		fmt.Fprintf(&pr, `{"SequenceNumber":"%s","ShardId":"shardId-00000000000%d"}`, seq, i%4)
 	}
 	pr.WriteString(`]}`)
+	shards := `{"Shards":[` + strings.Join([]string{
+		`{"ShardId":"shardId-000000000000"}`, `{"ShardId":"shardId-000000000001"}`,
+		`{"ShardId":"shardId-000000000002"}`, `{"ShardId":"shardId-000000000003"}`}, ",") + `]}`
+	answers := map[string][]byte{
+		"Kinesis_20131202.PutRecords":            pr.Bytes(),
+		"Kinesis_20131202.PutRecord":             []byte(`{"EncryptionType":"NONE","SequenceNumber":"` + seq + `","ShardId":"shardId-000000000000"}`),
+		"Kinesis_20131202.GetShardIterator":      []byte(`{"ShardIterator":"AAAAAAAAAAFdiscard"}`),
+		"Kinesis_20131202.CreateStream":          []byte(`{}`),
+		"Kinesis_20131202.DescribeStreamSummary": []byte(`{"StreamDescriptionSummary":{"StreamStatus":"ACTIVE"}}`),
+		"Kinesis_20131202.ListShards":            []byte(shards),
+	}
+	// The GetRecords answer (13 MiB) is built on first use only.
+	var getRecords []byte
+	var getRecordsOnce sync.Once
+	return func(ctx *fasthttp.RequestCtx) {
+		_ = ctx.PostBody() // read and dropped
+		target := ctx.Request.Header.Peek("X-Amz-Target")
+		b, ok := answers[string(target)]
+		if string(target) == "Kinesis_20131202.GetRecords" {
+			getRecordsOnce.Do(func() { getRecords = cannedGetRecords(seq) })
+			b, ok = getRecords, true
+		}
+		if !ok {
+			ctx.SetStatusCode(fasthttp.StatusBadRequest)
+			ctx.SetBodyString(`{"__type":"UnknownOperationException"}`)
+			return
+		}
+		ctx.SetContentType("application/x-amz-json-1.1")
+		ctx.Response.SetBodyRaw(b) // no copy: the canned bytes never change
+	}
+}
+
+// cannedGetRecords is the discard server's GetRecords answer.
+func cannedGetRecords(seq string) []byte {
 	var gr bytes.Buffer
 	data := base64.StdEncoding.EncodeToString(RandomData(DiscardRecordBytes))
 	gr.WriteString(`{"MillisBehindLatest":0,"NextShardIterator":"AAAAAAAAAAFdiscard","Records":[`)
@@ -48,29 +83,7 @@ func DiscardHandler() fasthttp.RequestHandler {
 			data, PartitionKey(0, i), seq)
 	}
 	gr.WriteString(`]}`)
-	shards := `{"Shards":[` + strings.Join([]string{
-		`{"ShardId":"shardId-000000000000"}`, `{"ShardId":"shardId-000000000001"}`,
-		`{"ShardId":"shardId-000000000002"}`, `{"ShardId":"shardId-000000000003"}`}, ",") + `]}`
-	answers := map[string][]byte{
-		"Kinesis_20131202.PutRecords":            pr.Bytes(),
-		"Kinesis_20131202.PutRecord":             []byte(`{"EncryptionType":"NONE","SequenceNumber":"` + seq + `","ShardId":"shardId-000000000000"}`),
-		"Kinesis_20131202.GetRecords":            gr.Bytes(),
-		"Kinesis_20131202.GetShardIterator":      []byte(`{"ShardIterator":"AAAAAAAAAAFdiscard"}`),
-		"Kinesis_20131202.CreateStream":          []byte(`{}`),
-		"Kinesis_20131202.DescribeStreamSummary": []byte(`{"StreamDescriptionSummary":{"StreamStatus":"ACTIVE"}}`),
-		"Kinesis_20131202.ListShards":            []byte(shards),
-	}
-	return func(ctx *fasthttp.RequestCtx) {
-		_ = ctx.PostBody() // read and dropped
-		b, ok := answers[string(ctx.Request.Header.Peek("X-Amz-Target"))]
-		if !ok {
-			ctx.SetStatusCode(fasthttp.StatusBadRequest)
-			ctx.SetBodyString(`{"__type":"UnknownOperationException"}`)
-			return
-		}
-		ctx.SetContentType("application/x-amz-json-1.1")
-		ctx.Response.SetBodyRaw(b) // no copy: the canned bytes never change
-	}
+	return gr.Bytes()
 }
 
 // ServeDiscard serves DiscardHandler on ln until ln is closed.
