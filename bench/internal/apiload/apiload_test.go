@@ -181,3 +181,65 @@ func BenchmarkAPIInProcess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAPIInProcessGetRecords reads a stream of 4 shards filled with
+// 20000 records of 1 KiB (sluice in this process, or the discard server),
+// 8 connections, Limit 10000. One op is one GetRecords call.
+func BenchmarkAPIInProcessGetRecords(b *testing.B) {
+	for _, discard := range []bool{false, true} {
+		name := "sluice"
+		if discard {
+			name = "discard"
+		}
+		b.Run(name, func(b *testing.B) {
+			var addr string
+			if discard {
+				ln := listen(b)
+				go func() { _ = ServeDiscard(ln) }()
+				addr = ln.Addr().String()
+			} else {
+				addr = startInProcess(b, segment.Async, 4)
+				bodies := [][]byte{PutRecordsBody("bench", 0, 500, 1024), PutRecordsBody("bench", 1, 500, 1024)}
+				if res := Run(Config{Addr: addr, Op: OpPutRecords, Conns: 2, Body: bodies, RecordsPerRequest: 500,
+					Check: PutFailedZero, MaxRequests: 38, MaxDuration: time.Minute}); res.Err != nil {
+					b.Fatal(res.Err)
+				}
+			}
+			ids, err := ShardIDs(addr, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			cpu0 := processCPU()
+			res := RunRead(ReadConfig{Addr: addr, Stream: "bench", Shards: ids, Conns: 8, Limit: 10000,
+				MaxRequests: int64(b.N), MaxDuration: time.Hour})
+			cpu := processCPU() - cpu0
+			b.StopTimer()
+			if res.Err != nil {
+				b.Fatal(res.Err)
+			}
+			b.ReportMetric(float64(res.Records)/res.Elapsed.Seconds(), "records/s")
+			b.ReportMetric(cpu.Seconds()*1e9/float64(res.Records), "cpu-ns/record")
+		})
+	}
+}
+
+func TestBenchAPIScanGetRecords(t *testing.T) {
+	b := []byte(`{"MillisBehindLatest":0,"NextShardIterator":"AAAA/x+1=","Records":[` +
+		`{"ApproximateArrivalTimestamp":1.7e9,"Data":"YQ==","PartitionKey":"a","SequenceNumber":"1"},` +
+		`{"Data":"YWI=","PartitionKey":"b"},{"Data":"YWJj","PartitionKey":"c"},{"Data":"","PartitionKey":"d"}]}`)
+	n, data, next, err := scanGetRecords(b)
+	if err != nil || n != 4 || data != 1+2+3 || next != "AAAA/x+1=" {
+		t.Fatalf("scanGetRecords = %d records, %d bytes, next %q, %v", n, data, next, err)
+	}
+	if n, _, next, err := scanGetRecords([]byte(`{"Records":[]}`)); err != nil || n != 0 || next != "" {
+		t.Fatalf("shard end: %d, %q, %v", n, next, err)
+	}
+	if _, _, _, err := scanGetRecords([]byte(`{"__type":"ExpiredIteratorException"}`)); err == nil {
+		t.Fatal("an answer without Records passed")
+	}
+	canned := cannedGetRecords("1")
+	if n, data, _, err := scanGetRecords(canned); err != nil || n != DiscardReadRecords || data != DiscardReadRecords*DiscardRecordBytes {
+		t.Fatalf("canned answer: %d records, %d bytes, %v", n, data, err)
+	}
+}
