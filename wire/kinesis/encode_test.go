@@ -217,3 +217,25 @@ func TestWireFastPathsAgree(t *testing.T) {
 		t.Fatalf("walked only %d strings", n)
 	}
 }
+
+// TestWireGetRecordsSizeHint checks that the size hint covers a response
+// without escapes, so AppendGetRecordsResponse grows its buffer once.
+func TestWireGetRecordsSizeHint(t *testing.T) {
+	resp := &GetRecordsResponse{NextShardIterator: strings.Repeat("I", 300), MillisBehindLatest: 1 << 40}
+	for i := range 1000 {
+		resp.Records = append(resp.Records, Record{
+			SequenceNumber:                    strings.Repeat("9", 56),
+			ApproximateArrivalTimestampMillis: 1_795_000_000_123 + int64(i),
+			Data:                              bytes.Repeat([]byte{byte(i)}, i%300),
+			PartitionKey:                      strings.Repeat("k", 1+i%256),
+			EncryptionType:                    "NONE",
+		})
+	}
+	got := AppendGetRecordsResponse(nil, resp)
+	if hint := getRecordsSizeHint(resp); hint < len(got) {
+		t.Fatalf("size hint %d < actual length %d", hint, len(got))
+	}
+	if n := testing.AllocsPerRun(5, func() { _ = AppendGetRecordsResponse(nil, resp) }); n != 1 {
+		t.Fatalf("AppendGetRecordsResponse(nil, ...) allocates %v times, want 1", n)
+	}
+}
