@@ -149,6 +149,7 @@ type apiRun struct {
 	p50, p99         float64 // seconds per request
 	serverCPU        float64 // cores (CPU seconds / wall seconds)
 	clientCPU        float64
+	retries          float64 // requests resent after a dropped connection
 }
 
 // apiResults holds the runs by scenario and target.
@@ -298,6 +299,7 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			srv := servers[t]
 			runtime.GC()
 			cpu0, self0 := srv.cpuSeconds(), selfCPUSeconds()
+			sample := func() { cpu0, self0 = srv.cpuSeconds(), selfCPUSeconds() }
 			var res apiload.Result
 			if s.op == apiload.OpGetRecords {
 				res = apiload.RunRead(apiload.ReadConfig{Addr: srv.addr, Stream: benchName, Shards: shardIDs[t],
@@ -305,7 +307,7 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			} else {
 				cfg := apiload.Config{Addr: srv.addr, Op: s.op, Conns: o.conns, Body: bodies,
 					RecordsPerRequest: s.records, DataBytesPerRequest: s.records * s.size,
-					MaxRequests: 50_000_000 / int64(s.records), MaxDuration: o.runTime}
+					MaxRequests: 50_000_000 / int64(s.records), MaxDuration: o.runTime, OnStart: sample}
 				if s.op == apiload.OpPutRecords {
 					cfg.Check = apiload.PutFailedZero
 				}
@@ -322,10 +324,10 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			lat := stats.DurationPercentiles(res.Latencies, 50, 99)
 			r := apiRun{recs: float64(res.Records) / secs, mbps: float64(res.DataBytes) / secs / 1e6,
 				reqs: float64(res.Requests) / secs, p50: lat[0].Seconds(), p99: lat[1].Seconds(),
-				serverCPU: (cpu1 - cpu0) / secs, clientCPU: (self1 - self0) / secs}
+				serverCPU: (cpu1 - cpu0) / secs, clientCPU: (self1 - self0) / secs, retries: float64(res.Retries)}
 			results.add(s.name(), t, r)
-			logf("[run %d/%d] %-28s %-13s %10s rec/s %7.1f MB/s %9s req/s p50 %s p99 %s | CPU server %.2f client %.2f",
-				i+1, o.runs, s.name(), t, fmtRate(r.recs), r.mbps, fmtRate(r.reqs), fmtDur(r.p50), fmtDur(r.p99), r.serverCPU, r.clientCPU)
+			logf("[run %d/%d] %-28s %-13s %10s rec/s %7.1f MB/s %9s req/s p50 %s p99 %s | CPU server %.2f client %.2f | retries %d",
+				i+1, o.runs, s.name(), t, fmtRate(r.recs), r.mbps, fmtRate(r.reqs), fmtDur(r.p50), fmtDur(r.p99), r.serverCPU, r.clientCPU, res.Retries)
 		}
 	}
 	return nil
@@ -461,8 +463,8 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 
 	w("\nDetails (medians). Latency is per HTTP request (for PutRecords: of %d records); CPU is cores busy over the\n", apiScenarios[0].records)
 	w("load (CPU seconds / wall seconds, from /proc/PID/stat for the server and getrusage for the client).\n\n")
-	dt := report.Table{Header: []string{"scenario", "target", "runs", "records/s", "MB/s", "requests/s", "p50", "p99", "server CPU", "client CPU"},
-		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
+	dt := report.Table{Header: []string{"scenario", "target", "runs", "records/s", "MB/s", "requests/s", "p50", "p99", "server CPU", "client CPU", "retries"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
 	for _, s := range scenarios {
 		for _, t := range allTargets {
 			runs := get(s.name(), t)
@@ -474,7 +476,8 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 				fmtRate(med(func(r apiRun) float64 { return r.mbps })), fmtRate(med(func(r apiRun) float64 { return r.reqs })),
 				fmtDur(med(func(r apiRun) float64 { return r.p50 })), fmtDur(med(func(r apiRun) float64 { return r.p99 })),
 				fmt.Sprintf("%.2f", med(func(r apiRun) float64 { return r.serverCPU })),
-				fmt.Sprintf("%.2f", med(func(r apiRun) float64 { return r.clientCPU })))
+				fmt.Sprintf("%.2f", med(func(r apiRun) float64 { return r.clientCPU })),
+				fmt.Sprint(sumRuns(runs, func(r apiRun) float64 { return r.retries })))
 		}
 	}
 	b.WriteString(dt.Markdown())
@@ -485,7 +488,8 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  (standard base64 data, random bytes; 16-hex-digit partition keys spread over the hash key space; %d distinct\n", o.conns)
 	w("  bodies), with a SigV4-shaped Authorization header that no server checks. A load ends after its time bound or\n")
 	w("  its request count, whichever comes first; every response must be 200, and every PutRecords response must\n")
-	w("  report `\"FailedRecordCount\":0`. One warm-up request per connection is not timed.\n")
+	w("  report `\"FailedRecordCount\":0`. One warm-up request per connection is not timed (nor its CPU). A request whose\n")
+	w("  connection dropped is sent once more on a new connection (column retries, total over runs).\n")
 	w("- sluice: `./cmd/sluice` built once, a separate process on 127.0.0.1 with a fresh `--data-dir` under %s per\n", info.Mount)
 	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)
 	w("- kinesalite %s from npm (installed once into $HOME/.cache/sluice/npm-kinesalite-%s), in memory, started by a\n", kinesaliteVersion, kinesaliteVersion)
@@ -499,6 +503,14 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  NextShardIterator, and takes a new iterator at the end of the shard. The client parses every GetRecords\n")
 	w("  response (fastjson) to count records and data.\n")
 	return b.String()
+}
+
+func sumRuns(runs []apiRun, f func(apiRun) float64) float64 {
+	t := 0.0
+	for _, r := range runs {
+		t += f(r)
+	}
+	return t
 }
 
 // short abbreviates a target name for a ratio column header.

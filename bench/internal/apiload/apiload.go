@@ -92,7 +92,7 @@ func (c *Client) Do(op string, body []byte) ([]byte, error) {
 		if len(b) > 300 {
 			b = b[:300]
 		}
-		return nil, fmt.Errorf("%s: HTTP %d: %s", op, c.resp.StatusCode(), b)
+		return nil, &httpError{fmt.Sprintf("%s: HTTP %d: %s", op, c.resp.StatusCode(), b)}
 	}
 	return c.resp.Body(), nil
 }
@@ -159,6 +159,9 @@ type Config struct {
 	DataBytesPerRequest int
 	// Check validates a response body (nil: status 200 suffices).
 	Check func([]byte) error
+	// OnStart, if set, is called after the warm-up requests, just before
+	// the clock starts (e.g. to sample CPU counters).
+	OnStart func()
 	// Bounds: the load stops after MaxRequests requests or MaxDuration,
 	// whichever comes first.
 	MaxRequests int64
@@ -170,7 +173,28 @@ type Result struct {
 	Requests, Records, DataBytes int64
 	Elapsed                      time.Duration
 	Latencies                    []time.Duration // one per request
-	Err                          error           // the first failure; the load stops at it
+	// Retries counts requests sent again after a connection failure
+	// (kinesalite sometimes drops a keep-alive connection under load).
+	Retries int64
+	Err     error // the first failure; the load stops at it
+}
+
+// httpError is a response with a status other than 200.
+type httpError struct{ msg string }
+
+func (e *httpError) Error() string { return e.msg }
+
+// doRetry is c.Do, sent once more on a new connection when the first
+// attempt failed below HTTP (a dropped connection). retries counts those.
+func doRetry(c *Client, op string, body []byte, retries *atomic.Int64) ([]byte, error) {
+	b, err := c.Do(op, body)
+	var he *httpError
+	if err != nil && !errors.As(err, &he) {
+		retries.Add(1)
+		c.hc.CloseIdleConnections()
+		b, err = c.Do(op, body)
+	}
+	return b, err
 }
 
 // PutFailedZero checks that a PutRecords response reports no failed record.
@@ -191,13 +215,18 @@ func Run(cfg Config) Result {
 		return Result{Err: errors.New("apiload: Conns, Body, MaxRequests and MaxDuration must be set")}
 	}
 	clients := make([]*Client, cfg.Conns)
+	var retries atomic.Int64
 	for i := range clients {
 		clients[i] = NewClient(cfg.Addr)
 		// Open the connection before the clock starts.
-		if _, err := clients[i].Do(cfg.Op, cfg.Body[i%len(cfg.Body)]); err != nil {
+		if _, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &retries); err != nil {
 			return Result{Err: fmt.Errorf("warm-up request: %w", err)}
 		}
 	}
+	if cfg.OnStart != nil {
+		cfg.OnStart()
+	}
+	retries.Store(0)
 	defer func() {
 		for _, c := range clients {
 			c.Close()
@@ -219,7 +248,7 @@ func Run(cfg Config) Result {
 			l := make([]time.Duration, 0, 1024)
 			for !stop.Load() && issued.Add(1) <= cfg.MaxRequests {
 				t0 := time.Now()
-				resp, err := c.Do(cfg.Op, body)
+				resp, err := doRetry(c, cfg.Op, body, &retries)
 				if err == nil && cfg.Check != nil {
 					err = cfg.Check(resp)
 				}
@@ -238,7 +267,7 @@ func Run(cfg Config) Result {
 		}()
 	}
 	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Err: firstErr}
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load()}
 	for _, l := range lats {
 		res.Latencies = append(res.Latencies, l...)
 	}
@@ -355,7 +384,7 @@ func RunRead(cfg ReadConfig) Result {
 	if cfg.Conns < 1 || len(cfg.Shards) == 0 || cfg.MaxRequests < 1 || cfg.MaxDuration <= 0 {
 		return Result{Err: errors.New("apiload: Conns, Shards, MaxRequests and MaxDuration must be set")}
 	}
-	var issued, records, data atomic.Int64
+	var issued, records, data, retries atomic.Int64
 	var stop atomic.Bool
 	var firstErr error
 	var errOnce sync.Once
@@ -379,7 +408,7 @@ func RunRead(cfg ReadConfig) Result {
 			l := make([]time.Duration, 0, 256)
 			for !stop.Load() {
 				if iter == "" {
-					b, err := c.Do(OpGetShardIterator, itReq)
+					b, err := doRetry(c, OpGetShardIterator, itReq, &retries)
 					if err != nil {
 						fail(err)
 						break
@@ -396,7 +425,7 @@ func RunRead(cfg ReadConfig) Result {
 				}
 				body := []byte(`{"ShardIterator":"` + iter + `","Limit":` + strconv.Itoa(cfg.Limit) + `}`)
 				t0 := time.Now()
-				b, err := c.Do(OpGetRecords, body)
+				b, err := doRetry(c, OpGetRecords, body, &retries)
 				if err != nil {
 					fail(err)
 					break
@@ -422,7 +451,7 @@ func RunRead(cfg ReadConfig) Result {
 		}()
 	}
 	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Err: firstErr, Records: records.Load(), DataBytes: data.Load()}
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Records: records.Load(), DataBytes: data.Load(), Retries: retries.Load()}
 	for _, l := range lats {
 		res.Latencies = append(res.Latencies, l...)
 	}
