@@ -17,7 +17,7 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 FUZZTIME ?= 60000x
 FUZZTIME_LONG ?= 2m
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment clean
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
 run:
@@ -57,10 +57,16 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(FUZZTIME_LONG)
 
-bench: bench-segment
+bench: bench-segment bench-api
 
 bench-segment:
 	$(GO) run ./bench/cmd/sluice-bench segment
+
+# The Kinesis API against kinesalite (npm, installed once) and a discard
+# server; about 8 minutes. BENCH_API_FLAGS=--quick for a short pass.
+bench-api:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench api $(BENCH_API_FLAGS)
 
 clean:
 	rm -rf bin data
