@@ -17,7 +17,16 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 FUZZTIME ?= 60000x
 FUZZTIME_LONG ?= 2m
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean
+# End-to-end runs of real clients against the server binary (TestCmdClients,
+# TestCmdTelegraf): the AWS CLI, boto3, @aws-sdk/client-kinesis (npm ci into a
+# cache keyed by the lockfile) and Telegraf (built once per version). Both
+# caches live under SLUICE_CACHE; a warm run needs no network.
+SLUICE_CACHE ?= $(HOME)/.cache/sluice
+TELEGRAF_VERSION ?= 1.37.2
+E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf
+
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean \
+	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
 run:
@@ -27,7 +36,7 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
-test: vet fmt-check unit race fuzz-short
+test: vet fmt-check unit race fuzz-short e2e-clients
 
 vet:
 	$(GO) vet ./...
@@ -56,6 +65,18 @@ fuzz-short:
 
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(FUZZTIME_LONG)
+
+# Telegraf builds in the background (minutes when cold) while npm installs.
+e2e-deps:
+	@set -e; mkdir -p "$(SLUICE_CACHE)"; log="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION).log"; \
+	SLUICE_CACHE="$(SLUICE_CACHE)" TELEGRAF_VERSION=$(TELEGRAF_VERSION) scripts/telegraf.sh >"$$log" 2>&1 & tg=$$!; \
+	SLUICE_CACHE="$(SLUICE_CACHE)" scripts/npm-deps.sh >/dev/null; \
+	if ! wait $$tg; then cat "$$log"; echo "e2e-deps: the Telegraf build failed (log: $$log)"; exit 1; fi; \
+	grep -h '^telegraf' "$$log"
+
+e2e-clients: e2e-deps
+	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
+	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
 
 bench: bench-segment bench-api
 
