@@ -94,7 +94,7 @@ func TestCmdTelegraf(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	client := sdkClient(endpoint, accessKey, secretKey)
+	client := signedClient(endpoint, accessKey, secretKey)
 	const stream = "telegraf"
 	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
 		t.Fatalf("CreateStream: %v; server log:\n%s", err, logTail(p.stderr.String()))
@@ -108,7 +108,7 @@ func TestCmdTelegraf(t *testing.T) {
 			{accessKey, secretKey + "x", "InvalidSignatureException"},
 			{"AKIDUNKNOWN", secretKey, "UnrecognizedClientException"},
 		} {
-			_, err := sdkClient(endpoint, c.key, c.secret).DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+			_, err := signedClient(endpoint, c.key, c.secret).DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
 			var ae smithy.APIError
 			if !errors.As(err, &ae) || ae.ErrorCode() != c.code {
 				t.Fatalf("DescribeStreamSummary signed with key %s and a wrong secret or key: got %v, want %s", c.key, err, c.code)
@@ -260,9 +260,9 @@ func TestCmdTelegraf(t *testing.T) {
 	}
 }
 
-// sdkClient is an aws-sdk-go-v2 Kinesis client for endpoint, signing with
-// the given keys, without retries.
-func sdkClient(endpoint, accessKey, secretKey string) *kinesis.Client {
+// signedClient is an aws-sdk-go-v2 Kinesis client for endpoint, signing
+// with the given keys, without retries.
+func signedClient(endpoint, accessKey, secretKey string) *kinesis.Client {
 	return kinesis.New(kinesis.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
