@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/valyala/fasthttp"
+
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 )
@@ -16,6 +18,7 @@ func init() {
 	implemented["DescribeStreamConsumer"] = (*Server).describeStreamConsumer
 	implemented["ListStreamConsumers"] = (*Server).listStreamConsumers
 	implemented["DeregisterStreamConsumer"] = (*Server).deregisterStreamConsumer
+	implemented["SubscribeToShard"] = (*Server).subscribeToShard
 }
 
 func (s *Server) registerStreamConsumer(in *Request, out *Response) error {
@@ -104,4 +107,14 @@ func firstARN(arns ...*string) string {
 		}
 	}
 	return ""
+}
+
+// subscribeToShard checks a SubscribeToShard request against the model
+// and then answers 501: the event stream is not served yet.
+func (s *Server) subscribeToShard(in *Request, out *Response) error {
+	var req kinesis.SubscribeToShardInput
+	if err := decodeModel(in, "SubscribeToShard", &req); err != nil {
+		return err
+	}
+	return &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: SubscribeToShard", Status: fasthttp.StatusNotImplemented}
 }
