@@ -18,7 +18,9 @@ func init() {
 	implemented["DescribeStreamConsumer"] = (*Server).describeStreamConsumer
 	implemented["ListStreamConsumers"] = (*Server).listStreamConsumers
 	implemented["DeregisterStreamConsumer"] = (*Server).deregisterStreamConsumer
-	implemented["SubscribeToShard"] = (*Server).subscribeToShard
+	if implemented["SubscribeToShard"] == nil { // a real implementation wins
+		implemented["SubscribeToShard"] = (*Server).subscribeToShard
+	}
 }
 
 func (s *Server) registerStreamConsumer(in *Request, out *Response) error {
