@@ -18,6 +18,7 @@ func TestSDKStreamConsumers(t *testing.T) {
 	e := startMisc(t, func(c *stream.Config) {
 		c.ConsumerActivationDelay = delay
 		c.Limits.MaxConsumersPerStream = 7
+		c.UpdateDelay = time.Hour // a reshard keeps its stream UPDATING
 	})
 	c, ctx := e.client, e.ctx
 	e.createStream(t, "cons", 2)
@@ -163,6 +164,14 @@ func TestSDKStreamConsumers(t *testing.T) {
 		"1 validation error detected: Value 'bad name' at 'consumerName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "empty"), ConsumerName: aws.String("x"), Tags: map[string]string{"aws:k": "v"}})
 	wantErr[*types.InvalidArgumentException](t, "RegisterStreamConsumer reserved tag", err, `Tag key "aws:k" uses the reserved prefix 'aws:'.`)
+
+	// A stream that is not ACTIVE takes no consumer.
+	e.createStream(t, "busy", 1)
+	if err := e.m.SplitShard("busy", "shardId-000000000000", "1000"); err != nil {
+		t.Fatalf("SplitShard: %v", err)
+	}
+	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "busy"), ConsumerName: aws.String("x")})
+	wantErr[*types.ResourceInUseException](t, "RegisterStreamConsumer UPDATING stream", err, "Stream busy under account 000000000000 not ACTIVE, instead in state UPDATING")
 
 	// Deregister by ARN and by stream and name.
 	if _, err := c.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: aws.String(arns["c1"])}); err != nil {

@@ -43,6 +43,7 @@ func (c *manualClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // miscEnv is a server on a loopback socket with its SDK client.
 type miscEnv struct {
+	m      *stream.Manager
 	client *kinesis.Client
 	clock  *manualClock
 	ctx    context.Context
@@ -96,7 +97,7 @@ func startMisc(t *testing.T, configure func(*stream.Config)) *miscEnv {
 	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
 	})
-	return &miscEnv{client: client, clock: clock, ctx: ctx}
+	return &miscEnv{m: m, client: client, clock: clock, ctx: ctx}
 }
 
 func (e *miscEnv) createStream(t *testing.T, name string, shards int32) {
