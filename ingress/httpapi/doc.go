@@ -89,9 +89,25 @@
 // InvalidArgumentException the members it cannot honour (ON_DEMAND mode,
 // Tags, WarmThroughputMiBps, MaxRecordSizeInKiB other than 1024).
 //
-// Not implemented yet: the other 29 operations of the model (resharding,
-// consumers and SubscribeToShard, tags, retention, encryption, stream mode,
-// monitoring, resource policies, limits and account settings); the CBOR
+// Tags, consumers, resource policies and the account, through the
+// model-driven codec (decodeModel/writeModel over the generated types of
+// wire/kinesis, so JSON or CBOR as the request came, with the model's
+// SerializationException and ValidationException checks in AWS's order),
+// one file each: ops_tags.go (AddTagsToStream, RemoveTagsFromStream,
+// ListTagsForStream, TagResource, UntagResource, ListTagsForResource),
+// ops_consumers.go (RegisterStreamConsumer, DescribeStreamConsumer,
+// ListStreamConsumers, DeregisterStreamConsumer), ops_policy.go
+// (PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy) and
+// ops_account.go (DescribeLimits, DescribeAccountSettings,
+// UpdateAccountSettings). Each registers itself in implemented from an
+// init function. The rules are the Manager's (stream/tags.go,
+// consumers.go, policy.go, account.go); a ResourceARN or StreamARN of a
+// missing stream answers "Stream X under account A not found." with the
+// name in the ARN (arnErr). SubscribeToShard validates its input and then
+// answers 501: its event stream is not served yet.
+//
+// Not implemented yet: resharding, retention, encryption, stream mode,
+// monitoring and the SubscribeToShard event stream; the CBOR
 // 1.1 encoding; SigV4 verification (any or no signature is accepted);
 // quotas and throttling
 // (ProvisionedThroughputExceededException); metrics.
