@@ -343,7 +343,14 @@ func TestSDKCreateStream(t *testing.T) {
 	_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("pw"), ShardCount: aws.Int32(1), WarmThroughputMiBps: aws.Int32(10)})
 	wantErr[validErr](t, "warm throughput on PROVISIONED", err, "ValidationException", "Warm throughput is only supported for streams in ON_DEMAND mode.")
 	_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("tagged"), ShardCount: aws.Int32(1), Tags: map[string]string{"aws:x": "y"}})
-	wantErr[invalidArg](t, "reserved tag key", err, "InvalidArgumentException", "...")
+	wantErr[invalidArg](t, "reserved tag key", err, "InvalidArgumentException", `Tag key "aws:x" uses the reserved prefix 'aws:'.`)
+	tooMany := map[string]string{}
+	for i := range 51 {
+		tooMany["k"+strconv.Itoa(i)] = "v"
+	}
+	_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("tagged"), ShardCount: aws.Int32(1), Tags: tooMany})
+	wantErr[invalidArg](t, "51 tags", err, "InvalidArgumentException",
+		"Failed to add tags to stream tagged under account "+acct+" because a given stream cannot have more than 50 tags associated with it.")
 	// 3 + 4 + 4 = 11 open shards of 20: 10 more are too many.
 	_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("big"), ShardCount: aws.Int32(10)})
 	wantErr[limitErr](t, "shard limit", err, "LimitExceededException",
@@ -390,7 +397,8 @@ func TestSDKDeleteStream(t *testing.T) {
 	wantErr[inUseErr](t, "stream with consumers", err, "ResourceInUseException",
 		"Stream d under account "+acct+" has 1 registered consumers; set EnforceConsumerDeletion to delete it with them.")
 	_, err = c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("d"), EnforceConsumerDeletion: aws.Bool(false)})
-	wantErr[inUseErr](t, "EnforceConsumerDeletion false", err, "ResourceInUseException", "...")
+	wantErr[inUseErr](t, "EnforceConsumerDeletion false", err, "ResourceInUseException",
+		"Stream d under account "+acct+" has 1 registered consumers; set EnforceConsumerDeletion to delete it with them.")
 	if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("d"), EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
 		t.Fatalf("DeleteStream d with EnforceConsumerDeletion: %v", err)
 	}
