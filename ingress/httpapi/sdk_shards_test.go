@@ -444,3 +444,32 @@ func TestSDKListShards(t *testing.T) {
 	e.create("ls", 3)
 	wantErr[notFoundErr](t, "NextToken of a deleted stream", list(&kinesis.ListShardsInput{NextToken: tok}), "ResourceNotFoundException", streamNotFound("ls"))
 }
+
+// TestSDKReshardOnDemand: AWS manages the shards of an ON_DEMAND stream;
+// resharding calls are ValidationException until it is PROVISIONED again.
+func TestSDKReshardOnDemand(t *testing.T) {
+	e := newSDKEnv(t, nil)
+	c, ctx := e.c, e.ctx
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od"),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	name := aws.String("od")
+	_, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String(stream.ShardID(0)), NewStartingHashKey: aws.String("1000")})
+	wantErr[validErr](t, "SplitShard", err, "ValidationException", "SplitShard is not supported for streams in ON_DEMAND mode.")
+	_, err = c.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: name, ShardToMerge: aws.String(stream.ShardID(0)), AdjacentShardToMerge: aws.String(stream.ShardID(1))})
+	wantErr[validErr](t, "MergeShards", err, "ValidationException", "MergeShards is not supported for streams in ON_DEMAND mode.")
+	_, err = c.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: name, TargetShardCount: aws.Int32(8), ScalingType: types.ScalingTypeUniformScaling})
+	wantErr[validErr](t, "UpdateShardCount", err, "ValidationException", "UpdateShardCount is not supported for streams in ON_DEMAND mode.")
+	if got := e.shards("od", nil); len(got) != stream.OnDemandShardCount {
+		t.Errorf("shards after the refusals: %+v", got)
+	}
+	if _, err := c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: aws.String(arnBase + "od"),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: name, TargetShardCount: aws.Int32(8), ScalingType: types.ScalingTypeUniformScaling})
+	if err != nil || aws.ToInt32(out.CurrentShardCount) != 4 || aws.ToInt32(out.TargetShardCount) != 8 {
+		t.Errorf("UpdateShardCount once PROVISIONED: %+v, %v", out, err)
+	}
+}
