@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/sluicehq/sluice/stream"
@@ -26,10 +27,15 @@ type streamRef struct {
 // resolveRef returns the stream a request names by StreamName and/or
 // StreamARN (KINESIS_API.md 2.0: at least one; both must agree), through
 // Manager.ResolveStream. An ARN of another region or account is
-// ResourceNotFoundException naming the ARN's stream.
+// ResourceNotFoundException naming the ARN's stream and account.
 func (s *Server) resolveRef(r streamRef) (string, error) {
 	arn := deref(r.StreamARN)
 	name, err := s.cfg.Manager.ResolveStream(deref(r.StreamName), arn)
+	if errors.Is(err, stream.ErrStreamNotFound) {
+		// [unsure] whether AWS answers an ARN of another account so or
+		// with AccessDeniedException.
+		return "", kinesis.ResourceNotFound("Stream " + arnStreamName(arn) + " under account " + arnAccount(arn, s.cfg.AccountID) + " not found.")
+	}
 	if err != nil {
 		return "", callErr(err, arnStreamName(arn), "")
 	}
@@ -43,6 +49,16 @@ func arnStreamName(arn string) string {
 		return name
 	}
 	return ""
+}
+
+// arnAccount returns the account field of an ARN
+// (arn:partition:service:region:account:resource), or def.
+func arnAccount(arn, def string) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) < 6 || f[4] == "" {
+		return def
+	}
+	return f[4]
 }
 
 func deref(s *string) string {

@@ -211,7 +211,7 @@ func TestSDKUpdateStreamMode(t *testing.T) {
 	wantErr[notFoundErr](t, "missing stream", err, "ResourceNotFoundException", streamNotFound("nope"))
 	_, err = c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:111111111111:stream/m"),
 		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
-	wantErr[notFoundErr](t, "other account's ARN", err, "ResourceNotFoundException", streamNotFound("m"))
+	wantErr[notFoundErr](t, "other account's ARN", err, "ResourceNotFoundException", "Stream m under account 111111111111 not found.")
 	e.raw("UpdateStreamMode", `{"StreamName":"m","StreamModeDetails":{"StreamMode":"ON_DEMAND"}}`).want(t, "StreamName instead of StreamARN", 400,
 		"ValidationException", "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null")
 	// The on-demand stream count limit (2).

@@ -410,7 +410,7 @@ func TestSDKDeleteStream(t *testing.T) {
 	_, err = c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("missing")})
 	wantErr[notFoundErr](t, "missing", err, "ResourceNotFoundException", streamNotFound("missing"))
 	_, err = c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:123456789012:stream/e")})
-	wantErr[notFoundErr](t, "other account's ARN", err, "ResourceNotFoundException", streamNotFound("e"))
+	wantErr[notFoundErr](t, "other account's ARN", err, "ResourceNotFoundException", "Stream e under account 123456789012 not found.")
 	_, err = c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("x"), StreamARN: aws.String(arnBase + "e")})
 	wantErr[invalidArg](t, "name and ARN disagree", err, "InvalidArgumentException",
 		`StreamName "x" does not match the stream of StreamARN "`+arnBase+`e".`)
