@@ -486,6 +486,20 @@ func TestSDKDescribeStream(t *testing.T) {
 	wantErr[notFoundErr](t, "summary of missing", err, "ResourceNotFoundException", streamNotFound("missing"))
 	_, err = c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: aws.String("arn:aws:kinesis:eu-west-1:" + acct + ":stream/s")})
 	wantErr[notFoundErr](t, "summary by another region's ARN", err, "ResourceNotFoundException", streamNotFound("s"))
+	// The JSON as sent: defaults spelled out, absent members absent,
+	// StreamId ignored on input and never sent (KINESIS_API.md 1.7).
+	r := e.raw("DescribeStreamSummary", `{"StreamName":"s","StreamId":"abcdefghij0123456789-abc"}`)
+	for _, want := range []string{`"EnhancedMonitoring":[{"ShardLevelMetrics":[]}]`, `"EncryptionType":"NONE"`, `"ConsumerCount":0`,
+		`"MaxRecordSizeInKiB":1024`, `"StreamModeDetails":{"StreamMode":"PROVISIONED"}`, `"OpenShardCount":4`} {
+		if r.status != 200 || !strings.Contains(r.raw, want) {
+			t.Errorf("DescribeStreamSummary JSON lacks %s: %d %s", want, r.status, r.raw)
+		}
+	}
+	for _, absent := range []string{"KeyId", "StreamId", "WarmThroughput"} {
+		if strings.Contains(r.raw, `"`+absent+`"`) {
+			t.Errorf("DescribeStreamSummary JSON has %s: %s", absent, r.raw)
+		}
+	}
 	sum, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: aws.String(arnBase + "s")})
 	if err != nil || aws.ToInt32(sum.StreamDescriptionSummary.OpenShardCount) != 4 {
 		t.Errorf("summary by ARN after split: %+v, %v", sum, err)
