@@ -111,7 +111,9 @@ func (e *ExpiredNextTokenError) Error() string { return e.Msg }
 //   - *ExpiredNextTokenError (ExpiredNextTokenException, text [unsure]).
 //   - ErrStreamNotFound (ResourceNotFoundException "Stream X under account
 //     A not found."), also when StreamCreationMillis or a NextToken names
-//     another incarnation of the stream.
+//     another incarnation of the stream. With a NextToken it comes as a
+//     *ResourceNotFoundError (wrapping ErrStreamNotFound) whose Msg names
+//     the stream, which only the token knows.
 //
 // The HTTP layer must check StreamARN against NextToken itself ("NextToken
 // and StreamARN cannot be provided together.") and pass the resolved name.
@@ -168,14 +170,18 @@ func (m *Manager) ListShards(name string, opts ListShardsOptions) (ListShardsRes
 		}
 	}
 	s, err := m.stream(name)
+	if err == nil && opts.NextToken != "" && tok.streamCreated != s.meta.CreatedMillis {
+		err = notFound(name)
+	}
 	if err != nil {
+		if opts.NextToken != "" && errors.Is(err, ErrStreamNotFound) {
+			// Only the token names the stream: the caller cannot word the
+			// message, so it is made here.
+			return ListShardsResult{}, &ResourceNotFoundError{Msg: "Stream " + name + " under account " + m.cfg.AccountID + " not found.", err: ErrStreamNotFound}
+		}
 		return ListShardsResult{}, err
 	}
-	if opts.NextToken != "" {
-		if tok.streamCreated != s.meta.CreatedMillis {
-			return ListShardsResult{}, notFound(name)
-		}
-	} else {
+	if opts.NextToken == "" {
 		if opts.StreamCreationMillis != 0 && opts.StreamCreationMillis != s.meta.CreatedMillis {
 			return ListShardsResult{}, notFound(name)
 		}

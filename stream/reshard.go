@@ -97,6 +97,9 @@ const (
 // Errors, in the order they are checked (AWS code: message):
 //   - ErrStreamNotFound (ResourceNotFoundException "Stream X under account A
 //     not found.").
+//   - *APIError of kind ErrValidation (ValidationException "SplitShard is
+//     not supported for streams in ON_DEMAND mode." [unsure: text]) for an
+//     ON_DEMAND stream, whose shards AWS manages.
 //   - *ResourceNotFoundError wrapping ErrShardNotFound
 //     (ResourceNotFoundException "Could not find shard shardId-000000000005
 //     in stream X under account A."); an id that does not parse is quoted
@@ -124,6 +127,9 @@ const (
 // comes right after the shard lookup) [unsure: AWS's order].
 func (m *Manager) SplitShard(name, shardToSplit, newStartingHashKey string) error {
 	return m.reshard(name, func(s *streamState) (reshardOp, error) {
+		if err := checkProvisioned(s, "SplitShard"); err != nil {
+			return reshardOp{}, err
+		}
 		sh, err := m.reshardShard(s, shardToSplit)
 		if err != nil {
 			return reshardOp{}, err
@@ -159,6 +165,7 @@ func (m *Manager) SplitShard(name, shardToSplit, newStartingHashKey string) erro
 //
 // Errors, in the order they are checked:
 //   - ErrStreamNotFound (as SplitShard).
+//   - ErrValidation for an ON_DEMAND stream (as SplitShard).
 //   - *ResourceNotFoundError or, for a closed shard, *ArgumentError (as
 //     SplitShard): for A, then for B.
 //   - *ArgumentError (InvalidArgumentException "Shards shardId-A and
@@ -167,6 +174,9 @@ func (m *Manager) SplitShard(name, shardToSplit, newStartingHashKey string) erro
 //   - *ResourceInUseError (as SplitShard).
 func (m *Manager) MergeShards(name, shardToMerge, adjacentShardToMerge string) error {
 	return m.reshard(name, func(s *streamState) (reshardOp, error) {
+		if err := checkProvisioned(s, "MergeShards"); err != nil {
+			return reshardOp{}, err
+		}
 		a, err := m.reshardShard(s, shardToMerge)
 		if err != nil {
 			return reshardOp{}, err
@@ -206,6 +216,7 @@ func (m *Manager) MergeShards(name, shardToMerge, adjacentShardToMerge string) e
 //   - *ArgumentError for a scalingType other than UNIFORM_SCALING or a
 //     target < 1 (the wire layer rejects both first, as ValidationException)
 //     [unsure: text].
+//   - ErrValidation for an ON_DEMAND stream (as SplitShard).
 //   - *ResourceInUseError (as SplitShard).
 //   - *LimitExceededError (LimitExceededException):
 //     "Target shard count or number of open shards cannot be greater than
@@ -229,6 +240,9 @@ func (m *Manager) UpdateShardCount(name string, target int, scalingType string) 
 		if target < 1 {
 			return reshardOp{}, argError("1 validation error detected: Value '" + strconv.Itoa(target) +
 				"' at 'targetShardCount' failed to satisfy constraint: Member must have value greater than or equal to 1")
+		}
+		if err := checkProvisioned(s, "UpdateShardCount"); err != nil {
+			return reshardOp{}, err
 		}
 		if err := m.checkActive(s); err != nil {
 			return reshardOp{}, err
@@ -273,6 +287,16 @@ func (m *Manager) reshardShard(s *streamState, id string) (*shardState, error) {
 			" has already been merged or split, and thus is not eligible for merging or splitting.")
 	}
 	return sh, nil
+}
+
+// checkProvisioned refuses to reshard an ON_DEMAND stream: AWS manages
+// its shards (KINESIS_API.md 2.12: ValidationException).
+func checkProvisioned(s *streamState, op string) error {
+	if s.settings.Load().Mode == ModeOnDemand {
+		// [unsure] AWS's text.
+		return apiError(ErrValidation, op+" is not supported for streams in ON_DEMAND mode.")
+	}
+	return nil
 }
 
 func (m *Manager) checkActive(s *streamState) error {

@@ -32,13 +32,19 @@
 // # Adding an operation
 //
 // An operation is one method registered in the implemented map
-// (server.go):
+// (server.go), from the map literal or from an init function of the
+// operation's file:
+//
+//	func init() { implemented["SplitShard"] = (*Server).splitShard }
 //
 //	func (s *Server) splitShard(in *Request, out *Response) error {
-//		// decode in.Body (in in.Encoding), call the Manager,
-//		// writeOK(in, out, body) or return the error
+//		var req kinesis.SplitShardInput
+//		if err := decodeModel(in, "SplitShard", &req); err != nil {
+//			return err
+//		}
+//		// call the Manager; return callErr(err, name, shard) on failure
+//		return writeModel(in, out, nil) // or the generated output shape
 //	}
-//	var implemented = map[string]opFunc{..., "SplitShard": (*Server).splitShard}
 //
 // The dispatcher has already checked method, content type, body and
 // operation name; a returned error goes through toAWS and is written in the
@@ -81,13 +87,29 @@
 // # Operations
 //
 // Data plane, through the wire/kinesis codecs with pooled requests:
-// PutRecord, PutRecords, GetShardIterator, GetRecords. Control plane, with
-// encoding/json for now: CreateStream, DeleteStream, DescribeStream,
-// DescribeStreamSummary, ListStreams, ListShards (with pagination tokens and
-// ShardFilter). Streams are PROVISIONED, unencrypted (EncryptionType NONE),
-// without enhanced monitoring; CreateStream refuses with
-// InvalidArgumentException the members it cannot honour (ON_DEMAND mode,
-// Tags, WarmThroughputMiBps, MaxRecordSizeInKiB other than 1024).
+// PutRecord, PutRecords, GetShardIterator, GetRecords.
+//
+// Control plane (controlplane.go, ops_streams.go, ops_shards.go,
+// ops_settings.go), through the model-driven codec (decodeModel and
+// writeModel over the generated types of wire/kinesis, in the request's
+// encoding, with the model's Serialization and Validation checks in AWS's
+// order): CreateStream (ShardCount, PROVISIONED or ON_DEMAND, Tags,
+// WarmThroughputMiBps, MaxRecordSizeInKiB), DeleteStream
+// (EnforceConsumerDeletion), DescribeStream (Limit capped at 100, shards
+// within the retention period), DescribeStreamSummary (mode, encryption
+// type and key, enhanced monitoring, consumer count, MaxRecordSizeInKiB,
+// warm throughput, open shard count), ListStreams (Limit capped at 100;
+// NextToken is the base64 of the last name), ListShards (the Manager's
+// filters, paging and authenticated, expiring NextTokens), SplitShard,
+// MergeShards, UpdateShardCount, Increase/DecreaseStreamRetentionPeriod,
+// Start/StopStreamEncryption (state only), UpdateStreamMode,
+// UpdateStreamWarmThroughput, UpdateMaxRecordSize, Enable/
+// DisableEnhancedMonitoring. Every stream-scoped call takes StreamName
+// and/or StreamARN (both must agree; Manager.ResolveStream); an ARN of
+// another region or account is ResourceNotFoundException. The rules beyond
+// the model (limits, stream status, resharding, retention bounds) are the
+// stream package's; its typed errors carry AWS's texts and go through
+// toAWS like all errors. StreamId is ignored.
 //
 // Tags, consumers, resource policies and the account, through the
 // model-driven codec (decodeModel/writeModel over the generated types of
@@ -106,8 +128,7 @@
 // name in the ARN (arnErr). SubscribeToShard validates its input and then
 // answers 501: its event stream is not served yet.
 //
-// Not implemented yet: resharding, retention, encryption, stream mode,
-// monitoring and the SubscribeToShard event stream; the CBOR
+// Not implemented yet: the SubscribeToShard event stream; the CBOR
 // 1.1 encoding; SigV4 verification (any or no signature is accepted);
 // quotas and throttling
 // (ProvisionedThroughputExceededException); metrics.

@@ -74,15 +74,15 @@ func TestSDKStreamConsumers(t *testing.T) {
 		register(fmt.Sprintf("c%d", i))
 	}
 	_, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("c6")})
-	wantErr[*types.LimitExceededException](t, "sixth consumer in CREATING", err,
+	wantSDKErr[*types.LimitExceededException](t, "sixth consumer in CREATING", err,
 		"Only 5 consumers can be in CREATING status at once for stream cons under account 000000000000.")
 	e.clock.Advance(delay)
 	register("c6")
 	// At most Limits.MaxConsumersPerStream (7 here) in all.
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("c7")})
-	wantErr[*types.LimitExceededException](t, "eighth consumer", err, "Consumer limit of 7 exceeded for stream cons under account 000000000000.")
+	wantSDKErr[*types.LimitExceededException](t, "eighth consumer", err, "Consumer limit of 7 exceeded for stream cons under account 000000000000.")
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("c3")})
-	wantErr[*types.ResourceInUseException](t, "duplicate name", err, "Consumer c3 under stream cons already exists for account 000000000000.")
+	wantSDKErr[*types.ResourceInUseException](t, "duplicate name", err, "Consumer c3 under stream cons already exists for account 000000000000.")
 
 	// ListStreamConsumers in registration order, in pages of 3.
 	wantOrder := []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6"}
@@ -125,14 +125,14 @@ func TestSDKStreamConsumers(t *testing.T) {
 		t.Fatalf("ListStreamConsumers with StreamCreationTimestamp: %+v %v", all, err)
 	}
 	_, err = c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(arn), StreamCreationTimestamp: aws.Time(streamCreated.Add(-time.Hour))})
-	wantErr[*types.ResourceNotFoundException](t, "ListStreamConsumers other creation time", err, "Stream cons under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "ListStreamConsumers other creation time", err, "Stream cons under account 000000000000 not found.")
 	_, err = c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(arn), NextToken: aws.String("bogus")})
-	wantErr[*types.InvalidArgumentException](t, "ListStreamConsumers bad token", err, "Invalid NextToken.")
+	wantSDKErr[*types.InvalidArgumentException](t, "ListStreamConsumers bad token", err, "Invalid NextToken.")
 	_, err = c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(arn), MaxResults: aws.Int32(0)})
-	wantErr[*types.ValidationException](t, "ListStreamConsumers MaxResults 0", err,
+	wantSDKErr[*types.ValidationException](t, "ListStreamConsumers MaxResults 0", err,
 		"1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1")
 	_, err = c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(miscARNBase + "missing")})
-	wantErr[*types.ResourceNotFoundException](t, "ListStreamConsumers missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "ListStreamConsumers missing stream", err, "Stream missing under account 000000000000 not found.")
 	// A stream without consumers lists none.
 	e.createStream(t, "empty", 1)
 	none, err := c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(miscARNBase + "empty")})
@@ -142,28 +142,28 @@ func TestSDKStreamConsumers(t *testing.T) {
 
 	// Describe errors.
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{})
-	wantErr[*types.InvalidArgumentException](t, "DescribeStreamConsumer without anything", err, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+	wantSDKErr[*types.InvalidArgumentException](t, "DescribeStreamConsumer without anything", err, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: aws.String(arn)})
-	wantErr[*types.InvalidArgumentException](t, "DescribeStreamConsumer StreamARN only", err, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+	wantSDKErr[*types.InvalidArgumentException](t, "DescribeStreamConsumer StreamARN only", err, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerName: aws.String("c1"), ConsumerARN: aws.String(arns["c0"])})
-	wantErr[*types.InvalidArgumentException](t, "DescribeStreamConsumer name and ARN disagree", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "DescribeStreamConsumer name and ARN disagree", err,
 		"ConsumerARN "+quotedARN(arns["c0"])+" does not match the given StreamARN or ConsumerName.")
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("nope")})
-	wantErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer missing name", err, "Consumer nope under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer missing name", err, "Consumer nope under account 000000000000 not found.")
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: aws.String(miscARNBase + "missing"), ConsumerName: aws.String("c0")})
-	wantErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer missing stream", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/cons/consumer/c0")})
-	wantErr[*types.ValidationException](t, "DescribeStreamConsumer bad ARN", err,
+	wantSDKErr[*types.ValidationException](t, "DescribeStreamConsumer bad ARN", err,
 		`1 validation error detected: Value 'arn:aws:kinesis:us-east-1:000000000000:stream/cons/consumer/c0' at 'consumerARN' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`)
 
 	// Register errors.
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "missing"), ConsumerName: aws.String("x")})
-	wantErr[*types.ResourceNotFoundException](t, "RegisterStreamConsumer missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "RegisterStreamConsumer missing stream", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "empty"), ConsumerName: aws.String("bad name")})
-	wantErr[*types.ValidationException](t, "RegisterStreamConsumer bad name", err,
+	wantSDKErr[*types.ValidationException](t, "RegisterStreamConsumer bad name", err,
 		"1 validation error detected: Value 'bad name' at 'consumerName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "empty"), ConsumerName: aws.String("x"), Tags: map[string]string{"aws:k": "v"}})
-	wantErr[*types.InvalidArgumentException](t, "RegisterStreamConsumer reserved tag", err, `Tag key "aws:k" uses the reserved prefix 'aws:'.`)
+	wantSDKErr[*types.InvalidArgumentException](t, "RegisterStreamConsumer reserved tag", err, `Tag key "aws:k" uses the reserved prefix 'aws:'.`)
 
 	// A stream that is not ACTIVE takes no consumer.
 	e.createStream(t, "busy", 1)
@@ -171,7 +171,7 @@ func TestSDKStreamConsumers(t *testing.T) {
 		t.Fatalf("SplitShard: %v", err)
 	}
 	_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "busy"), ConsumerName: aws.String("x")})
-	wantErr[*types.ResourceInUseException](t, "RegisterStreamConsumer UPDATING stream", err, "Stream busy under account 000000000000 not ACTIVE, instead in state UPDATING")
+	wantSDKErr[*types.ResourceInUseException](t, "RegisterStreamConsumer UPDATING stream", err, "Stream busy under account 000000000000 not ACTIVE, instead in state UPDATING")
 
 	// Deregister by ARN and by stream and name.
 	if _, err := c.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: aws.String(arns["c1"])}); err != nil {
@@ -181,13 +181,13 @@ func TestSDKStreamConsumers(t *testing.T) {
 		t.Fatalf("DeregisterStreamConsumer by name: %v", err)
 	}
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(arns["c1"])})
-	wantErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer deregistered", err, "Consumer "+arns["c1"]+" under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer deregistered", err, "Consumer "+arns["c1"]+" under account 000000000000 not found.")
 	_, err = c.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("c2")})
-	wantErr[*types.ResourceNotFoundException](t, "DeregisterStreamConsumer twice", err, "Consumer c2 under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "DeregisterStreamConsumer twice", err, "Consumer c2 under account 000000000000 not found.")
 	_, err = c.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerName: aws.String("c3")})
-	wantErr[*types.InvalidArgumentException](t, "DeregisterStreamConsumer name only", err, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+	wantSDKErr[*types.InvalidArgumentException](t, "DeregisterStreamConsumer name only", err, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	_, err = c.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{StreamARN: aws.String(miscARNBase + "empty"), ConsumerARN: aws.String(arns["c3"])})
-	wantErr[*types.InvalidArgumentException](t, "DeregisterStreamConsumer stream and ARN disagree", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "DeregisterStreamConsumer stream and ARN disagree", err,
 		"ConsumerARN "+quotedARN(arns["c3"])+" does not match the given StreamARN or ConsumerName.")
 	// Re-registering a name in the same second gives a new ARN.
 	old := arns["c1"]
@@ -199,7 +199,7 @@ func TestSDKStreamConsumers(t *testing.T) {
 		t.Errorf("re-registered c1: ARN %s (old %s), status %s", a, old, out.Consumer.ConsumerStatus)
 	}
 	_, err = c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(old)})
-	wantErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer old ARN", err, "Consumer "+old+" under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "DescribeStreamConsumer old ARN", err, "Consumer "+old+" under account 000000000000 not found.")
 	all, err = c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(arn)})
 	if err != nil || len(all.Consumers) != 6 {
 		t.Fatalf("ListStreamConsumers after changes: %+v %v", all, err)

@@ -109,7 +109,7 @@ func (e *miscEnv) createStream(t *testing.T, name string, shards int32) {
 
 // wantErr checks that err is the modelled exception E (e.g.
 // *types.ResourceNotFoundException) with HTTP status 400 and message msg.
-func wantErr[E interface {
+func wantSDKErr[E interface {
 	error
 	ErrorMessage() string
 }](t *testing.T, what string, err error, msg string) {
@@ -181,22 +181,22 @@ func TestSDKResourcePolicy(t *testing.T) {
 
 	// Errors.
 	_, err = c.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(arn), Policy: aws.String("{not json")})
-	wantErr[*types.InvalidArgumentException](t, "PutResourcePolicy bad JSON", err, "Policy is not a valid JSON document.")
+	wantSDKErr[*types.InvalidArgumentException](t, "PutResourcePolicy bad JSON", err, "Policy is not a valid JSON document.")
 	big := `{"x":"` + strings.Repeat("a", stream.MaxPolicyBytes) + `"}`
 	_, err = c.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(arn), Policy: aws.String(big)})
-	wantErr[*types.InvalidArgumentException](t, "PutResourcePolicy too large", err, "Policy must be at most 20480 bytes long.")
+	wantSDKErr[*types.InvalidArgumentException](t, "PutResourcePolicy too large", err, "Policy must be at most 20480 bytes long.")
 	missing := miscARNBase + "missing"
 	_, err = c.GetResourcePolicy(ctx, &kinesis.GetResourcePolicyInput{ResourceARN: aws.String(missing)})
-	wantErr[*types.ResourceNotFoundException](t, "GetResourcePolicy missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "GetResourcePolicy missing stream", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(missing), Policy: aws.String("{}")})
-	wantErr[*types.ResourceNotFoundException](t, "PutResourcePolicy missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "PutResourcePolicy missing stream", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.DeleteResourcePolicy(ctx, &kinesis.DeleteResourcePolicyInput{ResourceARN: aws.String(missing)})
-	wantErr[*types.ResourceNotFoundException](t, "DeleteResourcePolicy missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "DeleteResourcePolicy missing stream", err, "Stream missing under account 000000000000 not found.")
 	gone := arn + "/consumer/gone:1700000000"
 	_, err = c.GetResourcePolicy(ctx, &kinesis.GetResourcePolicyInput{ResourceARN: aws.String(gone)})
-	wantErr[*types.ResourceNotFoundException](t, "GetResourcePolicy missing consumer", err, "Consumer "+gone+" under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "GetResourcePolicy missing consumer", err, "Consumer "+gone+" under account 000000000000 not found.")
 	_, err = c.GetResourcePolicy(ctx, &kinesis.GetResourcePolicyInput{ResourceARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/")})
-	wantErr[*types.ValidationException](t, "GetResourcePolicy bad ARN", err,
+	wantSDKErr[*types.ValidationException](t, "GetResourcePolicy bad ARN", err,
 		`1 validation error detected: Value 'arn:aws:kinesis:us-east-1:000000000000:stream/' at 'resourceARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`)
 }
 
@@ -290,6 +290,6 @@ func TestSDKLimitsAndAccountSettings(t *testing.T) {
 	_, err = c.UpdateAccountSettings(ctx, &kinesis.UpdateAccountSettingsInput{
 		MinimumThroughputBillingCommitment: &types.MinimumThroughputBillingCommitmentInput{Status: "PAUSED"},
 	})
-	wantErr[*types.ValidationException](t, "UpdateAccountSettings PAUSED", err,
+	wantSDKErr[*types.ValidationException](t, "UpdateAccountSettings PAUSED", err,
 		"1 validation error detected: Value 'PAUSED' at 'minimumThroughputBillingCommitment.status' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]")
 }

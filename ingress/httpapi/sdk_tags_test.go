@@ -123,40 +123,40 @@ func TestSDKStreamTags(t *testing.T) {
 
 	// Errors.
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("missing"), Tags: map[string]string{"a": "b"}})
-	wantErr[*types.ResourceNotFoundException](t, "AddTagsToStream missing", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "AddTagsToStream missing", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.RemoveTagsFromStream(ctx, &kinesis.RemoveTagsFromStreamInput{StreamARN: aws.String(miscARNBase + "missing"), TagKeys: []string{"a"}})
-	wantErr[*types.ResourceNotFoundException](t, "RemoveTagsFromStream missing", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "RemoveTagsFromStream missing", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{StreamName: aws.String("missing")})
-	wantErr[*types.ResourceNotFoundException](t, "ListTagsForStream missing", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "ListTagsForStream missing", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{})
-	wantErr[*types.InvalidArgumentException](t, "ListTagsForStream without a stream", err, "Either StreamName or StreamARN must be provided.")
+	wantSDKErr[*types.InvalidArgumentException](t, "ListTagsForStream without a stream", err, "Either StreamName or StreamARN must be provided.")
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{Tags: map[string]string{"a": "b"}})
-	wantErr[*types.InvalidArgumentException](t, "AddTagsToStream without a stream", err, "Either StreamName or StreamARN must be provided.")
+	wantSDKErr[*types.InvalidArgumentException](t, "AddTagsToStream without a stream", err, "Either StreamName or StreamARN must be provided.")
 	_, err = c.RemoveTagsFromStream(ctx, &kinesis.RemoveTagsFromStreamInput{TagKeys: []string{"a"}})
-	wantErr[*types.InvalidArgumentException](t, "RemoveTagsFromStream without a stream", err, "Either StreamName or StreamARN must be provided.")
+	wantSDKErr[*types.InvalidArgumentException](t, "RemoveTagsFromStream without a stream", err, "Either StreamName or StreamARN must be provided.")
 	_, err = c.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{StreamName: aws.String("tagged"), Limit: aws.Int32(51)})
-	wantErr[*types.ValidationException](t, "ListTagsForStream Limit 51", err,
+	wantSDKErr[*types.ValidationException](t, "ListTagsForStream Limit 51", err,
 		"1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50")
 	eleven := map[string]string{}
 	for i := range 11 {
 		eleven[fmt.Sprintf("x%d", i)] = ""
 	}
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: eleven})
-	wantErr[*types.InvalidArgumentException](t, "AddTagsToStream 11 tags", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "AddTagsToStream 11 tags", err,
 		"Failed to add tags to stream tagged under account 000000000000 because a request may add at most 10 tags.")
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: map[string]string{"bad*key": "v"}})
-	wantErr[*types.InvalidArgumentException](t, "AddTagsToStream bad key", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "AddTagsToStream bad key", err,
 		"Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: map[string]string{"k": "bad\x00value"}})
-	wantErr[*types.InvalidArgumentException](t, "AddTagsToStream bad value", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "AddTagsToStream bad value", err,
 		"Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.")
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: map[string]string{"aws:owner": "me"}})
-	wantErr[*types.InvalidArgumentException](t, "AddTagsToStream aws: prefix", err, `Tag key "aws:owner" uses the reserved prefix 'aws:'.`)
+	wantSDKErr[*types.InvalidArgumentException](t, "AddTagsToStream aws: prefix", err, `Tag key "aws:owner" uses the reserved prefix 'aws:'.`)
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: map[string]string{strings.Repeat("k", 129): "v"}})
-	wantErr[*types.ValidationException](t, "AddTagsToStream long key", err,
+	wantSDKErr[*types.ValidationException](t, "AddTagsToStream long key", err,
 		"1 validation error detected: Value '{"+strings.Repeat("k", 129)+"=v}' at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 128]")
 	_, err = c.RemoveTagsFromStream(ctx, &kinesis.RemoveTagsFromStreamInput{StreamName: aws.String("tagged"), TagKeys: []string{}})
-	wantErr[*types.ValidationException](t, "RemoveTagsFromStream no keys", err,
+	wantSDKErr[*types.ValidationException](t, "RemoveTagsFromStream no keys", err,
 		"1 validation error detected: Value '[]' at 'tagKeys' failed to satisfy constraint: Member must have length greater than or equal to 1")
 
 	// The 50-tag limit per stream, reached 10 at a time (10 are there).
@@ -170,7 +170,7 @@ func TestSDKStreamTags(t *testing.T) {
 		}
 	}
 	_, err = c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: map[string]string{"one-more": "x"}})
-	wantErr[*types.InvalidArgumentException](t, "AddTagsToStream 51st tag", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "AddTagsToStream 51st tag", err,
 		"Failed to add tags to stream tagged under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
 	// Overwriting an existing key at the limit is fine.
 	if _, err := c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagged"), Tags: map[string]string{"k00": "now set"}}); err != nil {
@@ -250,35 +250,35 @@ func TestSDKResourceTags(t *testing.T) {
 		t.Errorf("%d tags, want 50", len(got))
 	}
 	_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(arn), Tags: map[string]string{"over": "v"}})
-	wantErr[*types.InvalidArgumentException](t, "TagResource 51st tag", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "TagResource 51st tag", err,
 		"Failed to add tags to stream res under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
 	many["z"] = "v" // 50 new + 1 = 51 on the consumer
 	_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(carn), Tags: many})
-	wantErr[*types.InvalidArgumentException](t, "TagResource consumer 51 tags", err,
+	wantSDKErr[*types.InvalidArgumentException](t, "TagResource consumer 51 tags", err,
 		"Failed to add tags to stream "+carn+" under account 000000000000 because a given stream cannot have more than 50 tags associated with it.")
 
 	// Errors.
 	missing := miscARNBase + "missing"
 	_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(missing), Tags: map[string]string{"a": "b"}})
-	wantErr[*types.ResourceNotFoundException](t, "TagResource missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "TagResource missing stream", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.UntagResource(ctx, &kinesis.UntagResourceInput{ResourceARN: aws.String(missing), TagKeys: []string{"a"}})
-	wantErr[*types.ResourceNotFoundException](t, "UntagResource missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "UntagResource missing stream", err, "Stream missing under account 000000000000 not found.")
 	_, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: aws.String(missing + "/consumer/c:1")})
-	wantErr[*types.ResourceNotFoundException](t, "ListTagsForResource consumer of a missing stream", err, "Stream missing under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "ListTagsForResource consumer of a missing stream", err, "Stream missing under account 000000000000 not found.")
 	gone := arn + "/consumer/gone:1"
 	_, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: aws.String(gone)})
-	wantErr[*types.ResourceNotFoundException](t, "ListTagsForResource missing consumer", err, "Consumer "+gone+" under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "ListTagsForResource missing consumer", err, "Consumer "+gone+" under account 000000000000 not found.")
 	_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(gone), Tags: map[string]string{"a": "b"}})
-	wantErr[*types.ResourceNotFoundException](t, "TagResource missing consumer", err, "Consumer "+gone+" under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "TagResource missing consumer", err, "Consumer "+gone+" under account 000000000000 not found.")
 	foreign := "arn:aws:kinesis:us-east-1:111111111111:stream/res"
 	_, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: aws.String(foreign)})
-	wantErr[*types.ResourceNotFoundException](t, "ListTagsForResource other account", err, "Stream res under account 000000000000 not found.")
+	wantSDKErr[*types.ResourceNotFoundException](t, "ListTagsForResource other account", err, "Stream res under account 000000000000 not found.")
 	_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(arn), Tags: map[string]string{"aws:x": "b"}})
-	wantErr[*types.InvalidArgumentException](t, "TagResource aws: prefix", err, `Tag key "aws:x" uses the reserved prefix 'aws:'.`)
+	wantSDKErr[*types.InvalidArgumentException](t, "TagResource aws: prefix", err, `Tag key "aws:x" uses the reserved prefix 'aws:'.`)
 	_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:table/x"), Tags: map[string]string{"a": "b"}})
-	wantErr[*types.ValidationException](t, "TagResource not a stream ARN", err,
+	wantSDKErr[*types.ValidationException](t, "TagResource not a stream ARN", err,
 		`1 validation error detected: Value 'arn:aws:kinesis:us-east-1:000000000000:table/x' at 'resourceARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`)
 	_, err = c.UntagResource(ctx, &kinesis.UntagResourceInput{ResourceARN: aws.String(arn), TagKeys: []string{""}})
-	wantErr[*types.ValidationException](t, "UntagResource empty key", err,
+	wantSDKErr[*types.ValidationException](t, "UntagResource empty key", err,
 		"1 validation error detected: Value '[]' at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length greater than or equal to 1]")
 }

@@ -440,7 +440,7 @@ func TestHTTPAPITransportErrorsAlike(t *testing.T) {
 		{"cbor", "POST", contentCBOR, "ListStreams", "\xa0", 404, "UnknownOperationException"},
 		{"empty body", "POST", contentJSON, "ListStreams", "", 400, "SerializationException"},
 		{"unknown op", "POST", contentJSON, "Frobnicate", "{}", 400, "UnknownOperationException"},
-		{"not implemented", "POST", contentJSON, "SplitShard", "{}", 501, "NotImplemented"},
+		{"not implemented", "POST", contentJSON, "SubscribeToShard", "{}", 501, "NotImplemented"},
 		{"too large", "POST", contentJSON, "ListStreams", `{"x":"` + strings.Repeat("a", 2<<10) + `"}`, 413, "InvalidArgumentException"},
 		{"bad json", "POST", contentJSON, "PutRecord", "{", 400, "SerializationException"},
 		{"validation", "POST", contentJSON, "CreateStream", `{"ShardCount":1}`, 400, "ValidationException"},
