@@ -270,10 +270,15 @@ func TestHTTPAPIDataPlaneRequestCap(t *testing.T) {
 	if err := m.UpdateMaxRecordSize(name, 2048); err != nil {
 		t.Fatal(err)
 	}
-	puts, err = client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(name), Records: entries(6, mib)})
+	puts, err = client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(name), Records: entries(10, mib-1)})
 	if err != nil || aws.ToInt32(puts.FailedRecordCount) != 0 {
-		t.Fatalf("PutRecords of 6 MiB to a 2048 KiB stream: %+v %v", puts, err)
+		t.Fatalf("PutRecords of exactly 10 MiB to a 2048 KiB stream: %+v %v", puts, err)
 	}
+	over = entries(10, mib-1)
+	over[9].Data = make([]byte, mib)
+	_, err = client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(name), Records: over})
+	wantAPIError(t, "PutRecords of 10 MiB + 1", err, "InvalidArgumentException",
+		"Records size exceeds 10 MB limit: the data and partition keys of the request take 10485761 bytes.")
 }
 
 // TestHTTPAPIDataPlaneQuotas runs with EmulateQuotas on a frozen clock:

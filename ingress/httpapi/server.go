@@ -26,9 +26,10 @@ import (
 )
 
 const (
-	// DefaultMaxBodyBytes is the default Config.MaxBodyBytes: a 5 MiB
-	// PutRecords request in base64 JSON, with room to spare.
-	DefaultMaxBodyBytes = 12 << 20
+	// DefaultMaxBodyBytes is the default Config.MaxBodyBytes: a 10 MiB
+	// PutRecords request (a stream for records over 1 MiB) in base64 JSON
+	// is 13.4 MiB, plus the members' names and keys.
+	DefaultMaxBodyBytes = 16 << 20
 
 	targetPrefix = "Kinesis_20131202."
 	contentJSON  = "application/x-amz-json-1.1"
