@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluicehq/sluice/internal/cborclient"
 )
 
 // TestHTTPAPIHotPathAllocs checks that the HTTP/1.1 path adds no
@@ -59,10 +61,23 @@ func TestHTTPAPIHotPathAllocs(t *testing.T) {
 	if noop.Response.StatusCode() != 200 || string(noop.Response.Body()) != "{}" {
 		t.Fatalf("Noop: %d %s", noop.Response.StatusCode(), noop.Response.Body())
 	}
-	for _, tc := range []struct{ op, body string }{
-		{"PutRecord", `{"StreamName":"a","PartitionKey":"k","Data":"AAAA"}`},
-		{"PutRecords", `{"StreamName":"a","Records":[{"PartitionKey":"k","Data":"AAAA"},{"PartitionKey":"j","Data":"AAAA"}]}`},
-		{"GetShardIterator", `{"StreamName":"a","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`},
+	cborBody := func(v any) string {
+		b, err := cborclient.Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		op, body string
+		cbor     cborclient.Object
+	}{
+		{"PutRecord", `{"StreamName":"a","PartitionKey":"k","Data":"AAAA"}`,
+			(&cborclient.PutRecordInput{StreamName: "a", PartitionKey: "k", Data: []byte{0, 0, 0}}).Object()},
+		{"PutRecords", `{"StreamName":"a","Records":[{"PartitionKey":"k","Data":"AAAA"},{"PartitionKey":"j","Data":"AAAA"}]}`,
+			(&cborclient.PutRecordsInput{StreamName: "a", Records: []cborclient.PutRecordsEntry{{PartitionKey: "k", Data: []byte{0, 0, 0}}, {PartitionKey: "j", Data: []byte{0, 0, 0}}}}).Object()},
+		{"GetShardIterator", `{"StreamName":"a","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`,
+			(&cborclient.GetShardIteratorInput{StreamName: "a", ShardId: "shardId-000000000000", ShardIteratorType: "TRIM_HORIZON"}).Object()},
 	} {
 		ctx := call(tc.op, tc.body)
 		n := testing.AllocsPerRun(200, func() {
@@ -72,7 +87,20 @@ func TestHTTPAPIHotPathAllocs(t *testing.T) {
 		if ctx.Response.StatusCode() != 200 {
 			t.Fatalf("%s: %s", tc.op, ctx.Response.Body())
 		}
-		t.Logf("%s: %.1f allocs", tc.op, n)
+		// The same request in CBOR costs no more than in JSON.
+		cctx := call(tc.op, cborBody(tc.cbor))
+		cctx.Request.Header.SetContentType(contentCBOR)
+		nc := testing.AllocsPerRun(200, func() {
+			cctx.Response.Reset()
+			h(cctx)
+		})
+		if cctx.Response.StatusCode() != 200 || string(cctx.Response.Header.ContentType()) != contentCBOR {
+			t.Fatalf("%s in CBOR: %d % x", tc.op, cctx.Response.StatusCode(), cctx.Response.Body())
+		}
+		t.Logf("%s: %.1f allocs in JSON, %.1f in CBOR", tc.op, n, nc)
+		if nc > n {
+			t.Errorf("%s: %.1f allocations in CBOR, more than JSON's %.1f", tc.op, nc, n)
+		}
 	}
 }
 

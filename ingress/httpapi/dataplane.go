@@ -259,10 +259,11 @@ func (s *Server) getShardIterator(in *Request, out *Response) error {
 		return callErr(err, name, req.ShardID)
 	}
 	resp := kinesis.GetShardIteratorResponse{ShardIterator: it}
+	buf := make([]byte, 0, len(`{"ShardIterator":""}`)+len(it)+8) // one allocation in either encoding
 	if in.Encoding == EncodingCBOR {
-		writeOK(in, out, kinesis.AppendGetShardIteratorResponseCBOR(nil, &resp))
+		writeOK(in, out, kinesis.AppendGetShardIteratorResponseCBOR(buf, &resp))
 	} else {
-		writeOK(in, out, kinesis.AppendGetShardIteratorResponse(nil, &resp))
+		writeOK(in, out, kinesis.AppendGetShardIteratorResponse(buf, &resp))
 	}
 	return nil
 }
