@@ -1,9 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -187,5 +192,73 @@ func TestHTTPAPIAuthOff(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("a static fake signature: status %d", resp.StatusCode)
+	}
+}
+
+// TestHTTPAPIAuthJSAuthority sends what @aws-sdk/client-kinesis v3 sends
+// over h2c with prior knowledge (CLIENTS.md 2.2): ":authority" signed in
+// place of "host", x-amz-content-sha256 and x-amz-user-agent signed. The
+// server takes :authority from Request.Host. The signature is computed
+// here independently of wire/sigv4.
+func TestHTTPAPIAuthJSAuthority(t *testing.T) {
+	signTime := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	_, addr, _ := testListener(t, Config{Verifier: testVerifier(t), Now: func() time.Time { return signTime }})
+	hexSum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	mac := func(key []byte, data string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(data))
+		return h.Sum(nil)
+	}
+	body := []byte(`{}`)
+	bodyHash := hexSum(body)
+	const signed = ":authority;amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;x-amz-content-sha256;x-amz-date;x-amz-target;x-amz-user-agent"
+	canonical := "POST\n/\n\n" +
+		":authority:" + addr + "\n" +
+		"amz-sdk-invocation-id:0b7c3c0e-4c1e-4a52-9d3b-0c6c1d8e2f10\n" +
+		"amz-sdk-request:attempt=1; max=3\n" +
+		"content-length:2\n" +
+		"content-type:application/x-amz-json-1.1\n" +
+		"x-amz-content-sha256:" + bodyHash + "\n" +
+		"x-amz-date:20240101T120000Z\n" +
+		"x-amz-target:Kinesis_20131202.ListStreams\n" +
+		"x-amz-user-agent:aws-sdk-js/3.1143.0\n" +
+		"\n" + signed + "\n" + bodyHash
+	k := mac([]byte("AWS4"+testSecret), "20240101")
+	k = mac(k, "us-east-1")
+	k = mac(k, "kinesis")
+	k = mac(k, "aws4_request")
+	sig := hex.EncodeToString(mac(k, "AWS4-HMAC-SHA256\n20240101T120000Z\n20240101/us-east-1/kinesis/aws4_request\n"+hexSum([]byte(canonical))))
+
+	client := h2cClient()
+	defer client.CloseIdleConnections()
+	send := func(signature string) (int, string, string) {
+		req, err := http.NewRequest("POST", "http://"+addr+"/", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Amz-Sdk-Invocation-Id", "0b7c3c0e-4c1e-4a52-9d3b-0c6c1d8e2f10")
+		req.Header.Set("Amz-Sdk-Request", "attempt=1; max=3")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Content-Sha256", bodyHash)
+		req.Header.Set("X-Amz-Date", "20240101T120000Z")
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
+		req.Header.Set("X-Amz-User-Agent", "aws-sdk-js/3.1143.0")
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testAccessKey+"/20240101/us-east-1/kinesis/aws4_request, SignedHeaders="+signed+", Signature="+signature)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("answered over %s", resp.Proto)
+		}
+		return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), string(b)
+	}
+	if status, code, b := send(sig); status != 200 {
+		t.Fatalf("JS-style :authority request: %d %s %s", status, code, b)
+	}
+	if status, code, b := send(strings.Repeat("1", 64)); status != 400 || code != sigv4.CodeInvalidSignature || !strings.Contains(b, "The request signature we calculated does not match") {
+		t.Fatalf("a wrong :authority signature: %d %s %s", status, code, b)
 	}
 }
