@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/cborclient"
+	"github.com/sluicehq/sluice/stream"
 )
 
 // cborKeyed returns the bytes that follow every occurrence of the CBOR
@@ -180,16 +182,40 @@ func TestHTTPAPICBORControlPlane(t *testing.T) {
 // milliseconds, AT_TIMESTAMP takes a tag 1 timestamp, the ChildShards of a
 // split shard come in CBOR, and errors (decoding, validation, not found,
 // signature) are CBOR bodies with __type and X-Amzn-ErrorType.
+//
+// It runs over HTTP/1.1 (the Java SDK v1's Apache client, the Kinesis
+// Agent), h2c and TLS h2 (the Java SDK v2's KinesisAsyncClient, KCL 2.x).
 func TestHTTPAPICBORDataPlane(t *testing.T) {
 	m := openManager(t)
-	const name = "cbor"
-	if err := m.CreateStream(name, 2); err != nil {
-		t.Fatal(err)
+	s, addr, pool := testListener(t, Config{Manager: m, Verifier: testVerifier(t)})
+	for _, tc := range []struct {
+		name, scheme, proto string
+		protocols           func(*http.Protocols)
+	}{
+		{"http1.1", "http", "HTTP/1.1", func(p *http.Protocols) { p.SetHTTP1(true) }},
+		{"h2c", "http", "HTTP/2.0", func(p *http.Protocols) { p.SetUnencryptedHTTP2(true) }},
+		{"tls h2", "https", "HTTP/2.0", func(p *http.Protocols) { p.SetHTTP2(true) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var protos http.Protocols
+			tc.protocols(&protos)
+			hc := &http.Client{Transport: &http.Transport{Protocols: &protos, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			defer hc.CloseIdleConnections()
+			name := "cbor-" + strings.ReplaceAll(tc.name, " ", "-")
+			if err := m.CreateStream(name, 2); err != nil {
+				t.Fatal(err)
+			}
+			before := s.h2Requests.Load()
+			cborDataPlane(t, m, tc.scheme+"://"+addr, hc, name)
+			if h2 := s.h2Requests.Load() - before; (tc.proto == "HTTP/2.0") != (h2 > 0) {
+				t.Fatalf("the server saw %d HTTP/2 requests, want %s", h2, tc.proto)
+			}
+		})
 	}
-	_, addr, _ := testListener(t, Config{Manager: m, Verifier: testVerifier(t)})
-	hc := &http.Client{Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	c := cborclient.New("http://"+addr, "us-east-1", testAccessKey, testSecret, hc)
+}
+
+func cborDataPlane(t *testing.T, m *stream.Manager, endpoint string, hc *http.Client, name string) {
+	c := cborclient.New(endpoint, "us-east-1", testAccessKey, testSecret, hc)
 	start := time.Now().Add(-time.Second)
 	shardIDs := []string{"shardId-000000000000", "shardId-000000000001"}
 
@@ -285,20 +311,20 @@ func TestHTTPAPICBORDataPlane(t *testing.T) {
 	cborError(t, c, "PutRecord", (&cborclient.PutRecordInput{StreamName: "missing", PartitionKey: "k", Data: []byte("x")}).Object(),
 		400, "ResourceNotFoundException", "Stream missing under account 000000000000 not found.")
 	cborError(t, c, "GetShardIterator", (&cborclient.GetShardIteratorInput{StreamName: name, ShardId: "shardId-000000000009", ShardIteratorType: "LATEST"}).Object(),
-		400, "ResourceNotFoundException", "Shard shardId-000000000009 in stream cbor under account 000000000000 does not exist")
+		400, "ResourceNotFoundException", "Shard shardId-000000000009 in stream "+name+" under account 000000000000 does not exist")
 	cborError(t, c, "GetRecords", (&cborclient.GetRecordsInput{ShardIterator: "AAAA"}).Object(),
 		400, "InvalidArgumentException", "")
 	cborError(t, c, "PutRecords", cborclient.Map(cborclient.KV("StreamName", name), cborclient.KV("Records", cborclient.List(
 		cborclient.Map(cborclient.KV("Data", []byte("x")), cborclient.KV("PartitionKey", ""))))),
 		400, "ValidationException", "1 validation error detected: Value '' at 'records.1.member.partitionKey' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	cborError(t, c, "PutRecord", cborclient.Map(cborclient.KV("StreamName", 7)), 400, "SerializationException", "")
-	bad := cborclient.New("http://"+addr, "us-east-1", testAccessKey, "wrong", hc)
+	bad := cborclient.New(endpoint, "us-east-1", testAccessKey, "wrong", hc)
 	cborError(t, bad, "GetRecords", (&cborclient.GetRecordsInput{ShardIterator: "AAAA"}).Object(),
 		400, "InvalidSignatureException", "The request signature we calculated does not match")
-	unknown := cborclient.New("http://"+addr, "us-east-1", "AKIDNOBODY", testSecret, hc)
+	unknown := cborclient.New(endpoint, "us-east-1", "AKIDNOBODY", testSecret, hc)
 	cborError(t, unknown, "PutRecords", (&cborclient.PutRecordsInput{StreamName: name, Records: entries[:1]}).Object(),
 		400, "UnrecognizedClientException", "The security token included in the request is invalid.")
-	unsigned, err := http.NewRequest("POST", "http://"+addr+"/", bytes.NewReader([]byte{0xa0}))
+	unsigned, err := http.NewRequest("POST", endpoint+"/", bytes.NewReader([]byte{0xa0}))
 	if err != nil {
 		t.Fatal(err)
 	}
