@@ -82,7 +82,14 @@ func TestCmdClients(t *testing.T) {
 
 	bin := buildSluice(t)
 	addr := freeAddr(t)
-	p := startSluice(t, bin, "--data-dir", t.TempDir(), "--api-addr", addr, "--durability", "async")
+	// Every client signs with the flow's key and the server verifies it
+	// (--auth): the JavaScript SDK's h2c requests sign :authority, boto3
+	// and the CLI sign host (CLIENTS.md 2.2, 2.3).
+	keys := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keys, []byte(flowAccessKey+":"+flowSecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startSluice(t, bin, "--data-dir", t.TempDir(), "--api-addr", addr, "--durability", "async", "--auth", "--auth-keys", keys)
 	endpoint := "http://" + addr
 	waitReady(t, endpoint, p)
 

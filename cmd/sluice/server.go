@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/ingress/httpapi"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/wire/sigv4"
 )
 
 const (
@@ -78,12 +79,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return errors.Join(err, lock.release())
 	}
 	// Recovery of every shard log happens here; /readyz turns 200 after it.
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		return errors.Join(err, lock.release())
+	}
 	manager, err := stream.Open(stream.Config{
-		DataDir:    cfg.DataDir,
-		Durability: durability,
-		Region:     cfg.Region,
-		AccountID:  cfg.AccountID,
-		Segment:    segment.Config{FragmentBytes: fragmentBytes, Logger: log},
+		DataDir:       cfg.DataDir,
+		Durability:    durability,
+		Region:        cfg.Region,
+		AccountID:     cfg.AccountID,
+		EmulateQuotas: cfg.EmulateQuotas,
+		Segment:       segment.Config{FragmentBytes: fragmentBytes, Logger: log},
 	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("cannot open the streams in %s: %w", cfg.DataDir, err), lock.release())
@@ -100,7 +106,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var ready atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
 		Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
-		Ops: newHandler(&ready), TLSConfig: tlsConfig,
+		Ops: newHandler(&ready), TLSConfig: tlsConfig, Verifier: verifier,
 	})
 	if err != nil {
 		return errors.Join(err, manager.Close(), lock.release())
@@ -125,7 +131,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	ready.Store(true)
 	log.Info("ready", "data_dir", cfg.DataDir, "durability", cfg.Durability,
-		"region", cfg.Region, "account_id", cfg.AccountID)
+		"region", cfg.Region, "account_id", cfg.AccountID, "auth", cfg.Auth, "emulate_quotas", cfg.EmulateQuotas)
+	if !cfg.Auth && (cfg.AuthKeysFile != "" || cfg.AuthKeysEnv != "") {
+		log.Warn("access keys are configured but --auth is off: any signature is accepted")
+	}
 
 	var runErr error
 	select {
@@ -273,4 +282,29 @@ func writeJSONError(w http.ResponseWriter, status int, msg, path string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// newVerifier returns the SigV4 verifier of --auth (nil without it): the
+// configured access keys, the signing name "kinesis" and only --region in
+// credential scopes, as a regional AWS endpoint checks them.
+func newVerifier(cfg Config) (*sigv4.Verifier, error) {
+	if !cfg.Auth {
+		return nil, nil
+	}
+	keys, err := cfg.authKeys(func(name string) string { return "--" + name })
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("--auth is on but no access key is configured: give --auth-keys FILE (lines AKID:SECRET) or set %s=AKID:SECRET", authKeysEnv)
+	}
+	region := cfg.Region
+	return sigv4.NewVerifier(sigv4.Config{
+		Credentials: sigv4.StaticCredentials(keys),
+		Service:     "kinesis",
+		// [unsure] whether Kinesis accepts UNSIGNED-PAYLOAD; some SDK
+		// signers send it on HTTPS, and the headers stay signed.
+		AllowUnsignedPayload: true,
+		ValidRegion:          func(r string) bool { return r == region },
+	})
 }

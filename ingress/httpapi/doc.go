@@ -59,26 +59,40 @@
 //     determine service/operation name to be authorized" (real AWS's status
 //     and text, in a JSON body). CORS preflight (OPTIONS) is not handled.
 //  2. Content-Type: application/x-amz-json-1.1 (and plain application/json,
-//     treated alike) is accepted; parameters such as charset are ignored.
-//     Anything else is 404 UnknownOperationException, as real AWS answers
-//     a content type it does not accept. CBOR
-//     (application/x-amz-cbor-1.1) is not accepted yet and gets the same
-//     404 UnknownOperationException, with a message that says so and how to
-//     turn CBOR off in the Java SDK; the body is JSON.
+//     treated alike) and application/x-amz-cbor-1.1 (the Java SDKs'
+//     default for Kinesis) are accepted; parameters such as charset are
+//     ignored. The request's encoding is the response's, errors included.
+//     Anything else is 404 UnknownOperationException (a JSON body), as
+//     real AWS answers a content type it does not accept.
 //  3. An empty body: 400 SerializationException for a known operation,
 //     400 UnknownOperationException otherwise. A body over
 //     Config.MaxBodyBytes: 413 InvalidArgumentException (fasthttp refuses
 //     it before reading it when the server runs through Serve).
 //  4. An unknown operation: 400 UnknownOperationException (no message).
-//  5. An operation of the model that is not implemented: 501 with
+//  5. With Config.Verifier set, the SigV4 signature (auth.go, wire/sigv4;
+//     kinesalite, after real AWS, checks it here, once the operation is
+//     known and before the body's members): no Authorization header or
+//     query signature is 400 MissingAuthenticationTokenException "Missing
+//     Authentication Token"; an incomplete one 400
+//     IncompleteSignatureException; a wrong signature, a date more than 5
+//     minutes off ("Signature expired: ..." / "Signature not yet current:
+//     ...") or a bad credential scope 400 InvalidSignatureException; an
+//     unknown access key 400 UnrecognizedClientException "The security
+//     token included in the request is invalid.". The canonical host is
+//     Request.Host (:authority on HTTP/2, which the JavaScript SDK v3
+//     signs under that name). Verification allocates nothing with a warm
+//     key cache (TestHTTPAPIAuthAllocs). Without a Verifier any signature,
+//     or none, is accepted.
+//  6. An operation of the model that is not implemented: 501 with
 //     __type NotImplemented and message "not implemented: <Op>", never a
 //     fake success.
-//  6. The operation: decode (SerializationException), model constraints
+//  7. The operation: decode (SerializationException), model constraints
 //     (ValidationException), then the call on the Manager.
 //
 // Every response carries x-amzn-RequestId, a random version 4 UUID from
 // crypto/rand; errors also carry X-Amzn-ErrorType equal to the body's
-// __type, with bodies from kinesis.AppendErrorJSON. (fasthttp sends header
+// __type, with bodies from kinesis.AppendError in the request's encoding
+// (CBOR: a map {__type, message}). (fasthttp sends header
 // names in canonical form, e.g. X-Amzn-Requestid, HTTP/2 in lower case;
 // HTTP header names are case-insensitive and the SDKs read them so.) Manager errors become AWS
 // errors in one function, Server.toAWS (errors.go); errors it does not know
@@ -86,8 +100,21 @@
 //
 // # Operations
 //
-// Data plane, through the wire/kinesis codecs with pooled requests:
-// PutRecord, PutRecords, GetShardIterator, GetRecords.
+// Data plane, through the wire/kinesis hot codecs (JSON, or CBOR with
+// blobs as byte strings and timestamps as tag 1 + integer milliseconds)
+// with pooled requests: PutRecord, PutRecords, GetShardIterator,
+// GetRecords. GetRecords at the end of a closed shard returns no
+// NextShardIterator and the ChildShards (KINESIS_API.md 3.7). Data is
+// bounded by the stream's MaxRecordSizeInKiB (Manager.MaxRecordBytes) with
+// the model's ValidationException text ('data' for PutRecord,
+// 'records.N.member.data' for PutRecords); a PutRecords request by 5 MiB
+// of data and partition keys (10 MiB on a stream for records over 1 MiB),
+// InvalidArgumentException [unsure: AWS's text]. With the Manager's
+// Config.EmulateQuotas, PutRecords fails the entries of a shard over its
+// write quota with ErrorCode ProvisionedThroughputExceededException and
+// AWS's ErrorMessage ("Rate exceeded for shard ... in stream ... under
+// account ...") and counts them in FailedRecordCount, in an HTTP 200;
+// PutRecord and GetRecords answer ProvisionedThroughputExceededException.
 //
 // Control plane (controlplane.go, ops_streams.go, ops_shards.go,
 // ops_settings.go), through the model-driven codec (decodeModel and
@@ -128,10 +155,7 @@
 // name in the ARN (arnErr). SubscribeToShard validates its input and then
 // answers 501: its event stream is not served yet.
 //
-// Not implemented yet: the SubscribeToShard event stream; the CBOR
-// 1.1 encoding; SigV4 verification (any or no signature is accepted);
-// quotas and throttling
-// (ProvisionedThroughputExceededException); metrics.
+// Not implemented yet: the SubscribeToShard event stream; metrics.
 //
 // # Concurrency
 //

@@ -19,9 +19,8 @@ const (
 	EncodingUnknown Encoding = iota
 	// EncodingJSON is application/x-amz-json-1.1 (and application/json).
 	EncodingJSON
-	// EncodingCBOR is application/x-amz-cbor-1.1. Requests in it are
-	// refused for now (dispatch step 2); the value is the seam for the
-	// CBOR codecs.
+	// EncodingCBOR is application/x-amz-cbor-1.1 (the Java SDKs' default
+	// for Kinesis).
 	EncodingCBOR
 )
 
@@ -61,8 +60,9 @@ type Request struct {
 	// RequestID is the x-amzn-RequestId of the response.
 	RequestID string
 
-	fh *fasthttp.RequestHeader // HTTP/1.1
-	nh http.Header             // HTTP/2
+	fh   *fasthttp.RequestHeader // HTTP/1.1
+	nh   http.Header             // HTTP/2
+	auth *authState              // the exchange's SigV4 scratch; nil outside an exchange
 }
 
 // Header returns the first value of the header name (case-insensitive), or
@@ -161,5 +161,6 @@ func (w *Response) reset() { *w = Response{} }
 type exchange struct {
 	req  Request
 	resp Response
-	body []byte // the HTTP/2 request body (fasthttp keeps its own)
+	body []byte     // the HTTP/2 request body (fasthttp keeps its own)
+	auth *authState // bound to &req once, when the exchange is made
 }

@@ -22,12 +22,14 @@ import (
 
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
+	"github.com/sluicehq/sluice/wire/sigv4"
 )
 
 const (
-	// DefaultMaxBodyBytes is the default Config.MaxBodyBytes: a 5 MiB
-	// PutRecords request in base64 JSON, with room to spare.
-	DefaultMaxBodyBytes = 12 << 20
+	// DefaultMaxBodyBytes is the default Config.MaxBodyBytes: a 10 MiB
+	// PutRecords request (a stream for records over 1 MiB) in base64 JSON
+	// is 13.4 MiB, plus the members' names and keys.
+	DefaultMaxBodyBytes = 16 << 20
 
 	targetPrefix = "Kinesis_20131202."
 	contentJSON  = "application/x-amz-json-1.1"
@@ -66,6 +68,16 @@ type Config struct {
 	// for the next on a kept-alive connection (both transports). Default
 	// 2 minutes each.
 	ReadTimeout, IdleTimeout time.Duration
+	// Verifier, if set, verifies the SigV4 signature of every API request
+	// (after the method, content type and operation checks, before the
+	// body is decoded, as kinesalite orders them after real AWS); a
+	// failure answers AWS's MissingAuthenticationTokenException,
+	// IncompleteSignatureException, InvalidSignatureException or
+	// UnrecognizedClientException. Without it any signature, or none, is
+	// accepted.
+	Verifier *sigv4.Verifier
+	// Now is the clock of the signature date check. Default time.Now.
+	Now func() time.Time
 }
 
 // Server is the Kinesis HTTP API front end. It is safe for concurrent use.
@@ -131,6 +143,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 2 * time.Minute
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ops: make(map[string]opFunc, len(operations))}
 	for _, op := range operations {
 		s.ops[op] = nil
@@ -141,7 +156,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Ops != nil {
 		s.opsFast = fasthttpadaptor.NewFastHTTPHandler(cfg.Ops)
 	}
-	s.exchangePool.New = func() any { return new(exchange) }
+	s.exchangePool.New = func() any {
+		x := new(exchange)
+		x.auth = newAuthState(&x.req)
+		return x
+	}
 	s.putRecordPool.New = func() any { return new(putRecordState) }
 	s.putRecordsPool.New = func() any { return new(putRecordsState) }
 	s.getShardIteratorPool.New = func() any { return new(kinesis.GetShardIteratorRequest) }
@@ -207,7 +226,7 @@ func (s *Server) handleKinesis(ctx *fasthttp.RequestCtx) {
 	uri := ctx.Request.URI()
 	x.req = Request{
 		Method: h.Method(), Path: uri.PathOriginal(), RawQuery: uri.QueryString(), Host: h.Host(),
-		Proto: protoHTTP11, Body: ctx.Request.Body(), RemoteAddr: ctx.RemoteAddr(), fh: h,
+		Proto: protoHTTP11, Body: ctx.Request.Body(), RemoteAddr: ctx.RemoteAddr(), fh: h, auth: x.auth,
 	}
 	if !h.IsHTTP11() {
 		x.req.Proto = "HTTP/1.0"
@@ -259,7 +278,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.req = Request{
 		Method: []byte(r.Method), Path: []byte(path), RawQuery: []byte(query),
-		Host: []byte(r.Host), Proto: r.Proto, RemoteAddr: remote, nh: r.Header,
+		Host: []byte(r.Host), Proto: r.Proto, RemoteAddr: remote, nh: r.Header, auth: x.auth,
 	}
 	x.resp = Response{w: w}
 	// The body limit: read one byte more than allowed to tell a body at
@@ -332,17 +351,10 @@ func (s *Server) dispatch(req *Request, resp *Response) {
 		return
 	}
 	// 2. Content type: the request's encoding, which is also the
-	// response's. CBOR is recognised but not served yet.
+	// response's (errors included).
 	req.Encoding = encodingOf(req.Header("Content-Type"))
 	switch req.Encoding {
-	case EncodingJSON:
-	case EncodingCBOR:
-		e := kinesis.NewError(kinesis.CodeUnknownOperation,
-			"The CBOR encoding ("+contentCBOR+") is not supported yet; configure the client to use JSON (Java SDK: aws.cborEnabled=false or AWS_CBOR_DISABLE=true).")
-		e.Status = fasthttp.StatusNotFound
-		req.Encoding = EncodingJSON // until the CBOR codecs exist, the error is JSON
-		s.writeError(req, resp, e)
-		return
+	case EncodingJSON, EncodingCBOR:
 	default:
 		e := kinesis.UnknownOperation()
 		e.Status = fasthttp.StatusNotFound
@@ -374,6 +386,12 @@ func (s *Server) dispatch(req *Request, resp *Response) {
 	// 5. Operation (4, unparseable bodies, is each decoder's first check).
 	if !known {
 		s.writeError(req, resp, kinesis.UnknownOperation())
+		return
+	}
+	// 6. Authentication (kinesalite, after real AWS: once the operation
+	// is known, before the body's members are looked at).
+	if e := s.verify(req); e != nil {
+		s.writeError(req, resp, e)
 		return
 	}
 	if f == nil {
@@ -416,8 +434,7 @@ func (s *Server) writeError(req *Request, resp *Response, e *kinesis.Error) {
 		return
 	}
 	resp.SetHeader("X-Amzn-ErrorType", e.Code)
-	// The CBOR error encoder goes here, chosen by req.Encoding.
-	resp.Write(e.Status, EncodingJSON.ContentType(), kinesis.AppendErrorJSON(nil, e))
+	resp.Write(e.Status, req.Encoding.ContentType(), kinesis.AppendError(wireEncoding(req.Encoding), nil, e))
 }
 
 const requestIDHeader = "x-amzn-RequestId"
