@@ -13,7 +13,7 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	stream:FuzzConsumerToken stream:FuzzParseResourceARN stream:FuzzListShardsToken \
 	wire/sigv4:FuzzParseAuthorization wire/sigv4:FuzzVerify internal/cborclient:FuzzDecode \
 	wire/kinesis:FuzzDecodeInputJSON wire/kinesis:FuzzDecodeInputCBOR wire/kinesis:FuzzDecodePutRecordsCBOR \
-	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff
+	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff ingress/httpapi:FuzzHTTPAPIDispatch
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
 FUZZTIME ?= 60000x
