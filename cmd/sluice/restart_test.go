@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 // sdkClient returns an aws-sdk-go-v2 Kinesis client for the server at
@@ -27,6 +29,9 @@ func sdkClient(endpoint string) *kinesis.Client {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDRESTART", "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		// The SDK's default client can close the connection under a large
+		// GetRecords response (internal/sdkhttp).
+		HTTPClient: sdkhttp.New(nil),
 	})
 }
 
