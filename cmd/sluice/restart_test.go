@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 // sdkClient returns an aws-sdk-go-v2 Kinesis client for the server at
@@ -27,6 +29,9 @@ func sdkClient(endpoint string) *kinesis.Client {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDRESTART", "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		// The SDK's default client can close the connection under a large
+		// GetRecords response (internal/sdkhttp).
+		HTTPClient: sdkhttp.New(nil),
 	})
 }
 
@@ -39,8 +44,9 @@ type ackedRecord struct {
 // putLoad puts records from writers goroutines to stream until stop is
 // closed or each writer has put maxPerWriter batches, and returns every
 // acknowledged record. Errors after stop (the server being killed) end a
-// writer quietly; errors before it fail the test.
-func putLoad(t *testing.T, c *kinesis.Client, stream string, writers, maxPerWriter int, stop <-chan struct{}) []ackedRecord {
+// writer quietly; errors before it fail the test. firstAck, if not nil, is
+// closed when the first record is acknowledged.
+func putLoad(t *testing.T, c *kinesis.Client, stream string, writers, maxPerWriter int, stop <-chan struct{}, firstAck chan<- struct{}) []ackedRecord {
 	t.Helper()
 	var (
 		mu    sync.Mutex
@@ -48,6 +54,7 @@ func putLoad(t *testing.T, c *kinesis.Client, stream string, writers, maxPerWrit
 		wg    sync.WaitGroup
 		fail  = make(chan error, writers)
 	)
+	signalled := firstAck == nil
 	for w := range writers {
 		wg.Add(1)
 		go func() {
@@ -85,6 +92,10 @@ func putLoad(t *testing.T, c *kinesis.Client, stream string, writers, maxPerWrit
 					if r.ErrorCode == nil {
 						acked = append(acked, ackedRecord{stream: stream, shard: aws.ToString(r.ShardId), seq: aws.ToString(r.SequenceNumber), data: entries[i].Data})
 					}
+				}
+				if !signalled && len(acked) > 0 {
+					signalled = true
+					close(firstAck)
 				}
 				mu.Unlock()
 			}
@@ -238,13 +249,13 @@ func TestCmdRestart(t *testing.T) {
 	p, c := start()
 	streams := map[string]int32{"restart-a": 3, "restart-b": 1}
 	createStreams(t, c, streams)
-	acked := putLoad(t, c, "restart-a", 4, 5, nil)
-	acked = append(acked, putLoad(t, c, "restart-b", 1, 3, nil)...)
+	acked := putLoad(t, c, "restart-a", 4, 5, nil, nil)
+	acked = append(acked, putLoad(t, c, "restart-b", 1, 3, nil, nil)...)
 	// Closed shards, consumers, tags and retention must come back too:
 	// split and merge restart-a (its parents keep the records put above),
 	// register a tagged consumer on restart-b, tag both streams.
 	reshapeForRestart(t, c)
-	acked = append(acked, putLoad(t, c, "restart-a", 4, 5, nil)...)
+	acked = append(acked, putLoad(t, c, "restart-a", 4, 5, nil, nil)...)
 	shapes := make(map[string]string)
 	for name := range streams {
 		shapes[name] = streamShape(t, c, name)
@@ -265,15 +276,28 @@ func TestCmdRestart(t *testing.T) {
 	p, c = start()
 	checkRestarted(t, c, shapes, acked)
 
-	// 2. kill -9 during a write load, three times.
+	// 2. kill -9 during a write load, three times: 200 to 600 ms after the
+	// load's first acknowledgement (not after its start: on a loaded
+	// machine the first fsync'd batches can take that long by themselves).
 	for round := range 3 {
 		stop := make(chan struct{})
+		firstAck := make(chan struct{})
 		var more []ackedRecord
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			more = putLoad(t, c, "restart-a", 6, 1000, stop)
+			more = putLoad(t, c, "restart-a", 6, 1000, stop, firstAck)
 		}()
+		select {
+		case <-firstAck:
+		case <-done:
+			t.Fatalf("round %d: the write load ended before any record was acknowledged; log:\n%s", round, p.stderr)
+		case <-time.After(20 * time.Second):
+			close(stop)
+			_ = p.cmd.Process.Kill()
+			<-done
+			t.Fatalf("round %d: no record acknowledged within 20 s of the write load; log:\n%s", round, p.stderr)
+		}
 		time.Sleep(time.Duration(200+rand.IntN(400)) * time.Millisecond)
 		close(stop)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -281,9 +305,6 @@ func TestCmdRestart(t *testing.T) {
 		}
 		<-done
 		p.wait(t, 10*time.Second)
-		if len(more) == 0 {
-			t.Fatalf("round %d: no record acknowledged before the kill; the load did not run", round)
-		}
 		acked = append(acked, more...)
 		p, c = start()
 		checkRestarted(t, c, shapes, acked)

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 // telegrafVersion is the Telegraf release scripts/telegraf.sh builds.
@@ -268,6 +270,7 @@ func signedClient(endpoint, accessKey, secretKey string) *kinesis.Client {
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.New(nil), // see internal/sdkhttp
 	})
 }
 

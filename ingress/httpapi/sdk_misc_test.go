@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 )
@@ -96,6 +97,7 @@ func startMisc(t *testing.T, configure func(*stream.Config)) *miscEnv {
 	}
 	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
+		o.HTTPClient = sdkhttp.New(nil) // see internal/sdkhttp: a GetRecords response can lose its connection
 	})
 	return &miscEnv{m: m, client: client, clock: clock, ctx: ctx}
 }

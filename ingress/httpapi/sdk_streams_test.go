@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 )
@@ -96,6 +97,7 @@ func newSDKEnv(t *testing.T, tune func(*stream.Config)) *sdkEnv {
 	}
 	c := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
+		o.HTTPClient = sdkhttp.New(nil) // see internal/sdkhttp: a GetRecords response can lose its connection
 	})
 	return &sdkEnv{t: t, ctx: ctx, c: c, m: m, addr: ln.Addr().String(), offset: offset}
 }
