@@ -4,18 +4,31 @@ GO ?= go
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 # Packages with goroutines and locks, run under the race detector.
-RACE_PKGS := ./segment/... ./stream/... ./ingress/...
+RACE_PKGS := ./segment/... ./stream/... ./ingress/... ./wire/sigv4/... ./internal/cborclient/...
 # Fuzz targets run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords \
 	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
 	wire/kinesis:FuzzDecodePutRecords wire/kinesis:FuzzDecodePutRecord \
-	wire/kinesis:FuzzDecodeGetRecords wire/kinesis:FuzzDecodeGetShardIterator
+	wire/kinesis:FuzzDecodeGetRecords wire/kinesis:FuzzDecodeGetShardIterator \
+	stream:FuzzConsumerToken stream:FuzzParseResourceARN stream:FuzzListShardsToken \
+	wire/sigv4:FuzzParseAuthorization wire/sigv4:FuzzVerify internal/cborclient:FuzzDecode \
+	wire/kinesis:FuzzDecodeInputJSON wire/kinesis:FuzzDecodeInputCBOR wire/kinesis:FuzzDecodePutRecordsCBOR \
+	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff ingress/httpapi:FuzzHTTPAPIDispatch
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
 FUZZTIME ?= 60000x
 FUZZTIME_LONG ?= 2m
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment clean
+# End-to-end runs of real clients against the server binary (TestCmdClients,
+# TestCmdTelegraf): the AWS CLI, boto3, @aws-sdk/client-kinesis (npm ci into a
+# cache keyed by the lockfile) and Telegraf (built once per version). Both
+# caches live under SLUICE_CACHE; a warm run needs no network.
+SLUICE_CACHE ?= $(HOME)/.cache/sluice
+TELEGRAF_VERSION ?= 1.37.2
+E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf
+
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean \
+	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
 run:
@@ -25,7 +38,7 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
-test: vet fmt-check unit race fuzz-short
+test: vet fmt-check unit race fuzz-short e2e-clients
 
 vet:
 	$(GO) vet ./...
@@ -55,10 +68,28 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(FUZZTIME_LONG)
 
-bench: bench-segment
+# Telegraf builds in the background (minutes when cold) while npm installs.
+e2e-deps:
+	@set -e; mkdir -p "$(SLUICE_CACHE)"; log="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION).log"; \
+	SLUICE_CACHE="$(SLUICE_CACHE)" TELEGRAF_VERSION=$(TELEGRAF_VERSION) scripts/telegraf.sh >"$$log" 2>&1 & tg=$$!; \
+	SLUICE_CACHE="$(SLUICE_CACHE)" scripts/npm-deps.sh >/dev/null; \
+	if ! wait $$tg; then cat "$$log"; echo "e2e-deps: the Telegraf build failed (log: $$log)"; exit 1; fi; \
+	grep -h '^telegraf' "$$log"
+
+e2e-clients: e2e-deps
+	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
+	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
+
+bench: bench-segment bench-api
 
 bench-segment:
 	$(GO) run ./bench/cmd/sluice-bench segment
+
+# The Kinesis API against kinesalite (npm, installed once) and a discard
+# server; about 8 minutes. BENCH_API_FLAGS=--quick for a short pass.
+bench-api:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench api $(BENCH_API_FLAGS)
 
 clean:
 	rm -rf bin data

@@ -20,12 +20,14 @@ type batch struct {
 	buf     []byte
 	count   int    // records in buf
 	first   uint64 // position of the first record, set by commit
+	ts      int64  // arrival time (Unix ms) of every record, set by code
 	waiters []waiter
 }
 
 func (b *batch) reset() {
 	b.buf = b.buf[:0]
 	b.count = 0
+	b.ts = 0
 	clear(b.waiters)
 	b.waiters = b.waiters[:0]
 }
@@ -42,6 +44,7 @@ type waiter struct {
 type syncWaiter struct {
 	done  chan struct{}
 	first uint64
+	ts    int64
 	err   error
 }
 
@@ -51,16 +54,24 @@ var syncWaiterPool = sync.Pool{New: func() any { return &syncWaiter{done: make(c
 // It returns once the records are durable as Config.Durability says; the
 // records get consecutive positions, in order. recs is not retained.
 func (l *Log) Append(recs []Record) (uint64, error) {
+	first, _, err := l.AppendTimed(recs)
+	return first, err
+}
+
+// AppendTimed is Append that also returns the arrival time (Unix ms) the
+// log stored with the records: all records of one Append share it, and it
+// is the Timestamp that Read returns for them. It spares callers a Read of
+// the first record to learn it.
+func (l *Log) AppendTimed(recs []Record) (first uint64, ts int64, err error) {
 	sw := syncWaiterPool.Get().(*syncWaiter)
-	err := l.enqueue(recs, waiter{sync: sw})
-	var first uint64
+	err = l.enqueue(recs, waiter{sync: sw})
 	if err == nil {
 		<-sw.done
-		first, err = sw.first, sw.err
+		first, ts, err = sw.first, sw.ts, sw.err
 	}
-	sw.first, sw.err = 0, nil
+	sw.first, sw.ts, sw.err = 0, 0, nil
 	syncWaiterPool.Put(sw)
-	return first, err
+	return first, ts, err
 }
 
 // AppendAsync appends recs like Append but does not wait: done is called
@@ -436,7 +447,7 @@ func (l *Log) complete(b *batch, committedBytes int, err error) {
 		}
 		first := b.first + uint64(w.index)
 		if w.sync != nil {
-			w.sync.first, w.sync.err = first, werr
+			w.sync.first, w.sync.ts, w.sync.err = first, b.ts, werr
 			w.sync.done <- struct{}{}
 		} else {
 			w.cb(first, werr)
@@ -453,6 +464,7 @@ func (l *Log) code(job *flushJob) (int, error) {
 	now := l.cfg.Now().UnixMilli()
 	ts := max(now, l.lastTs)
 	l.lastTs = ts
+	b.ts = ts
 	hdrSize := stripeHeaderSize(l.n)
 	seg := l.cur
 	var w *segWrite

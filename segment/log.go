@@ -395,6 +395,21 @@ func (l *Log) Bounds() (first, next uint64) {
 	return first, l.committed.Load()
 }
 
+// LastTimestamp returns the arrival time (Unix ms) of the newest committed
+// record, or 0 when the log holds none. It reads the in-memory index only:
+// callers that want the newest record's time (MillisBehindLatest) need not
+// Read it.
+func (l *Log) LastTimestamp() int64 {
+	l.state.RLock()
+	defer l.state.RUnlock()
+	for i := len(l.segs) - 1; i >= 0; i-- {
+		if s := l.segs[i]; len(s.stripes) > 0 {
+			return s.lastTs
+		}
+	}
+	return 0
+}
+
 // Notify returns a channel that is closed at the next commit (or Close).
 // A reader that found nothing new waits on it instead of polling.
 func (l *Log) Notify() <-chan struct{} {

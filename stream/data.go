@@ -55,9 +55,21 @@ type PutResult struct {
 // same sequence number. Should that read fail, the manager clock's second
 // at append time is used instead; the arrival field is informational and
 // ordering rests on the position alone.
+//
+// PutRecords routes by the open shards of the stream as it is while the
+// call holds the stream's put lock: a reshard waits for it, so a record is
+// never appended to a shard after the shard closed (its last record stays
+// its last, and readers that reached its end miss nothing).
 func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) {
 	s, err := m.stream(name)
 	if err != nil {
+		return nil, err
+	}
+	s.put.RLock()
+	defer s.put.RUnlock()
+	// The snapshot current under the put lock; a reshard swaps snapshots
+	// only while it holds the lock exclusively.
+	if s, err = m.current(s); err != nil {
 		return nil, err
 	}
 	// Route every record; group per open shard (slot in s.open).
@@ -128,12 +140,21 @@ func (m *Manager) appendGroup(sh *shardState, recs []PutEntry, idx []int, out []
 	if got, _, rerr := sh.log.Read(first, 1, 1); rerr == nil && len(got) == 1 && got[0].Seq == first {
 		arrival = got[0].Timestamp / 1000
 	}
-	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: arrival}
+	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: sh.arrivalField(arrival)}
 	for j, i := range idx {
 		sn.Position = first + uint64(j)
 		out[i] = PutResult{ShardID: id, SequenceNumber: FormatSeqNum(sn)}
 	}
 }
+
+// arrivalField returns the arrival field of a sequence number of sh for a
+// record that arrived at sec (Unix seconds): sec, but no earlier than the
+// shard's creation second. A resharding child is created up to a few
+// seconds ahead of the clock (reshard.go), and its records must not sort
+// below its StartingSequenceNumber, whose arrival field is the creation
+// second. The field is informational; ApproximateArrivalTimestamp keeps the
+// real time.
+func (sh *shardState) arrivalField(sec int64) int64 { return max(sec, sh.created/1000) }
 
 // shard returns the shard of s with id shardID.
 func (s *streamState) shard(shardID string) (*shardState, error) {
@@ -224,6 +245,16 @@ type GetRecordsResult struct {
 	// MillisBehindLatest is the arrival time of the shard's newest record
 	// minus that of the last record returned; 0 when caught up.
 	MillisBehindLatest int64
+	// ChildShards is set, with NextShardIterator "", when the call reached
+	// the end of a closed shard: the shards that took over its hash keys.
+	ChildShards []ChildShard
+}
+
+// ChildShard is a child of a closed shard (GetRecords ChildShards).
+type ChildShard struct {
+	ShardID      string
+	ParentShards []string // the child's ParentShardId, then its AdjacentParentShardId if any
+	HashKeyRange HashKeyRange
 }
 
 // GetRecords returns up to limit records (0 means MaxGetRecordsLimit) and at
@@ -271,7 +302,7 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 	res := GetRecordsResult{Records: make([]RecordOut, len(recs))}
 	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index}
 	for i, r := range recs {
-		sn.Position, sn.Arrival = r.Seq, r.Timestamp/1000
+		sn.Position, sn.Arrival = r.Seq, sh.arrivalField(r.Timestamp/1000)
 		res.Records[i] = RecordOut{
 			SequenceNumber: FormatSeqNum(sn),
 			ArrivalMillis:  r.Timestamp,
@@ -289,6 +320,7 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 		}
 	}
 	if sh.closed != 0 && next >= tip {
+		res.ChildShards = s.children(sh.index)
 		return res, nil // shard end
 	}
 	res.NextShardIterator = m.codec.Encode(Iterator{

@@ -48,9 +48,6 @@
 // (immediate, no DELETING phase), DescribeStream, ListStreams, PutRecords,
 // GetShardIterator and GetRecords. Errors wrap ErrStreamNotFound,
 // ErrStreamExists, ErrShardNotFound, ErrClosed or are *ArgumentError.
-// Not done yet: SplitShard, MergeShards, UpdateShardCount (and ChildShards
-// at shard end), status transitions, a lock against two managers on one
-// data directory.
 //
 // # Stream state
 //
@@ -68,6 +65,21 @@
 // *APIError whose Kind (apierror.go) names the Kinesis error code and whose
 // Msg is the client text. quotas.go emulates the per-shard throughput
 // quotas when Config.EmulateQuotas is set.
+//
+// Resharding (reshard.go): SplitShard, MergeShards and UpdateShardCount
+// close shards and create children with ParentShardId and
+// AdjacentParentShardId; closed shards stay readable to their end, where
+// GetRecords returns no NextShardIterator and the ChildShards. Children's
+// sequence numbers sort above their parents'. With Config.UpdateDelay the
+// stream is UPDATING meanwhile. ListShards (listshards.go) filters (all
+// ShardFilter types) and pages with authenticated NextTokens. Their errors
+// are *ArgumentError, *ResourceInUseError, *LimitExceededError,
+// *ResourceNotFoundError and *ExpiredNextTokenError, each carrying AWS's
+// message; the doc comment of each method lists its errors with their AWS
+// codes.
+//
+// Not done yet: CREATING and DELETING phases, a lock against two managers
+// on one data directory.
 //
 // stream may import only the standard library, segment and internal/...;
 // it knows nothing of HTTP or codecs.

@@ -274,11 +274,12 @@ func EvenSplit(n int) []HashKeyRange {
 // newStart <= r.End, so that both children are non-empty; otherwise the
 // error wraps ErrSplitKeyOutOfRange.
 //
-// This is looser than kinesalite, which also rejects newStart == r.Start+1
-// and newStart == r.End (its message, said to be AWS's, reads "is not both
-// greater than one plus the shard's StartingHashKey ... and less than the
-// shard's EndingHashKey"). Both of those splits are well formed (one child
-// owns a single hash key), so we accept them.
+// This is looser than AWS, which also rejects newStart == r.Start+1 and
+// newStart == r.End ("is not both greater than one plus the shard's
+// StartingHashKey ... and less than the shard's EndingHashKey"; kinesalite's
+// tests against AWS confirm it). Manager.SplitShard applies AWS's rule
+// before it calls SplitRange; UpdateShardCount's internal splits use this
+// looser one.
 func SplitRange(r HashKeyRange, newStart HashKey) (low, high HashKeyRange, err error) {
 	if newStart.Compare(r.Start) <= 0 || newStart.Compare(r.End) > 0 {
 		return HashKeyRange{}, HashKeyRange{}, &rangeError{

@@ -8,11 +8,14 @@ import (
 )
 
 // TestMain fails the package's tests if a shard log's goroutines outlive
-// the Manager that opened them. With SLUICE_STREAM_STATE_CRASH_CHILD set it
-// runs the child of TestStreamStateCrash instead.
+// the Manager that opened them. Run as the child of TestStreamStateCrash or
+// TestReshardCrash, it runs that child instead.
 func TestMain(m *testing.M) {
 	if os.Getenv(stateCrashEnv) != "" {
 		os.Exit(stateCrashChild())
+	}
+	if os.Getenv(reshardCrashEnv) != "" {
+		os.Exit(reshardCrashChild())
 	}
 	goleak.VerifyTestMain(m)
 }

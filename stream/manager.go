@@ -45,6 +45,12 @@ type Config struct {
 	// Now is the clock for creation times, arrival times (it is passed to
 	// every shard log) and iterator expiry. Default time.Now.
 	Now func() time.Time
+	// UpdateDelay is how long SplitShard, MergeShards and UpdateShardCount
+	// keep the stream UPDATING before the new shards exist and it is ACTIVE
+	// again (AWS takes seconds to minutes; emulators default to 500 ms).
+	// Default 0: the change is made before the call returns and the stream
+	// stays ACTIVE.
+	UpdateDelay time.Duration
 	// Segment is the template of every shard log's configuration
 	// (FragmentBytes, Geometry, Logger, ...). Dirs must be empty: the
 	// manager fills it per shard. Durability, Now and Retention are set by
@@ -89,6 +95,9 @@ func (c Config) Validate() error {
 	if len(c.Segment.Dirs) != 0 {
 		return errors.New("stream: Config.Segment.Dirs must be empty (the manager sets them per shard)")
 	}
+	if c.UpdateDelay < 0 {
+		return errors.New("stream: Config.UpdateDelay must not be negative")
+	}
 	if c.Region == "" || c.AccountID == "" {
 		return errors.New("stream: Config.Region and Config.AccountID must not be empty")
 	}
@@ -101,7 +110,9 @@ func (c Config) Validate() error {
 // Manager owns the streams of one data directory: their metadata and one
 // segment.Log per shard. It is safe for concurrent use.
 //
-// Lock order: Manager.mu, then the segment logs' own locks. Control-plane
+// Lock order: a stream's put lock (streamState.put), then Manager.mu, then
+// the segment logs' own locks. PutRecords holds put shared; resharding
+// (and its delayed completion) holds put exclusively, then mu. Control-plane
 // calls take mu exclusively (and hold it while they open, close and remove
 // shard logs and rewrite streams.json); data-plane calls take it shared only
 // to find the stream, then work on the shard logs without it.
@@ -123,21 +134,37 @@ type Manager struct {
 	// lastConsumerSecs is the newest ARN second handed out per stream ARN
 	// and consumer name (consumers.go).
 	lastConsumerSecs map[string]int64
+	// pending are the timers of delayed reshards (UpdateDelay), stopped by
+	// Close; reshards run the timer callbacks.
+	pending map[*time.Timer]struct{}
+	timers  sync.WaitGroup
+
+	listCodecOnce sync.Once
+	listCodec     *listTokenCodec
 }
 
-// streamState is a stream in memory. meta and shards are replaced, never
-// modified in place, under Manager.mu (split and merge will swap them).
+// streamState is a snapshot of a stream in memory, immutable once it is in
+// Manager.streams: resharding builds a new streamState (sharing the shard
+// logs, put and deleted) and swaps it in under Manager.mu, so data-plane
+// calls work on a consistent view without locks.
 type streamState struct {
 	meta    streamMeta
 	dir     string
 	shards  []*shardState // by index
 	open    []int         // indexes of the open shards, sorted by range start
 	ranges  []HashKeyRange
-	deleted atomic.Bool
+	deleted *atomic.Bool // shared by all snapshots of one incarnation
+	// put is shared by all snapshots of one incarnation. PutRecords holds
+	// it shared while it routes and appends; resharding holds it
+	// exclusively while it closes shards and swaps the snapshot, so that no
+	// record lands in a shard after it closed. Lock order: put, then
+	// Manager.mu.
+	put *sync.RWMutex
 	// settings is the mutable control-plane state (settings.go), replaced
-	// whole under Manager.mu, read without it.
-	settings atomic.Pointer[settingsMeta]
-	quotas   shardQuotas // used only with Config.EmulateQuotas
+	// whole under Manager.mu, read without it; shared by all snapshots of
+	// one incarnation.
+	settings *atomic.Pointer[settingsMeta]
+	quotas   *shardQuotas // used only with Config.EmulateQuotas; shared like settings
 }
 
 type shardState struct {
@@ -163,6 +190,7 @@ func Open(cfg Config) (*Manager, error) {
 		log:         cfg.Segment.Logger,
 		streams:     make(map[string]*streamState),
 		lastCreated: make(map[string]int64),
+		pending:     make(map[*time.Timer]struct{}),
 
 		lastConsumerSecs: make(map[string]int64),
 	}
@@ -209,6 +237,10 @@ func Open(cfg Config) (*Manager, error) {
 		m.streams[sm.Name] = s
 	}
 	m.removeOrphans()
+	if err := m.finishPendingReshards(); err != nil {
+		m.closeAll()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -246,7 +278,9 @@ func (m *Manager) openStream(sm streamMeta) (*streamState, error) {
 	if err := checkStreamName(sm.Name); err != nil {
 		return nil, fmt.Errorf("stream: %s: %w", metaFileName, err)
 	}
-	s := &streamState{meta: sm, dir: filepath.Join(m.cfg.DataDir, streamsDir, streamDirName(sm.Name, sm.CreatedMillis))}
+	s := &streamState{meta: sm, dir: filepath.Join(m.cfg.DataDir, streamsDir, streamDirName(sm.Name, sm.CreatedMillis)),
+		deleted: new(atomic.Bool), put: new(sync.RWMutex),
+		settings: new(atomic.Pointer[settingsMeta]), quotas: new(shardQuotas)}
 	st, err := loadSettings(sm)
 	if err != nil {
 		return nil, fmt.Errorf("stream: %s: stream %q: %w", metaFileName, sm.Name, err)
@@ -322,6 +356,16 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	for t := range m.pending {
+		if t.Stop() {
+			m.timers.Done()
+		}
+	}
+	m.pending = nil
+	m.mu.Unlock()
+	// A timer callback that already runs finds m.closed and returns.
+	m.timers.Wait()
+	m.mu.Lock()
 	return m.closeAll()
 }
 
@@ -502,6 +546,11 @@ func (m *Manager) DescribeStream(name string) (StreamInfo, error) {
 	if err != nil {
 		return StreamInfo{}, err
 	}
+	return m.describe(s), nil
+}
+
+// describe returns the StreamInfo of snapshot s.
+func (m *Manager) describe(s *streamState) StreamInfo {
 	st := s.settings.Load()
 	info := StreamInfo{
 		Name:           s.meta.Name,
@@ -527,7 +576,7 @@ func (m *Manager) DescribeStream(name string) (StreamInfo, error) {
 		}
 		info.Shards = append(info.Shards, si)
 	}
-	return info, nil
+	return info
 }
 
 // ListStreams returns the names of all streams, sorted.

@@ -18,6 +18,8 @@ import (
 //	{"version": 1,
 //	 "iteratorSecret": "<base64 of 32 bytes>",
 //	 "streams": [{"name", "arn", "createdMillis", "retentionHours", "status",
+//	              "pendingReshard": {"op", "shard", "adjacentShard",
+//	                                 "newStartingHashKey", "target"},
 //	              "shards": [{"index", "startingHashKey", "endingHashKey",
 //	                          "parentShardId", "adjacentParentShardId",
 //	                          "createdMillis", "closedMillis"}],
@@ -28,6 +30,11 @@ import (
 //	                                          "tags", "policy"}]}}],
 //	 "account": {"commitmentStatus", "startedMillis", "endedMillis",
 //	             "earliestEndMillis"}}
+//
+// A shard with a non-zero closedMillis is closed (split, merged or replaced
+// by UpdateShardCount); its EndingSequenceNumber derives from createdMillis,
+// index and closedMillis, so it needs no field of its own. parentShardId and
+// adjacentParentShardId are the lineage (ids of lower-index shards).
 //
 // Hash keys are decimal strings (they do not fit a JSON number). Fields are
 // only ever added; a change that old code would misread needs version 2.
@@ -56,6 +63,9 @@ type streamMeta struct {
 	Shards         []shardMeta `json:"shards"`
 	// Settings is nil in files written before it existed (settings.go).
 	Settings *settingsMeta `json:"settings,omitempty"`
+	// PendingReshard is the reshard a stream in UPDATING waits for
+	// (Config.UpdateDelay); Open carries it out at once.
+	PendingReshard *reshardOp `json:"pendingReshard,omitempty"`
 }
 
 type shardMeta struct {

@@ -184,15 +184,6 @@ func (m *Manager) updateSettingsLocked(name string, fn func(s *streamState, st *
 	return nil
 }
 
-// checkActive returns ResourceInUseException unless s is ACTIVE.
-func (m *Manager) checkActive(s *streamState) error {
-	if s.meta.Status != StatusActive {
-		return apiError(ErrResourceInUse, "Stream "+s.meta.Name+" under account "+m.cfg.AccountID+
-			" not ACTIVE, instead in state "+s.meta.Status)
-	}
-	return nil
-}
-
 // StreamSettings is the control-plane state of a stream shown by
 // DescribeStream and DescribeStreamSummary (it is embedded in StreamInfo).
 type StreamSettings struct {

@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/wire/sigv4"
 )
 
 // Durability modes accepted by --durability. They match the names that
@@ -48,26 +51,61 @@ type Config struct {
 	// LogLevel is the minimum level logged: debug, info, warn or error.
 	// Flag --log-level, env SLUICE_LOG_LEVEL, default info.
 	LogLevel slog.Level
+	// TLSCert and TLSKey are PEM files of a certificate (chain) and its
+	// private key. When both are set, the API port also accepts TLS (ALPN
+	// h2 and http/1.1) next to plain HTTP/1.1 and h2c; one without the
+	// other is an error. Flags --tls-cert and --tls-key, env
+	// SLUICE_TLS_CERT and SLUICE_TLS_KEY, default none.
+	TLSCert, TLSKey string
+	// Auth turns on SigV4 verification of every API request against the
+	// keys of AuthKeysFile and AuthKeysEnv; without it any signature, or
+	// none, is accepted. Flag --auth, env SLUICE_AUTH (true/false),
+	// default false.
+	Auth bool
+	// AuthKeysFile names a file of access keys: "AKID:SECRET" lines or an
+	// AWS shared-credentials INI file (sigv4.ParseCredentialsFile). Flag
+	// --auth-keys, env SLUICE_AUTH_KEYS_FILE, default none.
+	AuthKeysFile string
+	// AuthKeysEnv is the value of SLUICE_AUTH_KEYS,
+	// "AKID:SECRET,AKID2:SECRET2" (sigv4.ParseCredentialsEnv); its keys
+	// are added to the file's. No flag (a secret on the command line shows
+	// in ps).
+	AuthKeysEnv string
+	// EmulateQuotas enforces AWS's per-shard throughput quotas (1 MiB/s
+	// and 1,000 records/s of writes, 5 GetRecords calls/s and 2 MiB/s of
+	// reads): over them PutRecords fails entries and PutRecord and
+	// GetRecords answer ProvisionedThroughputExceededException. Flag
+	// --emulate-quotas, env SLUICE_EMULATE_QUOTAS, default false.
+	EmulateQuotas bool
 }
+
+// authKeysEnv is the environment variable of Config.AuthKeysEnv.
+const authKeysEnv = "SLUICE_AUTH_KEYS"
 
 // option describes one configuration setting: its flag, its environment
 // variable and its default. The table keeps the three in one place so that
 // --help, the README and the code cannot drift apart.
 type option struct {
-	flag  string
-	env   string
-	def   string
-	usage string
+	flag    string
+	env     string
+	def     string
+	usage   string
+	boolean bool // a switch: --flag alone means true
 }
 
 var options = []option{
-	{"data-dir", "SLUICE_DATA_DIR", "./data", "directory for all server state (created if missing)"},
-	{"api-addr", "SLUICE_API_ADDR", "127.0.0.1:4567", "host:port of the HTTP API, /healthz, /readyz and /metrics"},
-	{"tcp-addr", "SLUICE_TCP_ADDR", "127.0.0.1:4568", "host:port of the TCP ingest listener"},
-	{"durability", "SLUICE_DURABILITY", durabilityFsync, "when appends are acknowledged: fsync or async"},
-	{"account-id", "SLUICE_ACCOUNT_ID", "000000000000", "12-digit AWS account id used in ARNs"},
-	{"region", "SLUICE_REGION", "us-east-1", "AWS region used in ARNs and SigV4 credential scopes"},
-	{"log-level", "SLUICE_LOG_LEVEL", "info", "minimum log level: debug, info, warn or error"},
+	{"data-dir", "SLUICE_DATA_DIR", "./data", "directory for all server state (created if missing)", false},
+	{"api-addr", "SLUICE_API_ADDR", "127.0.0.1:4567", "host:port of the HTTP API, /healthz, /readyz and /metrics", false},
+	{"tcp-addr", "SLUICE_TCP_ADDR", "127.0.0.1:4568", "host:port of the TCP ingest listener", false},
+	{"durability", "SLUICE_DURABILITY", durabilityFsync, "when appends are acknowledged: fsync or async", false},
+	{"account-id", "SLUICE_ACCOUNT_ID", "000000000000", "12-digit AWS account id used in ARNs", false},
+	{"region", "SLUICE_REGION", "us-east-1", "AWS region used in ARNs and SigV4 credential scopes", false},
+	{"log-level", "SLUICE_LOG_LEVEL", "info", "minimum log level: debug, info, warn or error", false},
+	{"tls-cert", "SLUICE_TLS_CERT", "", "PEM certificate file; with --tls-key the API port also accepts TLS", false},
+	{"tls-key", "SLUICE_TLS_KEY", "", "PEM private key file of --tls-cert", false},
+	{"auth", "SLUICE_AUTH", "false", "verify the SigV4 signature of every API request (keys from --auth-keys and " + authKeysEnv + ")", true},
+	{"auth-keys", "SLUICE_AUTH_KEYS_FILE", "", "file of access keys for --auth: AKID:SECRET lines or an AWS credentials (INI) file", false},
+	{"emulate-quotas", "SLUICE_EMULATE_QUOTAS", "false", "enforce AWS's per-shard throughput quotas (ProvisionedThroughputExceededException)", true},
 }
 
 // loadConfig builds a Config from the command-line arguments (without the
@@ -82,16 +120,26 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	// error instead and print the usage only on --help.
 	fs.SetOutput(io.Discard)
 	values := make(map[string]*string, len(options))
+	switches := make(map[string]*bool)
 	for _, o := range options {
 		def := o.def
 		if v := getenv(o.env); v != "" {
 			def = v
 		}
+		if o.boolean {
+			b, err := strconv.ParseBool(def)
+			if err != nil {
+				return Config{}, fmt.Errorf("invalid %s %q: use true or false", o.env, def)
+			}
+			switches[o.flag] = fs.Bool(o.flag, b, fmt.Sprintf("%s (env %s)", o.usage, o.env))
+			continue
+		}
 		values[o.flag] = fs.String(o.flag, def, fmt.Sprintf("%s (env %s)", o.usage, o.env))
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(usage, "Usage: sluice [flags]\n\nEach flag can also be set by its SLUICE_* environment variable; the flag wins.\n\n")
+			fmt.Fprintf(usage, "Usage: sluice [flags]\n\nEach flag can also be set by its SLUICE_* environment variable; the flag wins.\n"+
+				"%s=AKID:SECRET[,AKID2:SECRET2...] adds access keys for --auth.\n\n", authKeysEnv)
 			fs.SetOutput(usage)
 			fs.PrintDefaults()
 			return Config{}, err
@@ -128,6 +176,13 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		Durability: *values["durability"],
 		AccountID:  *values["account-id"],
 		Region:     *values["region"],
+		TLSCert:    *values["tls-cert"],
+		TLSKey:     *values["tls-key"],
+
+		Auth:          *switches["auth"],
+		AuthKeysFile:  *values["auth-keys"],
+		AuthKeysEnv:   getenv(authKeysEnv),
+		EmulateQuotas: *switches["emulate-quotas"],
 	}
 	level := *values["log-level"]
 	switch strings.ToLower(level) {
@@ -170,7 +225,49 @@ func (c *Config) validate(source func(flagName string) string) error {
 	if !isRegion(c.Region) {
 		return fmt.Errorf("invalid region %q from %s: use an AWS region name such as us-east-1", c.Region, source("region"))
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		if c.TLSCert == "" {
+			return fmt.Errorf("a TLS key %q from %s without a certificate: set --tls-cert (SLUICE_TLS_CERT) too", c.TLSKey, source("tls-key"))
+		}
+		return fmt.Errorf("a TLS certificate %q from %s without a key: set --tls-key (SLUICE_TLS_KEY) too", c.TLSCert, source("tls-cert"))
+	}
+	keys, err := c.authKeys(source)
+	if err != nil {
+		return err
+	}
+	if c.Auth && len(keys) == 0 {
+		return fmt.Errorf("%s is on but no access key is configured: give --auth-keys FILE (lines AKID:SECRET) or set %s=AKID:SECRET", source("auth"), authKeysEnv)
+	}
 	return nil
+}
+
+// authKeys reads the access keys of AuthKeysFile and AuthKeysEnv (access
+// key id -> secret). A key id in both must have the same secret.
+func (c *Config) authKeys(source func(flagName string) string) (map[string]string, error) {
+	keys := make(map[string]string)
+	if c.AuthKeysFile != "" {
+		data, err := os.ReadFile(c.AuthKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the access keys file from %s: %w", source("auth-keys"), err)
+		}
+		keys, err = sigv4.ParseCredentialsFile(data)
+		if err != nil {
+			return nil, fmt.Errorf("invalid access keys file %s from %s: %w", c.AuthKeysFile, source("auth-keys"), err)
+		}
+	}
+	if c.AuthKeysEnv != "" {
+		env, err := sigv4.ParseCredentialsEnv(c.AuthKeysEnv)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s: %w (want AKID:SECRET,AKID2:SECRET2)", authKeysEnv, err)
+		}
+		for id, secret := range env {
+			if old, ok := keys[id]; ok && old != secret {
+				return nil, fmt.Errorf("access key id %s has different secrets in %s and %s", id, source("auth-keys"), authKeysEnv)
+			}
+			keys[id] = secret
+		}
+	}
+	return keys, nil
 }
 
 // validateAddr accepts host:port with a numeric port in [0, 65535]; the host

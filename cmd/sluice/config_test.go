@@ -5,6 +5,8 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,6 +48,8 @@ func TestCmdConfigEnv(t *testing.T) {
 		"SLUICE_ACCOUNT_ID": "123456789012",
 		"SLUICE_REGION":     "eu-west-2",
 		"SLUICE_LOG_LEVEL":  "debug",
+		"SLUICE_TLS_CERT":   "/etc/sluice/cert.pem",
+		"SLUICE_TLS_KEY":    "/etc/sluice/key.pem",
 	}
 	cfg, err := loadConfig(nil, envMap(env), io.Discard)
 	if err != nil {
@@ -59,6 +63,8 @@ func TestCmdConfigEnv(t *testing.T) {
 		AccountID:  "123456789012",
 		Region:     "eu-west-2",
 		LogLevel:   slog.LevelDebug,
+		TLSCert:    "/etc/sluice/cert.pem",
+		TLSKey:     "/etc/sluice/key.pem",
 	}
 	if cfg != want {
 		t.Fatalf("from env:\n got %+v\nwant %+v", cfg, want)
@@ -83,6 +89,8 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		"SLUICE_ACCOUNT_ID": "111111111111",
 		"SLUICE_REGION":     "ap-south-1",
 		"SLUICE_LOG_LEVEL":  "error",
+		"SLUICE_TLS_CERT":   "/env/cert.pem",
+		"SLUICE_TLS_KEY":    "/env/key.pem",
 	}
 	args := []string{
 		"--data-dir", "/from/flag",
@@ -92,6 +100,7 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		"--account-id", "222222222222",
 		"--region", "us-gov-west-1",
 		"--log-level", "WARN",
+		"--tls-cert", "/flag/cert.pem",
 	}
 	cfg, err := loadConfig(args, envMap(env), io.Discard)
 	if err != nil {
@@ -105,6 +114,8 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		AccountID:  "222222222222",
 		Region:     "us-gov-west-1",
 		LogLevel:   slog.LevelWarn,
+		TLSCert:    "/flag/cert.pem",
+		TLSKey:     "/env/key.pem",
 	}
 	if cfg != want {
 		t.Fatalf("flags over env:\n got %+v\nwant %+v", cfg, want)
@@ -168,6 +179,8 @@ func TestCmdConfigInvalid(t *testing.T) {
 	f([]string{"--log-level", "info+2"}, nil, "--log-level")
 	f([]string{"--no-such-flag"}, nil, "no-such-flag", "--help")
 	f([]string{"extra"}, nil, `"extra"`)
+	f([]string{"--tls-cert", "c.pem"}, nil, "--tls-cert", "--tls-key")
+	f(nil, map[string]string{"SLUICE_TLS_KEY": "k.pem"}, "SLUICE_TLS_KEY", "--tls-cert")
 }
 
 func TestCmdConfigHelp(t *testing.T) {
@@ -181,4 +194,81 @@ func TestCmdConfigHelp(t *testing.T) {
 			t.Fatalf("--help output does not mention -%s and %s:\n%s", o.flag, o.env, out.String())
 		}
 	}
+}
+
+func TestCmdConfigAuth(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, []byte("# test keys\nAKIDONE:secret1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ini := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(ini, []byte("[default]\naws_access_key_id = AKIDINI\naws_secret_access_key = secretini\nregion = us-east-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(args []string, env map[string]string) (Config, map[string]string) {
+		t.Helper()
+		cfg, err := loadConfig(args, envMap(env), io.Discard)
+		if err != nil {
+			t.Fatalf("loadConfig(%q, %v): %v", args, env, err)
+		}
+		got, err := cfg.authKeys(func(n string) string { return "--" + n })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg, got
+	}
+	cfg, got := load([]string{"--auth", "--auth-keys", keys}, nil)
+	if !cfg.Auth || cfg.AuthKeysFile != keys || len(got) != 1 || got["AKIDONE"] != "secret1" {
+		t.Fatalf("--auth --auth-keys: %+v %v", cfg, got)
+	}
+	cfg, got = load([]string{"--auth-keys", ini}, map[string]string{"SLUICE_AUTH": "true", "SLUICE_AUTH_KEYS": "AKIDENV:secretenv, AKID2:s2"})
+	if !cfg.Auth || len(got) != 3 || got["AKIDINI"] != "secretini" || got["AKIDENV"] != "secretenv" || got["AKID2"] != "s2" {
+		t.Fatalf("INI file plus env keys: %+v %v", cfg, got)
+	}
+	cfg, got = load(nil, map[string]string{"SLUICE_AUTH": "1", "SLUICE_AUTH_KEYS_FILE": keys})
+	if !cfg.Auth || got["AKIDONE"] != "secret1" {
+		t.Fatalf("env only: %+v %v", cfg, got)
+	}
+	// The flag wins over the variable, for a switch too.
+	cfg, _ = load([]string{"--auth=false"}, map[string]string{"SLUICE_AUTH": "true"})
+	if cfg.Auth {
+		t.Fatal("--auth=false did not override SLUICE_AUTH=true")
+	}
+	cfg, _ = load(nil, nil)
+	if cfg.Auth || cfg.EmulateQuotas {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+
+	// --auth without any key names the fix.
+	checkConfigError(t, []string{"--auth"}, nil, "--auth", "no access key", "--auth-keys", "SLUICE_AUTH_KEYS")
+	checkConfigError(t, nil, map[string]string{"SLUICE_AUTH": "true"}, "SLUICE_AUTH ", "no access key")
+	checkConfigError(t, nil, map[string]string{"SLUICE_AUTH": "maybe"}, "SLUICE_AUTH", `"maybe"`, "true or false")
+	checkConfigError(t, []string{"--auth", "--auth-keys", filepath.Join(dir, "missing")}, nil, "--auth-keys", "missing")
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("no separator here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkConfigError(t, []string{"--auth", "--auth-keys", bad}, nil, "--auth-keys", "line 1")
+	checkConfigError(t, []string{"--auth"}, map[string]string{"SLUICE_AUTH_KEYS": "AKID"}, "SLUICE_AUTH_KEYS", "AKID:SECRET")
+	checkConfigError(t, []string{"--auth", "--auth-keys", keys}, map[string]string{"SLUICE_AUTH_KEYS": "AKIDONE:other"}, "AKIDONE", "different secrets")
+}
+
+func TestCmdConfigEmulateQuotas(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{[]string{"--emulate-quotas"}, nil, true},
+		{nil, map[string]string{"SLUICE_EMULATE_QUOTAS": "true"}, true},
+		{[]string{"--emulate-quotas=false"}, map[string]string{"SLUICE_EMULATE_QUOTAS": "true"}, false},
+		{nil, nil, false},
+	} {
+		cfg, err := loadConfig(tc.args, envMap(tc.env), io.Discard)
+		if err != nil || cfg.EmulateQuotas != tc.want {
+			t.Fatalf("loadConfig(%q, %v): EmulateQuotas %v, %v; want %v", tc.args, tc.env, cfg.EmulateQuotas, err, tc.want)
+		}
+	}
+	checkConfigError(t, nil, map[string]string{"SLUICE_EMULATE_QUOTAS": "yes"}, "SLUICE_EMULATE_QUOTAS", "true or false")
 }

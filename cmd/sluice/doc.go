@@ -11,13 +11,34 @@
 // over its variable, a variable over the default (an empty variable counts
 // as unset). These flags are stable, scripts rely on them:
 //
-//	--data-dir DIR         SLUICE_DATA_DIR    ./data
-//	--api-addr HOST:PORT   SLUICE_API_ADDR    127.0.0.1:4567
-//	--tcp-addr HOST:PORT   SLUICE_TCP_ADDR    127.0.0.1:4568 (validated; not listened on yet)
-//	--durability MODE      SLUICE_DURABILITY  fsync (or async)
-//	--account-id ID        SLUICE_ACCOUNT_ID  000000000000 (12 digits)
-//	--region REGION        SLUICE_REGION      us-east-1
-//	--log-level LEVEL      SLUICE_LOG_LEVEL   info (debug, info, warn, error)
+//	--data-dir DIR         SLUICE_DATA_DIR        ./data
+//	--api-addr HOST:PORT   SLUICE_API_ADDR        127.0.0.1:4567
+//	--tcp-addr HOST:PORT   SLUICE_TCP_ADDR        127.0.0.1:4568 (validated; not listened on yet)
+//	--durability MODE      SLUICE_DURABILITY      fsync (or async)
+//	--account-id ID        SLUICE_ACCOUNT_ID      000000000000 (12 digits)
+//	--region REGION        SLUICE_REGION          us-east-1
+//	--log-level LEVEL      SLUICE_LOG_LEVEL       info (debug, info, warn, error)
+//	--tls-cert FILE        SLUICE_TLS_CERT        none (PEM certificate chain)
+//	--tls-key FILE         SLUICE_TLS_KEY         none (PEM private key)
+//	--auth                 SLUICE_AUTH            false (verify SigV4 signatures)
+//	--auth-keys FILE       SLUICE_AUTH_KEYS_FILE  none (AKID:SECRET lines or an AWS credentials INI file)
+//	--emulate-quotas       SLUICE_EMULATE_QUOTAS  false (AWS's per-shard throughput quotas)
+//
+// SLUICE_AUTH_KEYS="AKID:SECRET,AKID2:SECRET2" adds access keys to those of
+// --auth-keys (it has no flag: a secret on the command line shows in ps).
+// With --auth every API request must carry a valid SigV4 signature by one
+// of the keys, for the signing name "kinesis" and --region, dated within 5
+// minutes of the server's clock; failures get AWS's errors
+// (MissingAuthenticationTokenException, InvalidSignatureException,
+// UnrecognizedClientException, IncompleteSignatureException, all 400).
+// --auth without any key is a startup error. Without --auth any signature,
+// or none, is accepted (for shippers that cannot sign, such as syslog-ng).
+//
+// --emulate-quotas enforces 1 MiB/s and 1,000 records/s of writes and 5
+// GetRecords calls/s and 2 MiB/s of reads per shard: PutRecords fails the
+// entries over the quota (ErrorCode ProvisionedThroughputExceededException,
+// FailedRecordCount), PutRecord and GetRecords answer
+// ProvisionedThroughputExceededException; the SDKs retry those.
 //
 // An invalid value exits with code 2 and a message naming the flag or
 // variable it came from.
@@ -27,10 +48,14 @@
 // Startup creates the data directory (0o755) and takes an exclusive flock
 // on DATA_DIR/LOCK, so a second server on the same directory fails at once
 // with an error naming the directory (exit 1). It then listens on
-// --api-addr and logs one line per address (msg=listening api=HOST:PORT);
-// a listen error exits 1.
+// --api-addr and logs one line per address (msg=listening api=HOST:PORT
+// protocols=...); a listen error exits 1.
 //
-// The API address serves:
+// The API port speaks HTTP/1.1, HTTP/2 cleartext (prior knowledge, as the
+// JavaScript SDK v3 sends, and the h2c Upgrade) and, when --tls-cert and
+// --tls-key are both given, TLS with ALPN h2 and http/1.1 (the KPL speaks
+// only HTTPS), each connection told apart by its first bytes
+// (ingress/httpapi). It serves:
 //
 //	GET /healthz   200 "ok" while the process is alive
 //	GET /readyz    200 "ready" once started; 503 "not ready" before and while shutting down

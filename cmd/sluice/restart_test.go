@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -175,8 +177,30 @@ func streamShape(t *testing.T, c *kinesis.Client, stream string) string {
 		t.Fatalf("DescribeStream %s: %v", stream, err)
 	}
 	sd := d.StreamDescription
-	s := fmt.Sprintf("%s %s %s retention=%d created=%d shards:", aws.ToString(sd.StreamName), aws.ToString(sd.StreamARN),
+	s := fmt.Sprintf("%s %s %s retention=%d created=%d", aws.ToString(sd.StreamName), aws.ToString(sd.StreamARN),
 		sd.StreamStatus, aws.ToInt32(sd.RetentionPeriodHours), sd.StreamCreationTimestamp.UnixMilli())
+	tags, err := c.ListTagsForStream(context.Background(), &kinesis.ListTagsForStreamInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatalf("ListTagsForStream %s: %v", stream, err)
+	}
+	s += " tags:"
+	for _, tag := range tags.Tags {
+		s += fmt.Sprintf(" %s=%s", aws.ToString(tag.Key), aws.ToString(tag.Value))
+	}
+	cons, err := c.ListStreamConsumers(context.Background(), &kinesis.ListStreamConsumersInput{StreamARN: sd.StreamARN})
+	if err != nil {
+		t.Fatalf("ListStreamConsumers %s: %v", stream, err)
+	}
+	s += " consumers:"
+	for _, co := range cons.Consumers {
+		ctags, err := c.ListTagsForResource(context.Background(), &kinesis.ListTagsForResourceInput{ResourceARN: co.ConsumerARN})
+		if err != nil {
+			t.Fatalf("ListTagsForResource %s: %v", aws.ToString(co.ConsumerARN), err)
+		}
+		s += fmt.Sprintf(" [%s %s %s created=%d tags=%d]", aws.ToString(co.ConsumerName), aws.ToString(co.ConsumerARN),
+			co.ConsumerStatus, co.ConsumerCreationTimestamp.UnixMilli(), len(ctags.Tags))
+	}
+	s += " shards:"
 	for _, sh := range sd.Shards {
 		s += fmt.Sprintf(" [%s %s-%s start=%s end=%s parent=%s adj=%s]", aws.ToString(sh.ShardId),
 			aws.ToString(sh.HashKeyRange.StartingHashKey), aws.ToString(sh.HashKeyRange.EndingHashKey),
@@ -214,12 +238,22 @@ func TestCmdRestart(t *testing.T) {
 	p, c := start()
 	streams := map[string]int32{"restart-a": 3, "restart-b": 1}
 	createStreams(t, c, streams)
+	acked := putLoad(t, c, "restart-a", 4, 5, nil)
+	acked = append(acked, putLoad(t, c, "restart-b", 1, 3, nil)...)
+	// Closed shards, consumers, tags and retention must come back too:
+	// split and merge restart-a (its parents keep the records put above),
+	// register a tagged consumer on restart-b, tag both streams.
+	reshapeForRestart(t, c)
+	acked = append(acked, putLoad(t, c, "restart-a", 4, 5, nil)...)
 	shapes := make(map[string]string)
 	for name := range streams {
 		shapes[name] = streamShape(t, c, name)
 	}
-	acked := putLoad(t, c, "restart-a", 4, 5, nil)
-	acked = append(acked, putLoad(t, c, "restart-b", 1, 3, nil)...)
+	for _, want := range []string{"parent=shardId-000000000000", "adj=shardId-000000000002", "tags: env=test", "[restart-consumer arn:aws:kinesis:"} {
+		if !strings.Contains(shapes["restart-a"]+shapes["restart-b"], want) {
+			t.Fatalf("the stream shapes before the restart lack %q:\n%s\n%s", want, shapes["restart-a"], shapes["restart-b"])
+		}
+	}
 
 	// 1. Clean stop.
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -292,5 +326,76 @@ func checkRestarted(t *testing.T, c *kinesis.Client, shapes map[string]string, a
 			n += len(recs)
 		}
 		t.Logf("%s: %d records acknowledged, %d read back", name, len(mine), n)
+	}
+}
+
+// reshapeForRestart splits shardId-000000000000 of restart-a at its middle
+// and merges shards 1 and 2, tags restart-a, raises restart-b's retention
+// and registers a tagged consumer on it, waiting for each step to finish.
+func reshapeForRestart(t *testing.T, c *kinesis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	waitActive := func(name string) {
+		t.Helper()
+		for range 200 {
+			d, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+			if err != nil {
+				t.Fatalf("DescribeStreamSummary %s: %v", name, err)
+			}
+			if d.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("stream %s did not become ACTIVE", name)
+	}
+	sh, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("restart-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sh.Shards[0].HashKeyRange
+	lo, _ := new(big.Int).SetString(aws.ToString(r.StartingHashKey), 10)
+	hi, _ := new(big.Int).SetString(aws.ToString(r.EndingHashKey), 10)
+	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
+	if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("restart-a"),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String(mid.String())}); err != nil {
+		t.Fatalf("SplitShard: %v", err)
+	}
+	waitActive("restart-a")
+	if _, err := c.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("restart-a"),
+		ShardToMerge: aws.String("shardId-000000000001"), AdjacentShardToMerge: aws.String("shardId-000000000002")}); err != nil {
+		t.Fatalf("MergeShards: %v", err)
+	}
+	waitActive("restart-a")
+	if _, err := c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("restart-a"),
+		Tags: map[string]string{"env": "test", "team": "sluice"}}); err != nil {
+		t.Fatalf("AddTagsToStream: %v", err)
+	}
+	if _, err := c.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("restart-b"),
+		RetentionPeriodHours: aws.Int32(48)}); err != nil {
+		t.Fatalf("IncreaseStreamRetentionPeriod: %v", err)
+	}
+	waitActive("restart-b")
+	d, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("restart-b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: d.StreamDescriptionSummary.StreamARN,
+		ConsumerName: aws.String("restart-consumer"), Tags: map[string]string{"owner": "restart-test"}})
+	if err != nil {
+		t.Fatalf("RegisterStreamConsumer: %v", err)
+	}
+	for i := 0; ; i++ {
+		co, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: reg.Consumer.ConsumerARN})
+		if err != nil {
+			t.Fatalf("DescribeStreamConsumer: %v", err)
+		}
+		if co.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			break
+		}
+		if i == 200 {
+			t.Fatal("the consumer did not become ACTIVE")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

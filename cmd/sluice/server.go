@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,13 +21,12 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/ingress/httpapi"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/wire/sigv4"
 )
 
 const (
@@ -79,17 +79,35 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return errors.Join(err, lock.release())
 	}
 	// Recovery of every shard log happens here; /readyz turns 200 after it.
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		return errors.Join(err, lock.release())
+	}
 	manager, err := stream.Open(stream.Config{
-		DataDir:    cfg.DataDir,
-		Durability: durability,
-		Region:     cfg.Region,
-		AccountID:  cfg.AccountID,
-		Segment:    segment.Config{FragmentBytes: fragmentBytes, Logger: log},
+		DataDir:       cfg.DataDir,
+		Durability:    durability,
+		Region:        cfg.Region,
+		AccountID:     cfg.AccountID,
+		EmulateQuotas: cfg.EmulateQuotas,
+		Segment:       segment.Config{FragmentBytes: fragmentBytes, Logger: log},
 	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("cannot open the streams in %s: %w", cfg.DataDir, err), lock.release())
 	}
-	api, err := httpapi.New(httpapi.Config{Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return errors.Join(fmt.Errorf("cannot load the TLS certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err),
+				manager.Close(), lock.release())
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	var ready atomic.Bool
+	api, err := httpapi.New(httpapi.Config{
+		Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
+		Ops: newHandler(&ready), TLSConfig: tlsConfig, Verifier: verifier,
+	})
 	if err != nil {
 		return errors.Join(err, manager.Close(), lock.release())
 	}
@@ -100,26 +118,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			manager.Close(), lock.release())
 	}
 
-	var ready atomic.Bool
-	srv := &fasthttp.Server{
-		Handler:               routeHandler(api.Handler(), fasthttpadaptor.NewFastHTTPHandler(newHandler(&ready))),
-		MaxRequestBodySize:    httpapi.DefaultMaxBodyBytes,
-		ReadTimeout:           2 * time.Minute,
-		IdleTimeout:           2 * time.Minute,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		Logger:                slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "api", ln.Addr().String())
+	go func() { serveErr <- api.Serve(ln) }()
+	protocols := "HTTP/1.1, h2c"
+	if tlsConfig != nil {
+		protocols = "HTTP/1.1, h2c, TLS (h2, http/1.1)"
+	}
+	log.Info("listening", "api", ln.Addr().String(), "protocols", protocols)
 	// The TCP ingest front end (ingress/tcp) does not exist yet; the
 	// address is validated so scripts that pass it keep working.
 	log.Info("tcp ingest not implemented yet", "tcp", cfg.TCPAddr)
 
 	ready.Store(true)
 	log.Info("ready", "data_dir", cfg.DataDir, "durability", cfg.Durability,
-		"region", cfg.Region, "account_id", cfg.AccountID)
+		"region", cfg.Region, "account_id", cfg.AccountID, "auth", cfg.Auth, "emulate_quotas", cfg.EmulateQuotas)
+	if !cfg.Auth && (cfg.AuthKeysFile != "" || cfg.AuthKeysEnv != "") {
+		log.Warn("access keys are configured but --auth is off: any signature is accepted")
+	}
 
 	var runErr error
 	select {
@@ -132,7 +147,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.ShutdownWithContext(shutdownCtx); err != nil {
+	if err := api.ShutdownContext(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("cannot drain in-flight requests within %s: %w", shutdownTimeout, err))
 	}
 	if runErr == nil {
@@ -212,19 +227,6 @@ func (l *dirLock) release() error {
 // to the 10 MiB maximum.
 const fragmentBytes = 16 << 20
 
-// routeHandler sends the operational GET endpoints (and every other GET or
-// HEAD, which gets a 404) to ops, and everything else to the Kinesis API,
-// which answers POST / with X-Amz-Target and refuses the rest as AWS does.
-func routeHandler(kinesis, ops fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		if ctx.IsGet() || ctx.IsHead() {
-			ops(ctx)
-			return
-		}
-		kinesis(ctx)
-	}
-}
-
 // newHandler serves the operational endpoints. ready reports whether the
 // server has finished starting and is not shutting down.
 func newHandler(ready *atomic.Bool) http.Handler {
@@ -280,4 +282,29 @@ func writeJSONError(w http.ResponseWriter, status int, msg, path string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// newVerifier returns the SigV4 verifier of --auth (nil without it): the
+// configured access keys, the signing name "kinesis" and only --region in
+// credential scopes, as a regional AWS endpoint checks them.
+func newVerifier(cfg Config) (*sigv4.Verifier, error) {
+	if !cfg.Auth {
+		return nil, nil
+	}
+	keys, err := cfg.authKeys(func(name string) string { return "--" + name })
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("--auth is on but no access key is configured: give --auth-keys FILE (lines AKID:SECRET) or set %s=AKID:SECRET", authKeysEnv)
+	}
+	region := cfg.Region
+	return sigv4.NewVerifier(sigv4.Config{
+		Credentials: sigv4.StaticCredentials(keys),
+		Service:     "kinesis",
+		// [unsure] whether Kinesis accepts UNSIGNED-PAYLOAD; some SDK
+		// signers send it on HTTPS, and the headers stay signed.
+		AllowUnsignedPayload: true,
+		ValidRegion:          func(r string) bool { return r == region },
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 )
@@ -34,7 +32,7 @@ func callErr(err error, streamName, shardID string) error {
 // decode/validate errors, stream.Manager errors) to Kinesis error codes,
 // statuses and message texts. Unknown errors become a 500
 // InternalFailureException whose detail is logged, not sent.
-func (s *Server) toAWS(ctx *fasthttp.RequestCtx, err error) *kinesis.Error {
+func (s *Server) toAWS(req *Request, err error) *kinesis.Error {
 	var ke *kinesis.Error
 	if errors.As(err, &ke) {
 		return ke
@@ -47,7 +45,37 @@ func (s *Server) toAWS(ctx *fasthttp.RequestCtx, err error) *kinesis.Error {
 	acct := s.cfg.AccountID
 	var ae *stream.ArgumentError
 	var xe *stream.ExpiredIteratorError
+	var api *stream.APIError
+	var inUse *stream.ResourceInUseError
+	var limit *stream.LimitExceededError
+	var notFound *stream.ResourceNotFoundError
+	var tooLarge *stream.RecordTooLargeError
+	var expTok *stream.ExpiredNextTokenError
 	switch {
+	// Typed errors carry the operation's own AWS text: they come first.
+	case errors.As(err, &notFound):
+		return kinesis.ResourceNotFound(notFound.Msg)
+	case errors.As(err, &inUse):
+		return kinesis.ResourceInUse(inUse.Msg)
+	case errors.As(err, &limit):
+		return kinesis.LimitExceeded(limit.Msg)
+	case errors.As(err, &expTok):
+		return kinesis.NewError(kinesis.CodeExpiredNextToken, expTok.Msg)
+	case errors.As(err, &tooLarge):
+		return kinesis.Validation(tooLarge.Error())
+	case errors.As(err, &api):
+		switch {
+		case errors.Is(api.Kind, stream.ErrResourceInUse):
+			return kinesis.ResourceInUse(api.Msg)
+		case errors.Is(api.Kind, stream.ErrLimitExceeded):
+			return kinesis.LimitExceeded(api.Msg)
+		case errors.Is(api.Kind, stream.ErrResourceNotFound):
+			return kinesis.ResourceNotFound(api.Msg)
+		case errors.Is(api.Kind, stream.ErrThroughputExceeded):
+			return kinesis.ProvisionedThroughputExceeded(api.Msg)
+		case errors.Is(api.Kind, stream.ErrValidation):
+			return kinesis.Validation(api.Msg)
+		}
 	case errors.Is(err, stream.ErrStreamNotFound):
 		if name == "" {
 			return kinesis.ResourceNotFound("Stream not found under account " + acct + ".")
@@ -64,7 +92,7 @@ func (s *Server) toAWS(ctx *fasthttp.RequestCtx, err error) *kinesis.Error {
 	case errors.Is(err, stream.ErrInvalidIterator):
 		return kinesis.InvalidArgument("Invalid ShardIterator.")
 	}
-	s.log.Error("httpapi: internal failure", "requestId", requestID(ctx),
-		"operation", string(ctx.Request.Header.Peek("X-Amz-Target")), "err", err)
+	s.log.Error("httpapi: internal failure", "requestId", req.RequestID,
+		"operation", string(req.Header("X-Amz-Target")), "err", err)
 	return kinesis.InternalFailure("Internal service failure.")
 }

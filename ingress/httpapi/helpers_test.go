@@ -14,7 +14,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 
 // openManager opens a Manager on a temporary directory with small segment
 // files that still take 1 MiB records (default MaxRecordBytes).
-func openManager(t *testing.T) *stream.Manager {
+func openManager(t testing.TB) *stream.Manager {
 	t.Helper()
 	m, err := stream.Open(stream.Config{
 		DataDir:    t.TempDir(),

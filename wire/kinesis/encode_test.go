@@ -171,3 +171,71 @@ func TestWireErrorJSON(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestWireFastPathsAgree compares the table-driven fast paths of
+// checkBase64 and appendJSONString with their byte-by-byte paths on every
+// string of up to 4 characters from an alphabet that hits each branch.
+func TestWireFastPathsAgree(t *testing.T) {
+	alphabet := []string{"A", "z", "9", "+", "/", "=", "\n", "\"", "\\", "-", "\x01", "é", "\u2028", "\xff"}
+	var walk func(prefix string, depth int)
+	n := 0
+	walk = func(s string, depth int) {
+		n++
+		fast, slow := checkBase64(s), checkBase64Slow(s)
+		if (fast == nil) != (slow == nil) || (fast != nil && fast.Message != slow.Message) {
+			t.Fatalf("checkBase64(%q) = %v, byte by byte %v", s, fast, slow)
+		}
+		got := string(appendJSONString(nil, s))
+		var want []byte
+		want = append(want, '"')
+		for _, c := range []byte(s) {
+			if !jsonPlain[c] {
+				want = nil
+				break
+			}
+			want = append(want, c)
+		}
+		if want != nil && got != string(append(want, '"')) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s\"", s, got, want)
+		}
+		if !json.Valid([]byte(got)) {
+			t.Fatalf("appendJSONString(%q) = %s: not JSON", s, got)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(got), &back); err != nil || (utf8.ValidString(s) && back != s) {
+			t.Fatalf("appendJSONString(%q) = %s decodes to %q, %v", s, got, back, err)
+		}
+		if depth == 4 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(s+c, depth+1)
+		}
+	}
+	walk("", 0)
+	if n < 10000 {
+		t.Fatalf("walked only %d strings", n)
+	}
+}
+
+// TestWireGetRecordsSizeHint checks that the size hint covers a response
+// without escapes, so AppendGetRecordsResponse grows its buffer once.
+func TestWireGetRecordsSizeHint(t *testing.T) {
+	resp := &GetRecordsResponse{NextShardIterator: strings.Repeat("I", 300), MillisBehindLatest: 1 << 40}
+	for i := range 1000 {
+		resp.Records = append(resp.Records, Record{
+			SequenceNumber:                    strings.Repeat("9", 56),
+			ApproximateArrivalTimestampMillis: 1_795_000_000_123 + int64(i),
+			Data:                              bytes.Repeat([]byte{byte(i)}, i%300),
+			PartitionKey:                      strings.Repeat("k", 1+i%256),
+			EncryptionType:                    "NONE",
+		})
+	}
+	got := AppendGetRecordsResponse(nil, resp)
+	if hint := getRecordsSizeHint(resp); hint < len(got) {
+		t.Fatalf("size hint %d < actual length %d", hint, len(got))
+	}
+	if n := testing.AllocsPerRun(5, func() { _ = AppendGetRecordsResponse(nil, resp) }); n != 1 {
+		t.Fatalf("AppendGetRecordsResponse(nil, ...) allocates %v times, want 1", n)
+	}
+}

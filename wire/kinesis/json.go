@@ -17,8 +17,18 @@ const hexDigits = "0123456789abcdef"
 // become U+FFFD so the output is always valid JSON and valid UTF-8.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	// Fast path: printable ASCII that needs no escape (shard ids, sequence
+	// numbers, most keys) is copied in one append.
+	i := 0
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -63,6 +73,15 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// jsonPlain marks the bytes appendJSONString copies as they are: ASCII from
+// 0x20 to 0x7f except '"' and '\\'.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // appendTimestamp appends epoch milliseconds as a JSON number of seconds
 // with a millisecond fraction, e.g. 1506440188.749.
@@ -229,6 +248,20 @@ func blobString(v *fastjson.Value) (s string, present bool, err *Error) {
 // alphabet, then canonical trailing bits) so the messages match. Go's
 // decoder alone would also skip '\r' and '\n', which AWS rejects.
 func checkBase64(s string) *Error {
+	// Fast path: the alphabet up to at most two trailing '='; anything else
+	// takes the byte-by-byte path below, which finds the message.
+	i := 0
+	for i < len(s) && base64Alphabet[s[i]] {
+		i++
+	}
+	if len(s)%4 == 0 && (i == len(s) || (i >= len(s)-2 && (s[i:] == "=" || s[i:] == "=="))) {
+		return nil
+	}
+	return checkBase64Slow(s)
+}
+
+// checkBase64Slow is checkBase64 byte by byte; it finds the message.
+func checkBase64Slow(s string) *Error {
 	if len(s)%4 != 0 {
 		return Serialization("'" + s + "' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: " + strconv.Itoa(len(s)))
 	}
@@ -254,6 +287,14 @@ func checkBase64(s string) *Error {
 	// found by decodeBlob.
 	return nil
 }
+
+// base64Alphabet marks the 64 characters of the standard base64 alphabet.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 // strictBase64 rejects non-zero trailing bits like AWS does. Never modified.
 var strictBase64 = base64.StdEncoding.Strict()

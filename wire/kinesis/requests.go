@@ -266,6 +266,7 @@ type GetShardIteratorRequest struct {
 
 	present uint16
 	parser  fastjson.Parser
+	cbor    []byte // copy of a CBOR body, aliased by the strings
 }
 
 // Reset clears r but keeps its parser for reuse.
@@ -325,6 +326,7 @@ type GetRecordsRequest struct {
 
 	present uint16
 	parser  fastjson.Parser
+	cbor    []byte // copy of a CBOR body, aliased by the strings
 }
 
 // Reset clears r but keeps its parser for reuse.

@@ -168,7 +168,7 @@ func (r *PutRecordsRequest) Validate() error {
 // ValidateMaxDataSize is Validate with a per-record Data cap of maxData bytes.
 func (r *PutRecordsRequest) ValidateMaxDataSize(maxData int) error {
 	var v validator
-	if r.present&hasRecords == 0 && r.Records == nil {
+	if r.present&hasRecords == 0 && len(r.Records) == 0 {
 		notNull(&v, "records")
 	} else {
 		if len(r.Records) < 1 {

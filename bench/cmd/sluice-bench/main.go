@@ -2,6 +2,8 @@
 // results, beside baselines measured in the same run, into bench/RESULTS.md.
 //
 //	go run ./bench/cmd/sluice-bench segment [--quick] [--runs N] [--dir D] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench api [--quick] [--runs N] [--only RE] [--targets T,...] [--out bench/RESULTS.md]
+//	sluice-bench discard-server --addr 127.0.0.1:PORT
 package main
 
 import (
@@ -17,6 +19,12 @@ const usage = `usage: sluice-bench SUITE [flags]
 suites:
   segment   storage engine: append, read and reconstruction throughput
             beside plain-file baselines (sluice-bench segment -h for flags)
+  api       Kinesis API: PutRecords, PutRecord and GetRecords against the
+            sluice server beside kinesalite and a discard server
+            (sluice-bench api -h for flags)
+  discard-server
+            the api suite's discard server: reads and drops every body,
+            answers canned responses (--addr host:port)
 `
 
 func main() {
@@ -32,6 +40,10 @@ func main() {
 	switch os.Args[1] {
 	case "segment":
 		err = runSegment(ctx, os.Args[2:])
+	case "api":
+		err = runAPI(ctx, os.Args[2:])
+	case "discard-server":
+		err = runDiscardServer(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return

@@ -1,0 +1,554 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/apiload"
+	"github.com/sluicehq/sluice/bench/internal/machine"
+	"github.com/sluicehq/sluice/bench/internal/stats"
+	"github.com/sluicehq/sluice/bench/report"
+)
+
+var nan = math.NaN()
+
+const (
+	apiSection = "api"
+	benchName  = "bench"
+)
+
+// Target names, in the order of the report's columns.
+const (
+	tgtAsync      = "sluice async"
+	tgtFsync      = "sluice fsync"
+	tgtKinesalite = "kinesalite"
+	tgtDiscard    = "discard"
+)
+
+var allTargets = []string{tgtAsync, tgtFsync, tgtKinesalite, tgtDiscard}
+
+type apiOptions struct {
+	quick     bool
+	runs      int
+	runTime   time.Duration
+	out       string
+	dir       string
+	only      *regexp.Regexp
+	targets   []string
+	conns     int
+	shards    int
+	prefill   int // records of the GetRecords scenario's stream
+	budget    time.Duration
+	sluiceBin string
+}
+
+func parseAPIFlags(args []string) (apiOptions, error) {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "1 run of 500 ms per scenario and target, small GetRecords stream")
+	runs := fs.Int("runs", 0, "runs per scenario and target (default 5, 1 with --quick)")
+	runTime := fs.Duration("run-time", 0, "time bound of one load run (default 3s, 500ms with --quick)")
+	out := fs.String("out", "bench/RESULTS.md", "results file whose api section is replaced; - for stdout only")
+	dir := fs.String("dir", "", "directory for the sluice data directories (default $TMPDIR)")
+	only := fs.String("only", "", "run only the scenarios whose name matches this regexp")
+	targets := fs.String("targets", strings.Join(allTargets, ","), "comma-separated targets to measure")
+	conns := fs.Int("conns", 8, "keep-alive connections of the load generator")
+	shards := fs.Int("shards", 4, "shards of the benchmark stream (the same for every server)")
+	prefill := fs.Int("prefill", 0, "records of 1 KiB in the GetRecords scenario's stream (default 40000, 8000 with --quick)")
+	budget := fs.Duration("budget", 0, "start no new scenario after this long (default 20m)")
+	sluiceBin := fs.String("sluice-bin", "", "prebuilt sluice binary (default: go build ./cmd/sluice)")
+	if err := fs.Parse(args); err != nil {
+		return apiOptions{}, err
+	}
+	if fs.NArg() > 0 {
+		return apiOptions{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o := apiOptions{quick: *quick, runs: *runs, runTime: *runTime, out: *out, dir: *dir, conns: *conns,
+		shards: *shards, prefill: *prefill, budget: *budget, sluiceBin: *sluiceBin}
+	pick := func(v, normal, fast int64) int64 {
+		if v != 0 {
+			return v
+		}
+		if o.quick {
+			return fast
+		}
+		return normal
+	}
+	o.runs = int(pick(int64(o.runs), 5, 1))
+	o.runTime = time.Duration(pick(int64(o.runTime), int64(3*time.Second), int64(500*time.Millisecond)))
+	o.prefill = int(pick(int64(o.prefill), 40000, 8000))
+	o.budget = time.Duration(pick(int64(o.budget), int64(20*time.Minute), int64(20*time.Minute)))
+	if o.runs < 1 || o.runTime <= 0 || o.conns < 1 || o.shards < 1 || o.prefill < 1 || o.budget <= 0 {
+		return o, errors.New("--runs, --run-time, --conns, --shards, --prefill and --budget must be positive")
+	}
+	for _, t := range strings.Split(*targets, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		found := false
+		for _, a := range allTargets {
+			if a == t || strings.ReplaceAll(a, " ", "-") == t {
+				o.targets, found = append(o.targets, a), true
+			}
+		}
+		if !found {
+			return o, fmt.Errorf("--targets: unknown target %q (known: sluice-async, sluice-fsync, kinesalite, discard)", t)
+		}
+	}
+	if len(o.targets) == 0 {
+		return o, errors.New("--targets: no target")
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return o, fmt.Errorf("--only: %w", err)
+		}
+		o.only = re
+	}
+	return o, nil
+}
+
+// apiScenario is one request kind.
+type apiScenario struct {
+	op      string // apiload.OpPutRecords, OpPutRecord or OpGetRecords
+	records int    // per PutRecords request
+	size    int    // record data bytes
+}
+
+func (s apiScenario) name() string {
+	switch s.op {
+	case apiload.OpPutRecords:
+		return fmt.Sprintf("PutRecords %dx%s", s.records, sizeName(s.size))
+	case apiload.OpPutRecord:
+		return "PutRecord " + sizeName(s.size)
+	}
+	return fmt.Sprintf("GetRecords %s, limit %d", sizeName(s.size), readLimit)
+}
+
+const readLimit = 10000
+
+var apiScenarios = []apiScenario{
+	{op: apiload.OpPutRecords, records: 500, size: 100},
+	{op: apiload.OpPutRecords, records: 500, size: 1024},
+	{op: apiload.OpPutRecord, records: 1, size: 100},
+	{op: apiload.OpGetRecords, records: readLimit, size: 1024},
+}
+
+// apiRun is one load against one target.
+type apiRun struct {
+	recs, mbps, reqs float64 // per second
+	p50, p99         float64 // seconds per request
+	serverCPU        float64 // cores (CPU seconds / wall seconds)
+	clientCPU        float64
+	retries          float64 // requests resent after a dropped connection
+}
+
+// apiResults holds the runs by scenario and target.
+type apiResults map[string]map[string][]apiRun
+
+func (r apiResults) add(scenario, target string, run apiRun) {
+	if r[scenario] == nil {
+		r[scenario] = map[string][]apiRun{}
+	}
+	r[scenario][target] = append(r[scenario][target], run)
+}
+
+func runAPI(ctx context.Context, args []string) error {
+	o, err := parseAPIFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	dir := o.dir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	info := machine.Describe(dir)
+	root, err := os.MkdirTemp(dir, "sluice-bench-api-")
+	if err != nil {
+		return fmt.Errorf("cannot create run directory: %w", err)
+	}
+	defer os.RemoveAll(root)
+
+	var sluiceBin, kinesaliteMod string
+	for _, t := range o.targets {
+		switch {
+		case strings.HasPrefix(t, "sluice") && sluiceBin == "":
+			sluiceBin = o.sluiceBin
+			if sluiceBin == "" {
+				logf("building ./cmd/sluice")
+				if sluiceBin, err = buildSluice(root); err != nil {
+					return err
+				}
+			}
+		case t == tgtKinesalite:
+			if kinesaliteMod, err = installKinesalite(); err != nil {
+				return err
+			}
+		}
+	}
+	start := func(t string) (*server, error) {
+		switch t {
+		case tgtAsync:
+			return startSluice(sluiceBin, root, "async")
+		case tgtFsync:
+			return startSluice(sluiceBin, root, "fsync")
+		case tgtKinesalite:
+			return startKinesalite(kinesaliteMod, root)
+		}
+		return startDiscard()
+	}
+
+	logf("api suite: %d run(s) per scenario and target, %v per load run, %d connections, %d shards, targets %s",
+		o.runs, o.runTime, o.conns, o.shards, strings.Join(o.targets, ", "))
+	results := apiResults{}
+	var scenarios []apiScenario
+	for _, s := range apiScenarios {
+		if o.only == nil || o.only.MatchString(s.name()) {
+			scenarios = append(scenarios, s)
+		}
+	}
+	began := time.Now()
+	stopped := ""
+	for _, s := range scenarios {
+		if why := shouldStop(ctx, began, o.budget); why != "" {
+			stopped = why
+			break
+		}
+		if err := runAPIScenario(ctx, o, s, start, results); err != nil {
+			return fmt.Errorf("%s: %w", s.name(), err)
+		}
+	}
+	if stopped != "" {
+		logf("stopped early: %s", stopped)
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted; results not written")
+	}
+	body := apiSectionText(o, info, time.Since(began), stopped, scenarios, results)
+	fmt.Print(body)
+	if o.out != "-" && o.out != "" {
+		if err := report.WriteSection(o.out, resultsTitle, apiSection, body); err != nil {
+			return err
+		}
+		logf("wrote section %q of %s", apiSection, o.out)
+	}
+	return nil
+}
+
+// runAPIScenario starts every target fresh, creates the stream (and fills
+// it for GetRecords), runs the loads round by round (run i of every target,
+// then run i+1) and stops the targets.
+func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func(string) (*server, error), results apiResults) error {
+	servers := map[string]*server{}
+	defer func() {
+		for _, srv := range servers {
+			srv.stop()
+		}
+	}()
+	shardIDs := map[string][]string{}
+	for _, t := range o.targets {
+		srv, err := start(t)
+		if err != nil {
+			return err
+		}
+		servers[t] = srv
+		if err := apiload.CreateStream(srv.addr, benchName, o.shards, 30*time.Second); err != nil {
+			return fmt.Errorf("%s: create stream: %w", t, err)
+		}
+		if s.op == apiload.OpGetRecords {
+			if t != tgtDiscard {
+				if err := prefill(srv.addr, o); err != nil {
+					return fmt.Errorf("%s: fill the stream: %w", t, err)
+				}
+			}
+			ids, err := apiload.ShardIDs(srv.addr, benchName)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+			shardIDs[t] = ids
+		}
+	}
+	bodies := make([][]byte, o.conns)
+	for k := range bodies {
+		if s.op == apiload.OpPutRecords {
+			bodies[k] = apiload.PutRecordsBody(benchName, k, s.records, s.size)
+		} else {
+			bodies[k] = apiload.PutRecordBody(benchName, k, s.size)
+		}
+	}
+	for i := range o.runs {
+		for _, t := range o.targets {
+			if ctx.Err() != nil {
+				return nil
+			}
+			srv := servers[t]
+			runtime.GC()
+			cpu0, self0 := srv.cpuSeconds(), selfCPUSeconds()
+			sample := func() { cpu0, self0 = srv.cpuSeconds(), selfCPUSeconds() }
+			var res apiload.Result
+			if s.op == apiload.OpGetRecords {
+				res = apiload.RunRead(apiload.ReadConfig{Addr: srv.addr, Stream: benchName, Shards: shardIDs[t],
+					Conns: o.conns, Limit: readLimit, MaxRequests: 1 << 20, MaxDuration: o.runTime})
+			} else {
+				cfg := apiload.Config{Addr: srv.addr, Op: s.op, Conns: o.conns, Body: bodies,
+					RecordsPerRequest: s.records, DataBytesPerRequest: s.records * s.size,
+					MaxRequests: 50_000_000 / int64(s.records), MaxDuration: o.runTime, OnStart: sample}
+				if s.op == apiload.OpPutRecords {
+					cfg.Check = apiload.PutFailedZero
+				}
+				res = apiload.Run(cfg)
+			}
+			cpu1, self1 := srv.cpuSeconds(), selfCPUSeconds()
+			if res.Err != nil {
+				return fmt.Errorf("%s, run %d: %w", t, i+1, res.Err)
+			}
+			if res.Requests == 0 {
+				return fmt.Errorf("%s, run %d: no request finished", t, i+1)
+			}
+			secs := res.Elapsed.Seconds()
+			lat := stats.DurationPercentiles(res.Latencies, 50, 99)
+			r := apiRun{recs: float64(res.Records) / secs, mbps: float64(res.DataBytes) / secs / 1e6,
+				reqs: float64(res.Requests) / secs, p50: lat[0].Seconds(), p99: lat[1].Seconds(),
+				serverCPU: (cpu1 - cpu0) / secs, clientCPU: (self1 - self0) / secs, retries: float64(res.Retries)}
+			results.add(s.name(), t, r)
+			logf("[run %d/%d] %-28s %-13s %10s rec/s %7.1f MB/s %9s req/s p50 %s p99 %s | CPU server %.2f client %.2f | retries %d",
+				i+1, o.runs, s.name(), t, fmtRate(r.recs), r.mbps, fmtRate(r.reqs), fmtDur(r.p50), fmtDur(r.p99), r.serverCPU, r.clientCPU, res.Retries)
+		}
+	}
+	return nil
+}
+
+// prefill writes o.prefill records of 1 KiB with random partition keys.
+func prefill(addr string, o apiOptions) error {
+	const per = 500
+	bodies := make([][]byte, o.conns)
+	for k := range bodies {
+		bodies[k] = apiload.PutRecordsBody(benchName, 1000+k, per, 1024)
+	}
+	res := apiload.Run(apiload.Config{Addr: addr, Op: apiload.OpPutRecords, Conns: o.conns, Body: bodies,
+		RecordsPerRequest: per, Check: apiload.PutFailedZero,
+		MaxRequests: int64((o.prefill + per - 1) / per), MaxDuration: 5 * time.Minute})
+	if res.Err != nil {
+		return res.Err
+	}
+	// The warm-up request of each connection wrote records too.
+	logf("filled the stream with %d records of 1KiB in %v", res.Records+int64(o.conns*per), res.Elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// apiTarget is the pass/miss rule of a scenario on sluice async.
+func apiTarget(s apiScenario) (text string, ok func(recs, reqs, vsKinesalite float64) bool) {
+	switch {
+	case s.op == apiload.OpPutRecords && s.size == 100:
+		return ">= 1.00M records/s and >= 50x kinesalite", func(recs, _, vk float64) bool { return recs >= 1e6 && vk >= 50 }
+	case s.op == apiload.OpPutRecord:
+		return ">= 50k requests/s", func(_, reqs, _ float64) bool { return reqs >= 50000 }
+	}
+	return "", nil
+}
+
+func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped string, scenarios []apiScenario, results apiResults) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("## Kinesis API (api)\n\n")
+	cmd := "go run ./bench/cmd/sluice-bench api"
+	if o.quick {
+		cmd += " --quick"
+	}
+	w("Generated by `%s`: %d run(s) per scenario and target, %v time bound per load run, %d keep-alive connections,\n",
+		cmd, o.runs, o.runTime, o.conns)
+	w("a stream of %d shards; took %v.", o.shards, took.Round(time.Second))
+	if stopped != "" {
+		w(" Stopped early (%s): some scenarios are missing.", stopped)
+	}
+	w("\n\n")
+	for _, l := range info.Lines() {
+		w("%s\n", l)
+	}
+	w("\nFigures are medians over runs with [min-max]; a ratio is taken run by run (run i of sluice / run i of the\n")
+	w("baseline, measured one after the other in the same round), then the median. The client (this process) shares\n")
+	w("the 2 cores with the server. MB/s counts record data, 1 MB = 10^6 bytes.\n\n")
+
+	get := func(sc, t string) []apiRun { return results[sc][t] }
+	col := func(runs []apiRun, f func(apiRun) float64) []float64 {
+		out := make([]float64, len(runs))
+		for i, r := range runs {
+			out[i] = f(r)
+		}
+		return out
+	}
+	has := func(t string) bool {
+		for _, x := range o.targets {
+			if x == t {
+				return true
+			}
+		}
+		return false
+	}
+	header := []string{"scenario"}
+	align := []byte{'l'}
+	for _, t := range allTargets {
+		if has(t) {
+			header, align = append(header, t), append(align, 'r')
+		}
+	}
+	type pair struct{ a, b string }
+	var pairs []pair
+	for _, p := range []pair{{tgtAsync, tgtKinesalite}, {tgtAsync, tgtDiscard}, {tgtFsync, tgtKinesalite}, {tgtFsync, tgtAsync}} {
+		if has(p.a) && has(p.b) {
+			pairs = append(pairs, p)
+			header, align = append(header, short(p.a)+" / "+short(p.b)), append(align, 'r')
+		}
+	}
+	header, align = append(header, "target (async)", "result"), append(align, 'l', 'l')
+	tb := report.Table{Header: header, Align: align}
+	for _, s := range scenarios {
+		if results[s.name()] == nil {
+			continue
+		}
+		metric, unit := func(r apiRun) float64 { return r.recs }, "records/s"
+		if s.op == apiload.OpPutRecord {
+			metric, unit = func(r apiRun) float64 { return r.reqs }, "requests/s"
+		}
+		row := []string{s.name() + ": " + unit}
+		for _, t := range allTargets {
+			if has(t) {
+				row = append(row, fmtSummary(stats.Summarize(col(get(s.name(), t), metric)), fmtRate))
+			}
+		}
+		vsKinesalite := nan
+		for _, p := range pairs {
+			ra, rb := col(get(s.name(), p.a), metric), col(get(s.name(), p.b), metric)
+			n := min(len(ra), len(rb))
+			sum := stats.Summarize(stats.Ratios(ra[:n], rb[:n]))
+			if p == (pair{tgtAsync, tgtKinesalite}) {
+				vsKinesalite = sum.Median
+			}
+			row = append(row, fmtSummary(sum, fmtRatioWide))
+		}
+		text, ok := apiTarget(s)
+		res := "-"
+		if ok != nil {
+			async := get(s.name(), tgtAsync)
+			switch {
+			case len(async) == 0:
+				res = "MISS (no data)"
+			case ok(stats.Median(col(async, func(r apiRun) float64 { return r.recs })),
+				stats.Median(col(async, func(r apiRun) float64 { return r.reqs })), vsKinesalite):
+				res = "PASS"
+			default:
+				res = "MISS"
+			}
+		} else {
+			text = "-"
+		}
+		tb.Add(append(row, text, res)...)
+	}
+	b.WriteString(tb.Markdown())
+
+	w("\nDetails (medians). Latency is per HTTP request (for PutRecords: of %d records); CPU is cores busy over the\n", apiScenarios[0].records)
+	w("load (CPU seconds / wall seconds, from /proc/PID/stat for the server and getrusage for the client).\n\n")
+	dt := report.Table{Header: []string{"scenario", "target", "runs", "records/s", "MB/s", "requests/s", "p50", "p99", "server CPU", "client CPU", "retries"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
+	for _, s := range scenarios {
+		for _, t := range allTargets {
+			runs := get(s.name(), t)
+			if len(runs) == 0 {
+				continue
+			}
+			med := func(f func(apiRun) float64) float64 { return stats.Median(col(runs, f)) }
+			dt.Add(s.name(), t, fmt.Sprint(len(runs)), fmtRate(med(func(r apiRun) float64 { return r.recs })),
+				fmtRate(med(func(r apiRun) float64 { return r.mbps })), fmtRate(med(func(r apiRun) float64 { return r.reqs })),
+				fmtDur(med(func(r apiRun) float64 { return r.p50 })), fmtDur(med(func(r apiRun) float64 { return r.p99 })),
+				fmt.Sprintf("%.2f", med(func(r apiRun) float64 { return r.serverCPU })),
+				fmt.Sprintf("%.2f", med(func(r apiRun) float64 { return r.clientCPU })),
+				fmt.Sprint(sumRuns(runs, func(r apiRun) float64 { return r.retries })))
+		}
+	}
+	b.WriteString(dt.Markdown())
+
+	w("\nMethod:\n\n")
+	w("- Client: this process, a Go load generator on the fasthttp client, one goroutine per keep-alive HTTP/1.1\n")
+	w("  connection sending back to back (%d in flight). Request bodies are JSON 1.1 encoded once before the clock starts\n", o.conns)
+	w("  (standard base64 data, random bytes; 16-hex-digit partition keys spread over the hash key space; %d distinct\n", o.conns)
+	w("  bodies), with a SigV4-shaped Authorization header that no server checks. A load ends after its time bound or\n")
+	w("  its request count, whichever comes first; every response must be 200, and every PutRecords response must\n")
+	w("  report `\"FailedRecordCount\":0`. One warm-up request per connection is not timed (nor its CPU). A request whose\n")
+	w("  connection dropped is sent once more on a new connection (column retries, total over runs).\n")
+	w("- sluice: `./cmd/sluice` built once, a separate process on 127.0.0.1 with a fresh `--data-dir` under %s per\n", info.Mount)
+	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)
+	w("- kinesalite %s from npm (installed once into $HOME/.cache/sluice/npm-kinesalite-%s), in memory, started by a\n", kinesaliteVersion, kinesaliteVersion)
+	w("  Node script that listens on 127.0.0.1 (createStreamMs 0).\n")
+	w("- discard: `sluice-bench discard-server`, a fasthttp server in its own process that reads each body, drops it and\n")
+	w("  answers a canned response of realistic size (PutRecords: 500 entries; GetRecords: %d records of 1 KiB):\n", apiload.DiscardReadRecords)
+	w("  the ceiling of this client and the HTTP path.\n")
+	w("- Every server starts fresh per scenario with a stream `bench` of %d shards; the runs of all targets then\n", o.shards)
+	w("  alternate (run 1 of each target, run 2 of each, ...). GetRecords: the stream is first filled with %d records\n", o.prefill)
+	w("  of 1 KiB (PutRecords, untimed); each connection reads shard i%%%d from TRIM_HORIZON with Limit %d, following\n", o.shards, readLimit)
+	w("  NextShardIterator, and takes a new iterator at the end of the shard. The client parses every GetRecords\n")
+	w("  response (fastjson) to count records and data.\n")
+	return b.String()
+}
+
+func sumRuns(runs []apiRun, f func(apiRun) float64) float64 {
+	t := 0.0
+	for _, r := range runs {
+		t += f(r)
+	}
+	return t
+}
+
+// short abbreviates a target name for a ratio column header.
+func short(t string) string {
+	switch t {
+	case tgtAsync:
+		return "async"
+	case tgtFsync:
+		return "fsync"
+	}
+	return t
+}
+
+// fmtRatioWide formats ratios that may be far above 1.
+func fmtRatioWide(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "-"
+	case v >= 10:
+		return fmt.Sprintf("%.0fx", v)
+	}
+	return fmt.Sprintf("%.2fx", v)
+}
+
+// runDiscardServer is the discard-server subcommand.
+func runDiscardServer(args []string) error {
+	fs := flag.NewFlagSet("discard-server", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:4599", "host:port to listen on")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "discard server on %s\n", ln.Addr())
+	return apiload.ServeDiscard(ln)
+}

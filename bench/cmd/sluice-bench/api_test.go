@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/machine"
+)
+
+// TestMain lets the test binary stand in for sluice-bench when the api
+// suite starts its discard server as a child process (os.Executable).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "discard-server" {
+		if err := runDiscardServer(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchAPIQuickDiscard runs the api suite's harness end to end against
+// the discard server only (a child process), for a fraction of a second per
+// scenario, and checks the section it writes.
+func TestBenchAPIQuickDiscard(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "RESULTS.md")
+	if err := os.WriteFile(out, []byte("# r\n\n<!-- segment:begin -->\nkept\n<!-- segment:end -->\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := runAPI(ctx, []string{"--quick", "--targets", "discard", "--run-time", "300ms", "--out", out, "--dir", t.TempDir(),
+		"--only", `^(PutRecords 500x100B|PutRecord 100B)$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
+		t.Fatalf("the segment section was not kept:\n%s", doc)
+	}
+	for _, row := range []string{"| PutRecords 500x100B: records/s", "| PutRecord 100B: requests/s"} {
+		i := strings.Index(doc, row)
+		if i < 0 {
+			t.Fatalf("no row %q in:\n%s", row, doc)
+		}
+		line := doc[i : i+strings.IndexByte(doc[i:], '\n')]
+		cells := strings.Split(line, "|")
+		// | scenario | discard | target | result |
+		if len(cells) < 3 || strings.TrimSpace(cells[2]) == "-" || strings.TrimSpace(cells[2]) == "" {
+			t.Fatalf("row %q has no discard figure: %s", row, line)
+		}
+	}
+	if strings.Contains(doc, "PutRecords 500x1KiB") {
+		t.Fatal("--only did not filter the 1KiB scenario out")
+	}
+}
+
+func TestBenchAPIFlags(t *testing.T) {
+	o, err := parseAPIFlags([]string{"--quick"})
+	if err != nil || o.runs != 1 || o.runTime != 500*time.Millisecond || len(o.targets) != 4 || o.conns != 8 {
+		t.Fatalf("--quick: %+v, %v", o, err)
+	}
+	o, err = parseAPIFlags([]string{"--targets", "sluice-async,discard", "--runs", "3"})
+	if err != nil || o.runs != 3 || len(o.targets) != 2 || o.targets[0] != tgtAsync || o.targets[1] != tgtDiscard {
+		t.Fatalf("--targets: %+v, %v", o, err)
+	}
+	if _, err := parseAPIFlags([]string{"--targets", "moto"}); err == nil {
+		t.Fatal("unknown target accepted")
+	}
+	if _, err := parseAPIFlags([]string{"--conns", "0"}); err == nil {
+		t.Fatal("--conns 0 accepted")
+	}
+}
+
+func TestBenchAPISectionVerdicts(t *testing.T) {
+	o := apiOptions{runs: 2, runTime: time.Second, conns: 8, shards: 4, prefill: 10, targets: allTargets}
+	put100 := apiScenarios[0].name()
+	put1 := apiScenarios[2].name()
+	res := apiResults{}
+	// Ratios to kinesalite 60 and 40: median 50 passes ">= 50x" with 1.2M records/s.
+	res.add(put100, tgtAsync, apiRun{recs: 1.2e6})
+	res.add(put100, tgtAsync, apiRun{recs: 1.2e6})
+	res.add(put100, tgtKinesalite, apiRun{recs: 20000})
+	res.add(put100, tgtKinesalite, apiRun{recs: 30000})
+	res.add(put100, tgtDiscard, apiRun{recs: 12e6})
+	res.add(put100, tgtDiscard, apiRun{recs: 12e6})
+	res.add(put1, tgtAsync, apiRun{reqs: 40000, recs: 40000})
+	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", apiScenarios[:3], res)
+	row := func(prefix string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "| "+prefix) {
+				return l
+			}
+		}
+		t.Fatalf("no row %q in:\n%s", prefix, out)
+		return ""
+	}
+	if l := row(put100 + ": records/s"); !strings.Contains(l, "50x [40x-60x]") || !strings.Contains(l, "0.10x") || !strings.Contains(l, "PASS") {
+		t.Fatalf("PutRecords row: %s", l)
+	}
+	if l := row(put1 + ": requests/s"); !strings.Contains(l, "40k") || !strings.Contains(l, "MISS") {
+		t.Fatalf("PutRecord row: %s", l)
+	}
+	if strings.Contains(out, "PutRecords 500x1KiB: records/s") {
+		t.Fatal("a scenario without runs got a row")
+	}
+}
+
+func TestBenchParseStatCPU(t *testing.T) {
+	// Fields 14 and 15 (utime, stime) are 250 and 50 ticks; the command
+	// name holds a space and a parenthesis.
+	line := "1234 (node) x) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0 100 1000 200"
+	if got := parseStatCPU(line); got != 3.0 {
+		t.Fatalf("parseStatCPU = %v, want 3", got)
+	}
+	if got := parseStatCPU("garbage"); !math.IsNaN(got) {
+		t.Fatalf("parseStatCPU(garbage) = %v, want NaN", got)
+	}
+	if got := procCPUSeconds(os.Getpid()); math.IsNaN(got) || got < 0 {
+		t.Fatalf("own CPU time: %v", got)
+	}
+}

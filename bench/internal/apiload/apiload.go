@@ -1,0 +1,460 @@
+// Package apiload is the load generator of the API benchmark: Kinesis JSON
+// 1.1 requests over keep-alive HTTP/1.1 connections (fasthttp client), with
+// bodies encoded once up front, plus the "discard" server that reads and
+// drops every body and answers canned responses (the ceiling of the client
+// and HTTP path).
+//
+// A load is bounded in requests and in time. Functions keep no state
+// between calls; a Load's workers share nothing but atomic counters.
+package apiload
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/bits"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+)
+
+// Target header values.
+const (
+	OpPutRecords       = "PutRecords"
+	OpPutRecord        = "PutRecord"
+	OpGetRecords       = "GetRecords"
+	OpGetShardIterator = "GetShardIterator"
+	OpCreateStream     = "CreateStream"
+	OpDescribeSummary  = "DescribeStreamSummary"
+	OpListShards       = "ListShards"
+)
+
+// authorization is a well-formed SigV4 header. No server under test checks
+// signatures, but kinesalite and moto want one to route the request.
+const authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/us-east-1/kinesis/aws4_request, " +
+	"SignedHeaders=content-type;host;x-amz-date;x-amz-target, " +
+	"Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+
+// Client sends requests to one server over one keep-alive connection. It is
+// not safe for concurrent use; make one per connection.
+type Client struct {
+	hc   *fasthttp.HostClient
+	uri  string
+	req  *fasthttp.Request
+	resp *fasthttp.Response
+}
+
+// NewClient returns a client of the server at addr (host:port) that keeps
+// one connection open.
+func NewClient(addr string) *Client {
+	return &Client{
+		hc: &fasthttp.HostClient{Addr: addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+			MaxResponseBodySize: 64 << 20, NoDefaultUserAgentHeader: true},
+		uri:  "http://" + addr + "/",
+		req:  fasthttp.AcquireRequest(),
+		resp: fasthttp.AcquireResponse(),
+	}
+}
+
+// Close closes the client's connection.
+func (c *Client) Close() {
+	c.hc.CloseIdleConnections()
+	fasthttp.ReleaseRequest(c.req)
+	fasthttp.ReleaseResponse(c.resp)
+}
+
+// Do sends body as operation op and returns the response body, valid until
+// the next call. A status other than 200 is an error carrying the body.
+// body must not change until Do returns.
+func (c *Client) Do(op string, body []byte) ([]byte, error) {
+	req := c.req
+	req.Reset()
+	req.SetRequestURI(c.uri)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+	req.Header.Set("X-Amz-Date", "20261129T000000Z")
+	req.Header.Set("Authorization", authorization)
+	req.SetBodyRaw(body)
+	c.resp.Reset()
+	if err := c.hc.Do(req, c.resp); err != nil {
+		return nil, err
+	}
+	if c.resp.StatusCode() != fasthttp.StatusOK {
+		b := c.resp.Body()
+		if len(b) > 300 {
+			b = b[:300]
+		}
+		return nil, &httpError{fmt.Sprintf("%s: HTTP %d: %s", op, c.resp.StatusCode(), b)}
+	}
+	return c.resp.Body(), nil
+}
+
+// Call is Do on a fresh client: for setup requests.
+func Call(addr, op string, body []byte) ([]byte, error) {
+	c := NewClient(addr)
+	defer c.Close()
+	b, err := c.Do(op, body)
+	return bytes.Clone(b), err
+}
+
+// RandomData returns n random bytes.
+func RandomData(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// PartitionKey returns a partition key of 16 hex digits for record i of
+// body k: distinct keys spread evenly over the hash key space.
+func PartitionKey(k, i int) string {
+	x := uint64(k)<<32 | uint64(i)
+	x = bits.RotateLeft64(x*0x9e3779b97f4a7c15, 17) * 0xbf58476d1ce4e5b9
+	var b [8]byte
+	for j := range b {
+		b[j] = byte(x >> (8 * j))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// PutRecordsBody returns a PutRecords request of n records of size random
+// bytes each (the same data, distinct partition keys) for stream; k varies
+// the keys between bodies.
+func PutRecordsBody(stream string, k, n, size int) []byte {
+	data := base64.StdEncoding.EncodeToString(RandomData(size))
+	var b bytes.Buffer
+	b.WriteString(`{"StreamName":"` + stream + `","Records":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Data":"` + data + `","PartitionKey":"` + PartitionKey(k, i) + `"}`)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// PutRecordBody returns a PutRecord request of size random bytes.
+func PutRecordBody(stream string, k, size int) []byte {
+	data := base64.StdEncoding.EncodeToString(RandomData(size))
+	return []byte(`{"StreamName":"` + stream + `","Data":"` + data + `","PartitionKey":"` + PartitionKey(k, 0) + `"}`)
+}
+
+// Config is one load.
+type Config struct {
+	Addr  string
+	Op    string   // OpPutRecords or OpPutRecord
+	Conns int      // connections, each driven by its own goroutine
+	Body  [][]byte // request bodies; connection i sends Body[i%len(Body)]
+	// RecordsPerRequest and DataBytesPerRequest count what one successful
+	// request carries.
+	RecordsPerRequest   int
+	DataBytesPerRequest int
+	// Check validates a response body (nil: status 200 suffices).
+	Check func([]byte) error
+	// OnStart, if set, is called after the warm-up requests, just before
+	// the clock starts (e.g. to sample CPU counters).
+	OnStart func()
+	// Bounds: the load stops after MaxRequests requests or MaxDuration,
+	// whichever comes first.
+	MaxRequests int64
+	MaxDuration time.Duration
+}
+
+// Result is what a load measured.
+type Result struct {
+	Requests, Records, DataBytes int64
+	Elapsed                      time.Duration
+	Latencies                    []time.Duration // one per request
+	// Retries counts requests sent again after a connection failure
+	// (kinesalite sometimes drops a keep-alive connection under load).
+	Retries int64
+	Err     error // the first failure; the load stops at it
+}
+
+// httpError is a response with a status other than 200.
+type httpError struct{ msg string }
+
+func (e *httpError) Error() string { return e.msg }
+
+// doRetry is c.Do, sent once more on a new connection when the first
+// attempt failed below HTTP (a dropped connection). retries counts those.
+func doRetry(c *Client, op string, body []byte, retries *atomic.Int64) ([]byte, error) {
+	b, err := c.Do(op, body)
+	var he *httpError
+	if err != nil && !errors.As(err, &he) {
+		retries.Add(1)
+		c.hc.CloseIdleConnections()
+		b, err = c.Do(op, body)
+	}
+	return b, err
+}
+
+// PutFailedZero checks that a PutRecords response reports no failed record.
+func PutFailedZero(b []byte) error {
+	if !bytes.Contains(b, []byte(`"FailedRecordCount":0`)) {
+		if len(b) > 200 {
+			b = b[:200]
+		}
+		return fmt.Errorf("PutRecords response reports failed records: %s", b)
+	}
+	return nil
+}
+
+// Run runs the load of cfg: Conns goroutines, each with one connection,
+// sending requests back to back.
+func Run(cfg Config) Result {
+	if cfg.Conns < 1 || len(cfg.Body) == 0 || cfg.MaxRequests < 1 || cfg.MaxDuration <= 0 {
+		return Result{Err: errors.New("apiload: Conns, Body, MaxRequests and MaxDuration must be set")}
+	}
+	clients := make([]*Client, cfg.Conns)
+	var retries atomic.Int64
+	for i := range clients {
+		clients[i] = NewClient(cfg.Addr)
+		// Open the connection before the clock starts.
+		if _, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &retries); err != nil {
+			return Result{Err: fmt.Errorf("warm-up request: %w", err)}
+		}
+	}
+	if cfg.OnStart != nil {
+		cfg.OnStart()
+	}
+	retries.Store(0)
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	var issued atomic.Int64
+	var stop atomic.Bool
+	var firstErr error
+	var errOnce sync.Once
+	lats := make([][]time.Duration, cfg.Conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(cfg.MaxDuration)
+	for w := range cfg.Conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, body := clients[w], cfg.Body[w%len(cfg.Body)]
+			l := make([]time.Duration, 0, 1024)
+			for !stop.Load() && issued.Add(1) <= cfg.MaxRequests {
+				t0 := time.Now()
+				resp, err := doRetry(c, cfg.Op, body, &retries)
+				if err == nil && cfg.Check != nil {
+					err = cfg.Check(resp)
+				}
+				t1 := time.Now()
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					stop.Store(true)
+					break
+				}
+				l = append(l, t1.Sub(t0))
+				if t1.After(deadline) {
+					stop.Store(true)
+				}
+			}
+			lats[w] = l
+		}()
+	}
+	wg.Wait()
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load()}
+	for _, l := range lats {
+		res.Latencies = append(res.Latencies, l...)
+	}
+	res.Requests = int64(len(res.Latencies))
+	res.Records = res.Requests * int64(cfg.RecordsPerRequest)
+	res.DataBytes = res.Requests * int64(cfg.DataBytesPerRequest)
+	return res
+}
+
+// CreateStream creates stream with shards shards and waits (up to timeout)
+// until it is ACTIVE.
+func CreateStream(addr, stream string, shards int, timeout time.Duration) error {
+	body := []byte(`{"StreamName":"` + stream + `","ShardCount":` + strconv.Itoa(shards) + `}`)
+	if _, err := Call(addr, OpCreateStream, body); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := Call(addr, OpDescribeSummary, []byte(`{"StreamName":"`+stream+`"}`))
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(`"StreamStatus":"ACTIVE"`)) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stream %s not ACTIVE after %v: %s", stream, timeout, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ShardIDs lists the shard ids of stream.
+func ShardIDs(addr, stream string) ([]string, error) {
+	b, err := Call(addr, OpListShards, []byte(`{"StreamName":"`+stream+`"}`))
+	if err != nil {
+		return nil, err
+	}
+	v, err := fastjson.ParseBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("ListShards: %w", err)
+	}
+	var ids []string
+	for _, s := range v.GetArray("Shards") {
+		ids = append(ids, string(s.GetStringBytes("ShardId")))
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("ListShards returned no shard: %s", b)
+	}
+	return ids, nil
+}
+
+// ReadConfig is a GetRecords load: each connection reads one shard from
+// TRIM_HORIZON to its end with GetRecords of Limit records, then starts
+// over with a new iterator.
+type ReadConfig struct {
+	Addr, Stream string
+	Shards       []string // connection i reads Shards[i%len(Shards)]
+	Conns        int
+	Limit        int
+	MaxRequests  int64 // GetRecords calls
+	MaxDuration  time.Duration
+}
+
+// scanGetRecords counts the records of a compact GetRecords response and
+// the bytes their Data decodes to, and returns NextShardIterator. It scans
+// for member names instead of parsing: a full JSON parse of 13 MB answers
+// cost the client more CPU than some servers spend producing them. Every
+// server under test writes compact JSON whose Data and iterator strings
+// hold no escapes (base64 and the iterators' alphabets have none).
+func scanGetRecords(b []byte) (records int, data int64, next string, err error) {
+	if !bytes.Contains(b, []byte(`"Records":[`)) {
+		if len(b) > 200 {
+			b = b[:200]
+		}
+		return 0, 0, "", fmt.Errorf("GetRecords response without a Records list: %s", b)
+	}
+	key := []byte(`"Data":"`)
+	for rest := b; ; {
+		i := bytes.Index(rest, key)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(key):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			return 0, 0, "", errors.New("GetRecords response: unterminated Data")
+		}
+		d := rest[:j]
+		pad := 0
+		if j >= 1 && d[j-1] == '=' {
+			pad++
+			if j >= 2 && d[j-2] == '=' {
+				pad++
+			}
+		}
+		data += int64(j/4*3 - pad)
+		records++
+		rest = rest[j:]
+	}
+	nk := []byte(`"NextShardIterator":"`)
+	if i := bytes.Index(b, nk); i >= 0 {
+		rest := b[i+len(nk):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			next = string(rest[:j])
+		}
+	}
+	return records, data, next, nil
+}
+
+// RunRead runs a GetRecords load. Records and DataBytes count what the
+// responses held (DataBytes: decoded record data).
+func RunRead(cfg ReadConfig) Result {
+	if cfg.Conns < 1 || len(cfg.Shards) == 0 || cfg.MaxRequests < 1 || cfg.MaxDuration <= 0 {
+		return Result{Err: errors.New("apiload: Conns, Shards, MaxRequests and MaxDuration must be set")}
+	}
+	var issued, records, data, retries atomic.Int64
+	var stop atomic.Bool
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		stop.Store(true)
+	}
+	lats := make([][]time.Duration, cfg.Conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(cfg.MaxDuration)
+	for w := range cfg.Conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := NewClient(cfg.Addr)
+			defer c.Close()
+			var p fastjson.Parser
+			itReq := []byte(`{"StreamName":"` + cfg.Stream + `","ShardId":"` + cfg.Shards[w%len(cfg.Shards)] + `","ShardIteratorType":"TRIM_HORIZON"}`)
+			var iter string
+			l := make([]time.Duration, 0, 256)
+			for !stop.Load() {
+				if iter == "" {
+					b, err := doRetry(c, OpGetShardIterator, itReq, &retries)
+					if err != nil {
+						fail(err)
+						break
+					}
+					v, err := p.ParseBytes(b)
+					if err != nil {
+						fail(fmt.Errorf("GetShardIterator response: %w", err))
+						break
+					}
+					iter = string(v.GetStringBytes("ShardIterator"))
+				}
+				if issued.Add(1) > cfg.MaxRequests {
+					break
+				}
+				body := []byte(`{"ShardIterator":"` + iter + `","Limit":` + strconv.Itoa(cfg.Limit) + `}`)
+				t0 := time.Now()
+				b, err := doRetry(c, OpGetRecords, body, &retries)
+				if err != nil {
+					fail(err)
+					break
+				}
+				nrec, n, next, err := scanGetRecords(b)
+				if err != nil {
+					fail(err)
+					break
+				}
+				t1 := time.Now()
+				l = append(l, t1.Sub(t0))
+				records.Add(int64(nrec))
+				data.Add(n)
+				iter = next
+				if nrec == 0 {
+					iter = "" // at the end: start over
+				}
+				if t1.After(deadline) {
+					stop.Store(true)
+				}
+			}
+			lats[w] = l
+		}()
+	}
+	wg.Wait()
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Records: records.Load(), DataBytes: data.Load(), Retries: retries.Load()}
+	for _, l := range lats {
+		res.Latencies = append(res.Latencies, l...)
+	}
+	res.Requests = int64(len(res.Latencies))
+	return res
+}
