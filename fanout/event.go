@@ -92,3 +92,83 @@ func appendSeconds(dst []byte, ms int64) []byte {
 	frac := ms % 1000
 	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 }
+
+// appendEventCBOR appends the CBOR payload of a SubscribeToShardEvent, for
+// a subscription whose request was CBOR (the Java SDKs): the members of
+// appendEventJSON, as a map with text keys, Data as a byte string and
+// ApproximateArrivalTimestamp as tag 1 with integer epoch milliseconds
+// (the CBOR rules of KINESIS_API.md 1.3).
+func appendEventCBOR(dst []byte, b *stream.FollowBatch, encType string) []byte {
+	dst = eventstream.AppendCBORHead(dst, cborMap, 3)
+	if b.ShardEnd {
+		dst = eventstream.AppendCBORText(dst, "ChildShards")
+		dst = eventstream.AppendCBORHead(dst, cborArray, uint64(len(b.ChildShards)))
+		for _, c := range b.ChildShards {
+			dst = eventstream.AppendCBORHead(dst, cborMap, 3)
+			dst = eventstream.AppendCBORText(dst, "HashKeyRange")
+			dst = eventstream.AppendCBORHead(dst, cborMap, 2)
+			dst = eventstream.AppendCBORText(dst, "EndingHashKey")
+			dst = eventstream.AppendCBORText(dst, c.HashKeyRange.End.String())
+			dst = eventstream.AppendCBORText(dst, "StartingHashKey")
+			dst = eventstream.AppendCBORText(dst, c.HashKeyRange.Start.String())
+			dst = eventstream.AppendCBORText(dst, "ParentShards")
+			if c.AdjacentParentShardID != "" {
+				dst = eventstream.AppendCBORHead(dst, cborArray, 2)
+				dst = eventstream.AppendCBORText(dst, c.ParentShardID)
+				dst = eventstream.AppendCBORText(dst, c.AdjacentParentShardID)
+			} else {
+				dst = eventstream.AppendCBORHead(dst, cborArray, 1)
+				dst = eventstream.AppendCBORText(dst, c.ParentShardID)
+			}
+			dst = eventstream.AppendCBORText(dst, "ShardId")
+			dst = eventstream.AppendCBORText(dst, c.ShardID)
+		}
+	} else {
+		dst = eventstream.AppendCBORText(dst, "ContinuationSequenceNumber")
+		dst = eventstream.AppendCBORText(dst, b.Continuation)
+	}
+	dst = eventstream.AppendCBORText(dst, "MillisBehindLatest")
+	dst = appendCBORInt(dst, b.MillisBehindLatest)
+	dst = eventstream.AppendCBORText(dst, "Records")
+	dst = eventstream.AppendCBORHead(dst, cborArray, uint64(len(b.Records)))
+	withEnc := encType != "" && encType != stream.EncryptionNone
+	for i := range b.Records {
+		r := &b.Records[i]
+		n := uint64(4)
+		if withEnc {
+			n = 5
+		}
+		dst = eventstream.AppendCBORHead(dst, cborMap, n)
+		dst = eventstream.AppendCBORText(dst, "ApproximateArrivalTimestamp")
+		dst = append(dst, 0xc1) // tag 1
+		dst = appendCBORInt(dst, r.ArrivalMillis)
+		dst = eventstream.AppendCBORText(dst, "Data")
+		dst = eventstream.AppendCBORHead(dst, cborBytes, uint64(len(r.Data)))
+		dst = append(dst, r.Data...)
+		if withEnc {
+			dst = eventstream.AppendCBORText(dst, "EncryptionType")
+			dst = eventstream.AppendCBORText(dst, encType)
+		}
+		dst = eventstream.AppendCBORText(dst, "PartitionKey")
+		dst = eventstream.AppendCBORText(dst, r.PartitionKey)
+		dst = eventstream.AppendCBORText(dst, "SequenceNumber")
+		dst = eventstream.AppendCBORText(dst, r.SequenceNumber)
+	}
+	return dst
+}
+
+// CBOR major types.
+const (
+	cborUint  = 0
+	cborNeg   = 1
+	cborBytes = 2
+	cborArray = 4
+	cborMap   = 5
+)
+
+func appendCBORInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		return eventstream.AppendCBORHead(dst, cborNeg, uint64(-1-v))
+	}
+	return eventstream.AppendCBORHead(dst, cborUint, uint64(v))
+}

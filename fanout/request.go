@@ -16,6 +16,12 @@ type Request struct {
 	ConsumerARN      string
 	ShardID          string
 	StartingPosition StartingPosition
+	// CBOR makes the event payloads CBOR (:content-type
+	// application/x-amz-cbor-1.1), for a request that came in CBOR: the
+	// Java SDKs parse event payloads with the protocol of the request
+	// [unsure: no Java client could be run against it]. Otherwise they are
+	// JSON 1.1.
+	CBOR bool
 }
 
 // StartingPosition is SubscribeToShard's StartingPosition.

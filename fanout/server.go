@@ -220,6 +220,7 @@ func (s *Server) Open(req Request) (*Subscription, error) {
 		follower:    f,
 		streamName:  streamName,
 		consumerARN: req.ConsumerARN,
+		cbor:        req.CBOR,
 		started:     s.cfg.Now(),
 		stopped:     make(chan struct{}),
 	}

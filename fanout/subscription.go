@@ -20,6 +20,7 @@ type Subscription struct {
 	follower    *stream.ShardFollower
 	streamName  string
 	consumerARN string
+	cbor        bool // payloads in CBOR
 	started     time.Time
 
 	stopOnce sync.Once
@@ -86,7 +87,11 @@ func (sub *Subscription) Run(ctx context.Context, w StreamWriter) error {
 	}
 	cfg := &sub.srv.cfg
 	sub.enc = eventstream.NewEncoder()
-	if err := sub.write(w, eventstream.NewInitialResponse()); err != nil {
+	initial := eventstream.NewInitialResponse()
+	if sub.cbor {
+		initial = eventstream.NewInitialResponseCBOR()
+	}
+	if err := sub.write(w, initial); err != nil {
 		return err
 	}
 	if err := sub.refresh(); err != nil {
@@ -169,14 +174,22 @@ func (sub *Subscription) fail(w StreamWriter, err error) error {
 	case errors.Is(err, stream.ErrClosed):
 		return nil
 	case errors.Is(err, stream.ErrStreamNotFound):
-		return sub.write(w, eventstream.NewException(ExceptionResourceNotFound,
+		return sub.write(w, sub.exception(ExceptionResourceNotFound,
 			"Stream "+sub.streamName+" under account "+arnAccount(sub.consumerARN)+" not found."))
 	case errors.Is(err, stream.ErrResourceNotFound) && errors.As(err, &api):
-		return sub.write(w, eventstream.NewException(ExceptionResourceNotFound, api.Msg))
+		return sub.write(w, sub.exception(ExceptionResourceNotFound, api.Msg))
 	}
 	sub.srv.cfg.Logger.Error("fanout: subscription failed", "consumer", sub.consumerARN, "shard", sub.key.shardID, "err", err)
 	// [unsure] AWS's text.
-	return sub.write(w, eventstream.NewException(ExceptionInternalFailure, "Internal service failure."))
+	return sub.write(w, sub.exception(ExceptionInternalFailure, "Internal service failure."))
+}
+
+// exception returns the exception event in the subscription's encoding.
+func (sub *Subscription) exception(excType, msg string) eventstream.Message {
+	if sub.cbor {
+		return eventstream.NewExceptionCBOR(excType, msg)
+	}
+	return eventstream.NewException(excType, msg)
 }
 
 // sendStop ends a stopped subscription: the exception it was stopped with,
@@ -185,12 +198,19 @@ func (sub *Subscription) sendStop(w StreamWriter) error {
 	if sub.stopType == "" {
 		return nil
 	}
-	return sub.write(w, eventstream.NewException(sub.stopType, sub.stopMsg))
+	return sub.write(w, sub.exception(sub.stopType, sub.stopMsg))
 }
 
 func (sub *Subscription) writeEvent(w StreamWriter, b *stream.FollowBatch) error {
-	sub.payload = appendEventJSON(sub.payload[:0], b, sub.encType)
-	err := sub.write(w, eventstream.NewEvent(EventSubscribeToShard, eventstream.ContentTypeJSON, sub.payload))
+	var m eventstream.Message
+	if sub.cbor {
+		sub.payload = appendEventCBOR(sub.payload[:0], b, sub.encType)
+		m = eventstream.NewEvent(EventSubscribeToShard, eventstream.ContentTypeCBOR, sub.payload)
+	} else {
+		sub.payload = appendEventJSON(sub.payload[:0], b, sub.encType)
+		m = eventstream.NewEvent(EventSubscribeToShard, eventstream.ContentTypeJSON, sub.payload)
+	}
+	err := sub.write(w, m)
 	sub.shrink()
 	return err
 }

@@ -33,6 +33,9 @@ const (
 
 	// ContentTypeJSON is the :content-type of JSON 1.1 payloads.
 	ContentTypeJSON = "application/x-amz-json-1.1"
+	// ContentTypeCBOR is the :content-type of CBOR 1.1 payloads (the
+	// events of a subscription whose request was CBOR).
+	ContentTypeCBOR = "application/x-amz-cbor-1.1"
 )
 
 // Limits of the framing, those of AWS's SDK decoders (aws-sdk-go
@@ -88,6 +91,45 @@ func NewException(exceptionType, message string) Message {
 	m.Headers.Set(HeaderContentType, sdk.StringValue(ContentTypeJSON))
 	m.Payload = appendJSONMessage(nil, message)
 	return m
+}
+
+// NewExceptionCBOR is NewException with a CBOR payload, the map
+// {"message": message}, and :content-type application/x-amz-cbor-1.1.
+func NewExceptionCBOR(exceptionType, message string) Message {
+	m := NewException(exceptionType, message)
+	m.Headers.Set(HeaderContentType, sdk.StringValue(ContentTypeCBOR))
+	p := append(make([]byte, 0, 16+len(message)), 0xa1, 0x67)
+	p = append(p, "message"...)
+	m.Payload = AppendCBORText(p, message)
+	return m
+}
+
+// NewInitialResponseCBOR returns the initial-response event with the CBOR
+// payload {} (an empty map, 0xa0).
+func NewInitialResponseCBOR() Message {
+	return NewEvent(EventInitialResponse, ContentTypeCBOR, []byte{0xa0})
+}
+
+// AppendCBORHead appends a CBOR data item head: major type major (0-7)
+// with argument n, in the shortest form.
+func AppendCBORHead(dst []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(dst, m|byte(n))
+	case n <= 0xff:
+		return append(dst, m|24, byte(n))
+	case n <= 0xffff:
+		return append(dst, m|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(dst, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// AppendCBORText appends s as a CBOR text string.
+func AppendCBORText(dst []byte, s string) []byte {
+	return append(AppendCBORHead(dst, 3, uint64(len(s))), s...)
 }
 
 // NewError returns an unmodeled error (:message-type error) with

@@ -1,0 +1,537 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/sluicehq/sluice/fanout"
+	"github.com/sluicehq/sluice/segment"
+	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/wire/eventstream"
+)
+
+// The SubscribeToShard end-to-end tests: a server on a loopback socket
+// with a fanout.Server, driven by the real aws-sdk-go-v2 client (over
+// HTTP/1.1, h2c, TLS h2 and TLS HTTP/1.1) and by a raw HTTP/2 client
+// (golang.org/x/net/http2 with prior knowledge) that decodes the event
+// stream with wire/eventstream. Every client runs the same scenario
+// (subscribeScenario).
+
+// Test timings: fast heartbeats and takeovers, so that the scenario runs
+// in seconds.
+const (
+	testHeartbeat     = 150 * time.Millisecond
+	testTakeoverAfter = 400 * time.Millisecond
+	testActivation    = 300 * time.Millisecond
+	eventTimeout      = 10 * time.Second
+)
+
+// subEnv is a server with enhanced fan-out and an SDK client for the
+// control plane (HTTP/1.1).
+type subEnv struct {
+	m      *stream.Manager
+	fan    *fanout.Server
+	srv    *Server
+	addr   string
+	pool   *x509.CertPool
+	client *kinesis.Client
+	ctx    context.Context
+}
+
+// startSubscribe starts a server (HTTP/1.1, h2c and TLS on one port)
+// whose fanout.Server has the configuration fcfg (test heartbeat and
+// takeover defaults where zero).
+func startSubscribe(t *testing.T, fcfg fanout.Config) *subEnv {
+	t.Helper()
+	m, err := stream.Open(stream.Config{
+		DataDir:                 t.TempDir(),
+		Durability:              segment.Async,
+		ConsumerActivationDelay: testActivation,
+		Segment:                 segment.Config{FragmentBytes: 4 << 20, MaxStripeBytes: 64 << 10, Logger: discardLogger()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fcfg.Heartbeat == 0 {
+		fcfg.Heartbeat = testHeartbeat
+	}
+	if fcfg.TakeoverAfter == 0 {
+		fcfg.TakeoverAfter = testTakeoverAfter
+	}
+	fcfg.Logger = discardLogger()
+	fan, err := fanout.New(m, fcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleanups run last-in first-out: the server's shutdown (registered
+	// by testListener) runs before the Manager closes.
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	srv, addr, pool := testListener(t, Config{Manager: m, Fanout: fan})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	client := sdkClient(t, "http://"+addr, credentials.NewStaticCredentialsProvider("AKID", "secret", ""), func(tr *http.Transport) {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		tr.Protocols = &p
+	})
+	return &subEnv{m: m, fan: fan, srv: srv, addr: addr, pool: pool, client: client, ctx: ctx}
+}
+
+// rec is a record as a subscriber received it.
+type rec struct {
+	Seq, Key string
+	Data     []byte
+	Arrival  time.Time
+}
+
+// subEvent is one SubscribeToShardEvent.
+type subEvent struct {
+	Records  []rec
+	Cont     *string // ContinuationSequenceNumber; nil only at shard end
+	Behind   int64
+	Children []types.ChildShard
+}
+
+// streamException is the exception event that ended a stream.
+type streamException struct{ Type, Msg string }
+
+func (e *streamException) Error() string { return e.Type + ": " + e.Msg }
+
+// subStream is a client's open SubscribeToShard event stream.
+type subStream interface {
+	// Next returns the next SubscribeToShardEvent; io.EOF at a clean
+	// end of the stream, a *streamException after an exception event.
+	Next() (*subEvent, error)
+	Close()
+}
+
+// subscriber opens a subscription with one client; a pre-stream failure
+// is an error with ErrorCode and ErrorMessage (HTTP 400).
+type subscriber func(ctx context.Context, consumerARN, shardID string, pos types.StartingPosition) (subStream, error)
+
+// ---- aws-sdk-go-v2 ----
+
+// sdkSubscriber subscribes with the SDK client c.
+func sdkSubscriber(c *kinesis.Client) subscriber {
+	return func(ctx context.Context, arn, shard string, pos types.StartingPosition) (subStream, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		out, err := c.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
+			ConsumerARN: aws.String(arn), ShardId: aws.String(shard), StartingPosition: &pos,
+		})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		return &sdkStream{es: out.GetStream(), cancel: cancel}, nil
+	}
+}
+
+type sdkStream struct {
+	es     *kinesis.SubscribeToShardEventStream
+	cancel context.CancelFunc
+}
+
+func (s *sdkStream) Next() (*subEvent, error) {
+	select {
+	case ev, ok := <-s.es.Events():
+		if !ok {
+			err := s.es.Err()
+			if err == nil {
+				return nil, io.EOF
+			}
+			var ae smithy.APIError
+			if errors.As(err, &ae) {
+				return nil, &streamException{Type: ae.ErrorCode(), Msg: ae.ErrorMessage()}
+			}
+			return nil, err
+		}
+		e, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+		if !ok {
+			return nil, fmt.Errorf("unexpected event %T", ev)
+		}
+		out := &subEvent{Cont: e.Value.ContinuationSequenceNumber, Behind: aws.ToInt64(e.Value.MillisBehindLatest), Children: e.Value.ChildShards}
+		for _, r := range e.Value.Records {
+			out.Records = append(out.Records, rec{Seq: aws.ToString(r.SequenceNumber), Key: aws.ToString(r.PartitionKey),
+				Data: r.Data, Arrival: aws.ToTime(r.ApproximateArrivalTimestamp)})
+		}
+		return out, nil
+	case <-time.After(eventTimeout):
+		return nil, errors.New("no event within " + eventTimeout.String())
+	}
+}
+
+func (s *sdkStream) Close() {
+	_ = s.es.Close()
+	s.cancel()
+}
+
+// ---- raw HTTP/2 (h2c prior knowledge) ----
+
+// rawAPIError is a pre-stream error response as the raw client reads it.
+type rawAPIError struct {
+	Status    int
+	Code, Msg string
+}
+
+func (e *rawAPIError) Error() string        { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Msg) }
+func (e *rawAPIError) ErrorCode() string    { return e.Code }
+func (e *rawAPIError) ErrorMessage() string { return e.Msg }
+
+// rawSubscriber subscribes with a raw JSON request over hc (an HTTP/2
+// client) and decodes the event stream with wire/eventstream.
+func rawSubscriber(hc *http.Client, url string) subscriber {
+	return func(ctx context.Context, arn, shard string, pos types.StartingPosition) (subStream, error) {
+		sp := map[string]any{"Type": string(pos.Type)}
+		if pos.SequenceNumber != nil {
+			sp["SequenceNumber"] = *pos.SequenceNumber
+		}
+		if pos.Timestamp != nil {
+			sp["Timestamp"] = float64(pos.Timestamp.UnixMilli()) / 1000
+		}
+		body, _ := json.Marshal(map[string]any{"ConsumerARN": arn, "ShardId": shard, "StartingPosition": sp})
+		ctx, cancel := context.WithCancel(ctx)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(body)))
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		req.Header.Set("Content-Type", contentJSON)
+		req.Header.Set("X-Amz-Target", targetPrefix+"SubscribeToShard")
+		resp, err := hc.Do(req)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		if resp.ProtoMajor != 2 {
+			resp.Body.Close()
+			cancel()
+			return nil, fmt.Errorf("response over %s, want HTTP/2", resp.Proto)
+		}
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			cancel()
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(b, &e); err != nil {
+				return nil, fmt.Errorf("status %d, body %q", resp.StatusCode, b)
+			}
+			return nil, &rawAPIError{Status: resp.StatusCode, Code: e.Type, Msg: e.Message}
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != eventstream.ContentType || !uuidV4.MatchString(resp.Header.Get(requestIDHeader)) {
+			resp.Body.Close()
+			cancel()
+			return nil, fmt.Errorf("response head: Content-Type %q, request id %q", ct, resp.Header.Get(requestIDHeader))
+		}
+		s := &rawStream{body: resp.Body, cancel: cancel, dec: eventstream.NewDecoder(resp.Body), msgs: make(chan rawMsg, 1)}
+		go s.read()
+		m := <-s.msgs
+		if m.err != nil {
+			s.Close()
+			return nil, fmt.Errorf("reading the initial-response: %w", m.err)
+		}
+		if eventstream.String(&m.m, ":message-type") != "event" || eventstream.String(&m.m, ":event-type") != "initial-response" || string(m.m.Payload) != "{}" {
+			s.Close()
+			return nil, fmt.Errorf("first message is not the initial-response: %v %q", m.m.Headers, m.m.Payload)
+		}
+		return s, nil
+	}
+}
+
+type rawMsg struct {
+	m   eventstream.Message
+	err error
+}
+
+type rawStream struct {
+	body   io.ReadCloser
+	cancel context.CancelFunc
+	dec    *eventstream.Decoder
+	msgs   chan rawMsg
+}
+
+// read decodes messages on its own goroutine, so that Next can time out.
+func (s *rawStream) read() {
+	for {
+		m, err := s.dec.Next()
+		s.msgs <- rawMsg{m, err}
+		if err != nil {
+			close(s.msgs)
+			return
+		}
+	}
+}
+
+func (s *rawStream) Next() (*subEvent, error) {
+	var m rawMsg
+	select {
+	case r, ok := <-s.msgs:
+		if !ok {
+			return nil, errors.New("read after the end of the stream")
+		}
+		m = r
+	case <-time.After(eventTimeout):
+		return nil, errors.New("no event within " + eventTimeout.String())
+	}
+	if m.err != nil {
+		return nil, m.err // io.EOF at a clean end
+	}
+	switch mt := eventstream.String(&m.m, ":message-type"); mt {
+	case "exception":
+		var p struct{ Message string }
+		if err := json.Unmarshal(m.m.Payload, &p); err != nil {
+			return nil, fmt.Errorf("exception payload %q: %v", m.m.Payload, err)
+		}
+		return nil, &streamException{Type: eventstream.String(&m.m, ":exception-type"), Msg: p.Message}
+	case "event":
+	default:
+		return nil, fmt.Errorf("message type %q", mt)
+	}
+	if et, ct := eventstream.String(&m.m, ":event-type"), eventstream.String(&m.m, ":content-type"); et != "SubscribeToShardEvent" || ct != eventstream.ContentTypeJSON {
+		return nil, fmt.Errorf("event type %q, content type %q", et, ct)
+	}
+	var p struct {
+		Records []struct {
+			SequenceNumber, PartitionKey string
+			Data                         []byte
+			ApproximateArrivalTimestamp  float64
+		}
+		ContinuationSequenceNumber *string
+		MillisBehindLatest         *int64
+		ChildShards                []struct {
+			ShardId      string
+			ParentShards []string
+			HashKeyRange struct{ StartingHashKey, EndingHashKey string }
+		}
+	}
+	if err := json.Unmarshal(m.m.Payload, &p); err != nil {
+		return nil, fmt.Errorf("event payload %q: %v", m.m.Payload, err)
+	}
+	if p.MillisBehindLatest == nil || !strings.Contains(string(m.m.Payload), `"Records":[`) {
+		return nil, fmt.Errorf("event without MillisBehindLatest or Records: %s", m.m.Payload)
+	}
+	out := &subEvent{Cont: p.ContinuationSequenceNumber, Behind: *p.MillisBehindLatest}
+	for _, r := range p.Records {
+		out.Records = append(out.Records, rec{Seq: r.SequenceNumber, Key: r.PartitionKey, Data: r.Data,
+			Arrival: time.UnixMilli(int64(r.ApproximateArrivalTimestamp*1000 + 0.5))})
+	}
+	for _, c := range p.ChildShards {
+		out.Children = append(out.Children, types.ChildShard{ShardId: aws.String(c.ShardId), ParentShards: c.ParentShards,
+			HashKeyRange: &types.HashKeyRange{StartingHashKey: aws.String(c.HashKeyRange.StartingHashKey), EndingHashKey: aws.String(c.HashKeyRange.EndingHashKey)}})
+	}
+	return out, nil
+}
+
+func (s *rawStream) Close() {
+	s.cancel()
+	s.body.Close()
+}
+
+// ---- the scenario ----
+
+// registerActive registers consumer name on stream and waits until it
+// is ACTIVE; it first checks that a subscription while it is CREATING is
+// refused before the stream starts.
+func (e *subEnv) registerActive(t *testing.T, sub subscriber, streamName, name string) string {
+	t.Helper()
+	streamARN := "arn:aws:kinesis:us-east-1:000000000000:stream/" + streamName
+	out, err := e.client.RegisterStreamConsumer(e.ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("RegisterStreamConsumer: %v", err)
+	}
+	arn := aws.ToString(out.Consumer.ConsumerARN)
+	_, err = sub(e.ctx, arn, "shardId-000000000000", types.StartingPosition{Type: types.ShardIteratorTypeLatest})
+	wantPreStream(t, "subscribe while CREATING", err, "ResourceInUseException",
+		"Consumer "+name+" with creation timestamp "+arn[strings.LastIndexByte(arn, ':')+1:]+" under stream: "+streamName+" , account 000000000000 is not in ACTIVE status.")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, err := e.client.DescribeStreamConsumer(e.ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(arn)})
+		if err != nil {
+			t.Fatalf("DescribeStreamConsumer: %v", err)
+		}
+		if d.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			return arn
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer %s not ACTIVE after 10 s", arn)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// wantPreStream checks a SubscribeToShard failure before the stream
+// started: an error response with code and message (a prefix if msg ends
+// in "...").
+func wantPreStream(t *testing.T, what string, err error, code, msg string) {
+	t.Helper()
+	var ae interface {
+		ErrorCode() string
+		ErrorMessage() string
+	}
+	if !errors.As(err, &ae) {
+		t.Fatalf("%s: got %T %v, want %s", what, err, err, code)
+	}
+	var st interface{ HTTPStatusCode() int }
+	var raw *rawAPIError
+	if errors.As(err, &raw) && raw.Status != 400 || !errors.As(err, &raw) && (!errors.As(err, &st) || st.HTTPStatusCode() != 400) {
+		t.Errorf("%s: not an HTTP 400: %v", what, err)
+	}
+	got := ae.ErrorMessage()
+	if p, ok := strings.CutSuffix(msg, "..."); ok && strings.HasPrefix(got, p) {
+		got = msg
+	}
+	if ae.ErrorCode() != code || got != msg {
+		t.Fatalf("%s: %s %q, want %s %q", what, ae.ErrorCode(), ae.ErrorMessage(), code, msg)
+	}
+}
+
+// put puts records with the given keys (data "<key>-data") and returns
+// them as a subscriber should see them.
+func (e *subEnv) put(t *testing.T, streamName string, keys ...string) []rec {
+	t.Helper()
+	var out []rec
+	for _, k := range keys {
+		r, err := e.client.PutRecord(e.ctx, &kinesis.PutRecordInput{StreamName: aws.String(streamName), PartitionKey: aws.String(k), Data: []byte(k + "-data")})
+		if err != nil {
+			t.Fatalf("PutRecord %s: %v", k, err)
+		}
+		out = append(out, rec{Seq: aws.ToString(r.SequenceNumber), Key: k, Data: []byte(k + "-data")})
+	}
+	return out
+}
+
+// collect reads events until it has n records and returns them, with the
+// last event. Every event must carry a continuation and MillisBehindLatest
+// >= 0; the continuation of an event with records is its last record's
+// sequence number.
+func collect(t *testing.T, what string, s subStream, n int) ([]rec, *subEvent) {
+	t.Helper()
+	var got []rec
+	var last *subEvent
+	for len(got) < n {
+		ev, err := s.Next()
+		if err != nil {
+			t.Fatalf("%s: after %d of %d records: %v", what, len(got), n, err)
+		}
+		checkEvent(t, what, ev)
+		got = append(got, ev.Records...)
+		last = ev
+	}
+	return got, last
+}
+
+func checkEvent(t *testing.T, what string, ev *subEvent) {
+	t.Helper()
+	if ev.Cont == nil || *ev.Cont == "" {
+		t.Fatalf("%s: event without ContinuationSequenceNumber", what)
+	}
+	if ev.Behind < 0 {
+		t.Fatalf("%s: MillisBehindLatest %d", what, ev.Behind)
+	}
+	if len(ev.Records) > 0 && *ev.Cont != ev.Records[len(ev.Records)-1].Seq {
+		t.Fatalf("%s: continuation %s, last record %s", what, *ev.Cont, ev.Records[len(ev.Records)-1].Seq)
+	}
+	if len(ev.Children) > 0 {
+		t.Fatalf("%s: ChildShards before the end of the shard", what)
+	}
+}
+
+// sameRecords checks that got are exactly want, in order.
+func sameRecords(t *testing.T, what string, got, want []rec) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d records %v, want %d %v", what, len(got), keysOf(got), len(want), keysOf(want))
+	}
+	for i := range want {
+		if got[i].Seq != want[i].Seq || got[i].Key != want[i].Key || string(got[i].Data) != string(want[i].Data) {
+			t.Fatalf("%s: record %d is %s %s %q, want %s %s %q", what, i, got[i].Seq, got[i].Key, got[i].Data, want[i].Seq, want[i].Key, want[i].Data)
+		}
+		if got[i].Arrival.IsZero() || time.Since(got[i].Arrival) > time.Minute || time.Until(got[i].Arrival) > time.Second {
+			t.Fatalf("%s: record %d arrival %v", what, i, got[i].Arrival)
+		}
+	}
+}
+
+func keysOf(rs []rec) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Key
+	}
+	return out
+}
+
+// waitReleased waits until the server has no live subscription (it
+// noticed that the client went away).
+func (e *subEnv) waitReleased(t *testing.T, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.fan.Live() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d subscriptions still live 5 s after their clients closed them", what, e.fan.Live())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// open subscribes and fails the test on an error.
+func open(t *testing.T, e *subEnv, sub subscriber, what, arn, shard string, pos types.StartingPosition) subStream {
+	t.Helper()
+	s, err := sub(e.ctx, arn, shard, pos)
+	if err != nil {
+		t.Fatalf("%s: SubscribeToShard: %v", what, err)
+	}
+	return s
+}
+
+// TestSubscribeSDKHTTP1 is the basic case: the aws-sdk-go-v2 client over
+// HTTP/1.1 subscribes from TRIM_HORIZON, gets the records already put,
+// then those put while it is subscribed, pushed.
+func TestSubscribeSDKHTTP1(t *testing.T) {
+	e := startSubscribe(t, fanout.Config{})
+	sub := sdkSubscriber(e.client)
+	e.createStream(t, "basic", 1)
+	arn := e.registerActive(t, sub, "basic", "c")
+	before := e.put(t, "basic", "a", "b", "c")
+	s := open(t, e, sub, "TRIM_HORIZON", arn, "shardId-000000000000", types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	got, _ := collect(t, "TRIM_HORIZON", s, 3)
+	sameRecords(t, "TRIM_HORIZON", got, before)
+	after := e.put(t, "basic", "d", "e")
+	got, _ = collect(t, "pushed", s, 2)
+	sameRecords(t, "pushed", got, after)
+	s.Close()
+	e.waitReleased(t, "after close")
+}
+
+func (e *subEnv) createStream(t *testing.T, name string, shards int32) {
+	t.Helper()
+	if _, err := e.client.CreateStream(e.ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatalf("CreateStream %s: %v", name, err)
+	}
+}
+
+var (
+	_ = tls.Config{}
+	_ net.Conn
+)
