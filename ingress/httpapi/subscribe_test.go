@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -89,17 +91,15 @@ func startSubscribe(t *testing.T, fcfg fanout.Config) *subEnv {
 	srv, addr, pool := testListener(t, Config{Manager: m, Fanout: fan})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	client := sdkClient(t, "http://"+addr, credentials.NewStaticCredentialsProvider("AKID", "secret", ""), func(tr *http.Transport) {
-		var p http.Protocols
-		p.SetHTTP1(true)
-		tr.Protocols = &p
-	})
-	return &subEnv{m: m, fan: fan, srv: srv, addr: addr, pool: pool, client: client, ctx: ctx}
+	e := &subEnv{m: m, fan: fan, srv: srv, addr: addr, pool: pool, ctx: ctx}
+	e.client = e.sdkFor(t, "http1.1")
+	return e
 }
 
 // rec is a record as a subscriber received it.
 type rec struct {
 	Seq, Key string
+	Shard    string // from PutRecord; not compared
 	Data     []byte
 	Arrival  time.Time
 }
@@ -245,7 +245,7 @@ func rawSubscriber(hc *http.Client, url string) subscriber {
 			cancel()
 			return nil, fmt.Errorf("response head: Content-Type %q, request id %q", ct, resp.Header.Get(requestIDHeader))
 		}
-		s := &rawStream{body: resp.Body, cancel: cancel, dec: eventstream.NewDecoder(resp.Body), msgs: make(chan rawMsg, 1)}
+		s := &rawStream{body: resp.Body, cancel: cancel, dec: eventstream.NewDecoder(resp.Body), msgs: make(chan rawMsg, 1), done: make(chan struct{})}
 		go s.read()
 		m := <-s.msgs
 		if m.err != nil {
@@ -270,13 +270,18 @@ type rawStream struct {
 	cancel context.CancelFunc
 	dec    *eventstream.Decoder
 	msgs   chan rawMsg
+	done   chan struct{} // closed by Close
 }
 
 // read decodes messages on its own goroutine, so that Next can time out.
 func (s *rawStream) read() {
 	for {
 		m, err := s.dec.Next()
-		s.msgs <- rawMsg{m, err}
+		select {
+		case s.msgs <- rawMsg{m, err}:
+		case <-s.done:
+			return
+		}
 		if err != nil {
 			close(s.msgs)
 			return
@@ -345,6 +350,12 @@ func (s *rawStream) Next() (*subEvent, error) {
 }
 
 func (s *rawStream) Close() {
+	select {
+	case <-s.done:
+		return
+	default:
+		close(s.done)
+	}
 	s.cancel()
 	s.body.Close()
 }
@@ -417,7 +428,7 @@ func (e *subEnv) put(t *testing.T, streamName string, keys ...string) []rec {
 		if err != nil {
 			t.Fatalf("PutRecord %s: %v", k, err)
 		}
-		out = append(out, rec{Seq: aws.ToString(r.SequenceNumber), Key: k, Data: []byte(k + "-data")})
+		out = append(out, rec{Seq: aws.ToString(r.SequenceNumber), Key: k, Data: []byte(k + "-data"), Shard: aws.ToString(r.ShardId)})
 	}
 	return out
 }
@@ -435,9 +446,12 @@ func collect(t *testing.T, what string, s subStream, n int) ([]rec, *subEvent) {
 		if err != nil {
 			t.Fatalf("%s: after %d of %d records: %v", what, len(got), n, err)
 		}
-		checkEvent(t, what, ev)
 		got = append(got, ev.Records...)
 		last = ev
+		if ev.Cont == nil && len(ev.Children) > 0 {
+			break // the shard end, which may carry the last records
+		}
+		checkEvent(t, what, ev)
 	}
 	return got, last
 }
@@ -531,7 +545,409 @@ func (e *subEnv) createStream(t *testing.T, name string, shards int32) {
 	}
 }
 
-var (
-	_ = tls.Config{}
-	_ net.Conn
-)
+
+// subscribeScenario is the whole SubscribeToShard contract with one client
+// (KINESIS_API.md 4.2-4.7), on a new one-shard stream name: pre-stream
+// errors as HTTP 400 responses; every starting position type receives
+// exactly the records put, in order; a chain of re-subscriptions, each
+// from the last event's ContinuationSequenceNumber with
+// AFTER_SEQUENCE_NUMBER, sees every record once; heartbeats while idle; a
+// second subscription within TakeoverAfter is refused with
+// ResourceInUseException, a later one takes over and the old stream ends
+// with a ResourceInUseException event; after SplitShard the last event has
+// no continuation and lists the ChildShards, and the stream ends. The
+// server must run with fanout.Config.MaxEventRecords 2.
+func subscribeScenario(t *testing.T, e *subEnv, sub subscriber, name string) {
+	ctx := e.ctx
+	const shard = "shardId-000000000000"
+	e.createStream(t, name, 1)
+	arn := e.registerActive(t, sub, name, "c")
+	pos := func(typ types.ShardIteratorType, seq string) types.StartingPosition {
+		p := types.StartingPosition{Type: typ}
+		if seq != "" {
+			p.SequenceNumber = aws.String(seq)
+		}
+		return p
+	}
+
+	// Pre-stream failures are ordinary error responses.
+	_, err := sub(ctx, arn, "shardId-000000000007", pos(types.ShardIteratorTypeTrimHorizon, ""))
+	wantPreStream(t, "unknown shard", err, "ResourceNotFoundException",
+		"Shard shardId-000000000007 in stream "+name+" under account 000000000000 does not exist")
+	_, err = sub(ctx, arn+"0", shard, pos(types.ShardIteratorTypeTrimHorizon, ""))
+	wantPreStream(t, "unknown consumer", err, "ResourceNotFoundException", "...")
+	_, err = sub(ctx, arn, shard, pos(types.ShardIteratorTypeAtSequenceNumber, "12"))
+	wantPreStream(t, "foreign sequence number", err, "InvalidArgumentException", "...")
+	if n := e.fan.Live(); n != 0 {
+		t.Fatalf("%d live subscriptions after refused ones", n)
+	}
+
+	// LATEST on an empty shard: an empty first event at once, then the
+	// records as they are put.
+	s := open(t, e, sub, "LATEST", arn, shard, pos(types.ShardIteratorTypeLatest, ""))
+	first, err := s.Next()
+	if err != nil {
+		t.Fatalf("LATEST: first event: %v", err)
+	}
+	checkEvent(t, "LATEST first event", first)
+	if len(first.Records) != 0 || first.Behind != 0 {
+		t.Fatalf("LATEST: first event has %d records, %d ms behind", len(first.Records), first.Behind)
+	}
+	b1 := e.put(t, name, "k1", "k2", "k3")
+	got, _ := collect(t, "LATEST", s, 3)
+	sameRecords(t, "LATEST", got, b1)
+	s.Close()
+	e.waitReleased(t, "LATEST")
+
+	// The continuation of an event without records resumes at that
+	// position: AFTER it gives everything put since.
+	s = open(t, e, sub, "AFTER empty continuation", arn, shard, pos(types.ShardIteratorTypeAfterSequenceNumber, *first.Cont))
+	got, _ = collect(t, "AFTER empty continuation", s, 3)
+	sameRecords(t, "AFTER empty continuation", got, b1)
+	s.Close()
+	e.waitReleased(t, "AFTER empty continuation")
+
+	time.Sleep(20 * time.Millisecond)
+	mark := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	b2 := e.put(t, name, "k4", "k5", "k6")
+	all := append(append([]rec(nil), b1...), b2...)
+
+	// TRIM_HORIZON, then heartbeats while idle: empty events that keep
+	// the continuation of the last record.
+	s = open(t, e, sub, "TRIM_HORIZON", arn, shard, pos(types.ShardIteratorTypeTrimHorizon, ""))
+	got, _ = collect(t, "TRIM_HORIZON", s, 6)
+	sameRecords(t, "TRIM_HORIZON", got, all)
+	start := time.Now()
+	for i := range 3 {
+		ev, err := s.Next()
+		if err != nil {
+			t.Fatalf("heartbeat %d: %v", i, err)
+		}
+		checkEvent(t, "heartbeat", ev)
+		if len(ev.Records) != 0 || *ev.Cont != all[5].Seq || ev.Behind != 0 {
+			t.Fatalf("heartbeat %d: %d records, continuation %s (want %s), %d ms behind", i, len(ev.Records), *ev.Cont, all[5].Seq, ev.Behind)
+		}
+	}
+	if d := time.Since(start); d < 2*testHeartbeat || d > 20*testHeartbeat {
+		t.Fatalf("3 heartbeats took %v with a %v heartbeat", d, testHeartbeat)
+	}
+	s.Close()
+	e.waitReleased(t, "TRIM_HORIZON")
+
+	for _, tc := range []struct {
+		what string
+		pos  types.StartingPosition
+		want []rec
+	}{
+		{"AT_SEQUENCE_NUMBER", pos(types.ShardIteratorTypeAtSequenceNumber, all[1].Seq), all[1:]},
+		{"AFTER_SEQUENCE_NUMBER", pos(types.ShardIteratorTypeAfterSequenceNumber, all[1].Seq), all[2:]},
+		{"AFTER the last record", pos(types.ShardIteratorTypeAfterSequenceNumber, all[5].Seq), nil},
+		{"AT_TIMESTAMP", types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(mark)}, b2},
+	} {
+		s = open(t, e, sub, tc.what, arn, shard, tc.pos)
+		got, last := collect(t, tc.what, s, len(tc.want))
+		sameRecords(t, tc.what, got, tc.want)
+		if last == nil { // nothing to read: one empty event at once
+			ev, err := s.Next()
+			if err != nil {
+				t.Fatalf("%s: %v", tc.what, err)
+			}
+			checkEvent(t, tc.what, ev)
+			if len(ev.Records) != 0 || *ev.Cont != all[5].Seq {
+				t.Fatalf("%s: %d records, continuation %s", tc.what, len(ev.Records), *ev.Cont)
+			}
+		}
+		s.Close()
+		e.waitReleased(t, tc.what)
+	}
+
+	// A chain of subscriptions, each taking one event (at most 2 records)
+	// and resuming after its continuation: every record exactly once.
+	var chain []rec
+	p := pos(types.ShardIteratorTypeTrimHorizon, "")
+	for i := 0; len(chain) < len(all); i++ {
+		if i > 10 {
+			t.Fatalf("continuation chain: %d records after %d subscriptions", len(chain), i)
+		}
+		s = open(t, e, sub, "chain", arn, shard, p)
+		ev, err := s.Next()
+		if err != nil {
+			t.Fatalf("chain %d: %v", i, err)
+		}
+		checkEvent(t, "chain", ev)
+		if len(ev.Records) > 2 {
+			t.Fatalf("chain %d: %d records in one event, MaxEventRecords is 2", i, len(ev.Records))
+		}
+		chain = append(chain, ev.Records...)
+		p = pos(types.ShardIteratorTypeAfterSequenceNumber, *ev.Cont)
+		s.Close()
+		e.waitReleased(t, "chain")
+	}
+	sameRecords(t, "continuation chain", chain, all)
+
+	// One live subscription per consumer and shard.
+	a := open(t, e, sub, "first of two", arn, shard, pos(types.ShardIteratorTypeLatest, ""))
+	if _, err := a.Next(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sub(ctx, arn, shard, pos(types.ShardIteratorTypeLatest, ""))
+	wantPreStream(t, "second subscription at once", err, "ResourceInUseException", "Another active subscription exists for this consumer: "+arn)
+	time.Sleep(testTakeoverAfter)
+	b := open(t, e, sub, "takeover", arn, shard, pos(types.ShardIteratorTypeLatest, ""))
+	for i := 0; ; i++ {
+		_, err := a.Next()
+		if err == nil && i < 20 {
+			continue // heartbeats written before the takeover
+		}
+		var ex *streamException
+		if !errors.As(err, &ex) || ex.Type != "ResourceInUseException" {
+			t.Fatalf("taken-over stream ended with %v, want a ResourceInUseException event", err)
+		}
+		break
+	}
+	a.Close()
+	if n := e.fan.Live(); n != 1 {
+		t.Fatalf("%d live subscriptions after the takeover, want 1", n)
+	}
+
+	// Shard end: records put before the split, then a last event with no
+	// continuation and the children, then the end of the stream.
+	tail := e.put(t, name, "k7")
+	got, _ = collect(t, "before split", b, 1)
+	sameRecords(t, "before split", got, tail)
+	if _, err := e.client.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String(name), ShardToSplit: aws.String(shard),
+		NewStartingHashKey: aws.String("170141183460469231731687303715884105728")}); err != nil {
+		t.Fatalf("SplitShard: %v", err)
+	}
+	var end *subEvent
+	for i := 0; end == nil; i++ {
+		ev, err := b.Next()
+		if err != nil {
+			t.Fatalf("before the shard end: %v", err)
+		}
+		if len(ev.Records) != 0 {
+			t.Fatalf("records after the split: %v", keysOf(ev.Records))
+		}
+		if ev.Cont == nil {
+			end = ev
+		} else if i > 50 {
+			t.Fatal("no shard end after 50 events")
+		}
+	}
+	if len(end.Children) != 2 {
+		t.Fatalf("shard end: %d ChildShards", len(end.Children))
+	}
+	for i, c := range end.Children {
+		wantID := fmt.Sprintf("shardId-%012d", i+1)
+		if aws.ToString(c.ShardId) != wantID || len(c.ParentShards) != 1 || c.ParentShards[0] != shard || c.HashKeyRange == nil {
+			t.Fatalf("child %d: %s parents %v", i, aws.ToString(c.ShardId), c.ParentShards)
+		}
+	}
+	if r := end.Children[0].HashKeyRange; aws.ToString(r.StartingHashKey) != "0" || aws.ToString(r.EndingHashKey) != "170141183460469231731687303715884105727" {
+		t.Fatalf("child 1 range %s-%s", aws.ToString(r.StartingHashKey), aws.ToString(r.EndingHashKey))
+	}
+	if _, err := b.Next(); err != io.EOF {
+		t.Fatalf("after the shard end: %v, want the end of the stream", err)
+	}
+	b.Close()
+	e.waitReleased(t, "shard end")
+
+	// The closed parent can still be read to its end from the start.
+	s = open(t, e, sub, "closed parent", arn, shard, pos(types.ShardIteratorTypeTrimHorizon, ""))
+	got, last := collect(t, "closed parent", s, 7)
+	sameRecords(t, "closed parent", got, append(append([]rec(nil), all...), tail...))
+	for last.Cont != nil {
+		if last, err = s.Next(); err != nil {
+			t.Fatalf("closed parent: %v", err)
+		}
+		if len(last.Records) != 0 {
+			t.Fatalf("closed parent: records after the last: %v", keysOf(last.Records))
+		}
+	}
+	if len(last.Children) != 2 {
+		t.Fatalf("closed parent: %d ChildShards at its end", len(last.Children))
+	}
+	if _, err := s.Next(); err != io.EOF {
+		t.Fatalf("closed parent after its end: %v", err)
+	}
+	s.Close()
+	e.waitReleased(t, "closed parent")
+}
+
+// sdkFor returns an SDK client for the scenario over one transport.
+func (e *subEnv) sdkFor(t *testing.T, transport string) *kinesis.Client {
+	endpoint := "http://" + e.addr
+	if strings.HasPrefix(transport, "tls") {
+		endpoint = "https://" + e.addr
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "secret", "")),
+		config.WithRetryMaxAttempts(1),
+		config.WithSharedConfigProfile(""),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var transportUsed *http.Transport
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		var p http.Protocols
+		switch transport {
+		case "http1.1", "tls-http1.1":
+			p.SetHTTP1(true)
+		case "h2c":
+			p.SetUnencryptedHTTP2(true)
+		case "tls-h2":
+			p.SetHTTP2(true)
+		}
+		tr.Protocols = &p
+		tr.TLSClientConfig = &tls.Config{RootCAs: e.pool}
+		transportUsed = tr
+	})
+	t.Cleanup(func() {
+		if transportUsed != nil {
+			transportUsed.CloseIdleConnections()
+		}
+	})
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.HTTPClient = detachedBody{hc}
+	})
+}
+
+// detachedBody gives the transport a request body of its own. The SDK
+// (smithy-go 1.28) closes its request body as soon as the response
+// arrives, and its closed body's WriteTo returns io.EOF: when the
+// response head of a stream comes before net/http's HTTP/1.1 write loop
+// has finished with the body (a fast loopback server), the transport
+// takes that io.EOF for a write error and closes the connection under
+// the event stream ("use of closed network connection"). A client-side
+// race, seen in this test, not a server behaviour.
+type detachedBody struct{ c *awshttp.BuildableClient }
+
+func (d detachedBody) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return d.c.Do(r)
+}
+
+// TestSubscribeSDK runs the scenario with the real aws-sdk-go-v2 client
+// over HTTP/1.1 (chunked, fasthttp), h2c with prior knowledge, TLS with
+// ALPN h2 and TLS HTTP/1.1.
+func TestSubscribeSDK(t *testing.T) {
+	e := startSubscribe(t, fanout.Config{MaxEventRecords: 2})
+	for _, tr := range []string{"http1.1", "h2c", "tls-h2", "tls-http1.1"} {
+		t.Run(tr, func(t *testing.T) {
+			before := e.srv.h2Requests.Load()
+			subscribeScenario(t, e, sdkSubscriber(e.sdkFor(t, tr)), "sdk-"+tr)
+			h2 := e.srv.h2Requests.Load() - before
+			if strings.HasSuffix(tr, "h2") || tr == "h2c" {
+				if h2 == 0 {
+					t.Fatal("no request went over HTTP/2")
+				}
+			} else if h2 != 0 {
+				t.Fatalf("%d requests went over HTTP/2", h2)
+			}
+		})
+	}
+}
+
+// TestSubscribeRawH2C runs the scenario with a raw HTTP/2 client (h2c
+// prior knowledge, golang.org/x/net/http2) that decodes the event stream
+// with wire/eventstream and checks the framing: the initial-response
+// first, SubscribeToShardEvent messages with JSON payloads.
+func TestSubscribeRawH2C(t *testing.T) {
+	e := startSubscribe(t, fanout.Config{MaxEventRecords: 2})
+	hc := h2cClient()
+	defer hc.CloseIdleConnections()
+	subscribeScenario(t, e, rawSubscriber(hc, "http://"+e.addr+"/"), "raw-h2c")
+}
+
+// TestSubscribeLifetime: a subscription ends cleanly after
+// fanout.Config.Lifetime (AWS: 5 minutes), with heartbeats until then.
+func TestSubscribeLifetime(t *testing.T) {
+	const lifetime = time.Second
+	e := startSubscribe(t, fanout.Config{Lifetime: lifetime})
+	sub := sdkSubscriber(e.client)
+	e.createStream(t, "life", 1)
+	arn := e.registerActive(t, sub, "life", "c")
+	start := time.Now()
+	s := open(t, e, sub, "lifetime", arn, "shardId-000000000000", types.StartingPosition{Type: types.ShardIteratorTypeLatest})
+	events := 0
+	for {
+		ev, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d events: %v", events, err)
+		}
+		checkEvent(t, "lifetime", ev)
+		events++
+	}
+	if d := time.Since(start); d < lifetime || d > lifetime+2*time.Second {
+		t.Fatalf("the stream ended after %v, lifetime %v", d, lifetime)
+	}
+	if events < 4 {
+		t.Fatalf("%d events in %v with a %v heartbeat", events, lifetime, testHeartbeat)
+	}
+	s.Close()
+	e.waitReleased(t, "lifetime")
+}
+
+// TestSubscribeShutdown: Shutdown ends live subscriptions at once (their
+// streams end cleanly) instead of waiting for their lifetime.
+func TestSubscribeShutdown(t *testing.T) {
+	e := startSubscribe(t, fanout.Config{})
+	e.createStream(t, "down", 1)
+	arn := e.registerActive(t, sdkSubscriber(e.client), "down", "c")
+	arn2 := e.registerActive(t, sdkSubscriber(e.client), "down", "c2")
+	hc := h2cClient()
+	defer hc.CloseIdleConnections()
+	latest := types.StartingPosition{Type: types.ShardIteratorTypeLatest}
+	subs := []subStream{
+		open(t, e, sdkSubscriber(e.client), "http1.1", arn, "shardId-000000000000", latest),
+		open(t, e, rawSubscriber(hc, "http://"+e.addr+"/"), "h2c", arn2, "shardId-000000000000", latest),
+	}
+	for _, s := range subs {
+		if _, err := s.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.fan.Live(); n != 2 {
+		t.Fatalf("%d live subscriptions, want 2", n)
+	}
+	start := time.Now()
+	if err := e.srv.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Shutdown took %v with a live subscription", d)
+	}
+	for _, s := range subs {
+		for {
+			_, err := s.Next()
+			if err == nil {
+				continue
+			}
+			var ex *streamException
+			if err != io.EOF && !errors.As(err, &ex) {
+				t.Fatalf("stream ended with %v", err)
+			}
+			break
+		}
+		s.Close()
+	}
+	if n := e.fan.Live(); n != 0 {
+		t.Fatalf("%d live subscriptions after Shutdown", n)
+	}
+}
