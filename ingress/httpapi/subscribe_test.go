@@ -545,7 +545,6 @@ func (e *subEnv) createStream(t *testing.T, name string, shards int32) {
 	}
 }
 
-
 // subscribeScenario is the whole SubscribeToShard contract with one client
 // (KINESIS_API.md 4.2-4.7), on a new one-shard stream name: pre-stream
 // errors as HTTP 400 responses; every starting position type receives
