@@ -105,8 +105,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	// Enhanced fan-out: SubscribeToShard's event streams, read straight
-	// from the shard logs (AWS's 5-minute lifetime and ~5 s heartbeat).
-	fan, err := fanout.New(manager, fanout.Config{Logger: log})
+	// from the shard logs (by default AWS's 5-minute lifetime and 5 s
+	// heartbeat).
+	fan, err := fanout.New(manager, fanout.Config{Lifetime: cfg.SubscribeLifetime, Heartbeat: cfg.SubscribeHeartbeat, Logger: log})
 	if err != nil {
 		return errors.Join(err, manager.Close(), lock.release())
 	}
