@@ -25,7 +25,7 @@ FUZZTIME_LONG ?= 2m
 # caches live under SLUICE_CACHE; a warm run needs no network.
 SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
-E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf
+E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode
 
 .PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean \
 	e2e-clients e2e-deps
