@@ -43,7 +43,7 @@ type cborEvent struct {
 func TestSubscribeCBOR(t *testing.T) {
 	e := startSubscribe(t, fanout.Config{})
 	e.createStream(t, "cbor", 1)
-	arn := e.registerActive(t, sdkSubscriber(e.client), "cbor", "c")
+	arn := e.registerActive(t, e.sdkSubscriber(t, "http1.1"), "cbor", "c")
 	recs := e.put(t, "cbor", "a", "b")
 	post := func(body map[string]any) *http.Response {
 		t.Helper()
@@ -153,7 +153,7 @@ func TestSubscribeCBOR(t *testing.T) {
 func TestSubscribeH2CUpgrade(t *testing.T) {
 	e := startSubscribe(t, fanout.Config{})
 	e.createStream(t, "up", 1)
-	arn := e.registerActive(t, sdkSubscriber(e.client), "up", "c")
+	arn := e.registerActive(t, e.sdkSubscriber(t, "http1.1"), "up", "c")
 	recs := e.put(t, "up", "a", "b", "c")
 
 	c, err := net.Dial("tcp", e.addr)
