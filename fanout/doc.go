@@ -4,21 +4,32 @@
 //
 // # Entry points
 //
-// fanout does not import the HTTP front end (ingress); cmd/sluice wires
-// it into the router. The operation is split in two so that it works with
+// fanout does not import the HTTP front end (ingress): cmd/sluice builds a
+// Server over the Manager and hands it to ingress/httpapi
+// (httpapi.Config.Fanout), whose SubscribeToShard handler decodes the
+// request with the model codec (JSON or CBOR), fills a Request and calls
+// Open and Run. The operation is split in two so that it works with
 // fasthttp, whose streaming body runs after the handler returned, as well
 // as with net/http:
 //
-//	req, err := fanout.DecodeRequestJSON(body)  // or a CBOR decoder's Request
-//	sub, err := srv.Open(req)                   // pre-stream checks; errors -> HTTP 400 JSON
+//	sub, err := srv.Open(req)                   // pre-stream checks; errors -> HTTP 400
 //	// send 200, Content-Type application/vnd.amazon.eventstream, x-amzn-RequestId
 //	err = sub.Run(ctx, w)                       // w: StreamWriter (Write + Flush)
 //
-// Every Open must be followed by Run or Close. Server.SubscribeToShard
-// does all of it for a caller that streams on its own goroutine (net/http
-// on HTTP/1.1, h2c and h2), given a ResponseStarter. NewBufioStreamWriter
-// adapts fasthttp's SetBodyStreamWriter writer, NewHTTPStreamWriter and
-// HTTPResponseStarter a net/http ResponseWriter.
+// Every Open must be followed by Run or Close. Request.CBOR selects CBOR
+// event payloads (:content-type application/x-amz-cbor-1.1) for a CBOR
+// request, as the Java SDKs parse event payloads with their request's
+// protocol [unsure: not verified with a Java client]; otherwise they are
+// JSON 1.1. NewBufioStreamWriter adapts fasthttp's SetBodyStreamWriter
+// writer, NewHTTPStreamWriter and HTTPResponseStarter a net/http
+// ResponseWriter. DecodeRequestJSON and Server.SubscribeToShard (decode,
+// Open, start the response, Run) serve a caller without a model codec of
+// its own; they take JSON only.
+//
+// Config sets AWS's timings, shorter in tests: Heartbeat (an empty event
+// after this long without one, 5 s), Lifetime (the stream ends cleanly,
+// 5 min) and TakeoverAfter (5 s: a second subscription of the same
+// consumer and shard is refused before, takes over after).
 //
 // Pre-stream errors are the stream package's (*stream.ArgumentError,
 // *stream.APIError with its Kind, errors wrapping stream.ErrStreamNotFound
@@ -26,7 +37,8 @@
 // DecodeRequestJSON; the HTTP layer maps them to Kinesis error codes in
 // the one place it maps every stream error. Failures after the stream
 // started are exception events (ResourceInUseException,
-// ResourceNotFoundException, InternalFailureException) that end it.
+// ResourceNotFoundException, InternalFailureException) that end it. The
+// event stream as served, message by message, is in PROTOCOL.md.
 //
 // # Push, not poll
 //

@@ -6,7 +6,9 @@
 //	total_len u32 | headers_len u32 | prelude_crc u32 | headers | payload | message_crc u32
 //
 // It adds what the SDK codec leaves to its caller: the message kinds of
-// the Kinesis event stream (NewEvent, NewException, NewError), an
+// the Kinesis event stream (NewEvent, NewInitialResponse, NewException,
+// NewError, and the CBOR payload variants NewInitialResponseCBOR and
+// NewExceptionCBOR with the small CBOR writers they need), an
 // append-style Encoder, and a Decoder that checks the prelude against the
 // limits AWS's own decoders use (MaxPayloadLen, MaxHeadersLen) before it
 // reads a byte of the message body, so a hostile length never makes it
