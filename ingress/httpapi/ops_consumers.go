@@ -198,10 +198,15 @@ func (s *Server) subscribeToShard(in *Request, out *Response) error {
 		s.log.Debug("httpapi: SubscribeToShard: cannot start the event stream", "requestId", requestID, "err", err)
 		return nil
 	}
-	ctx := in.ctx
-	if ctx == nil {
-		ctx = s.subCtx
+	// The request's context ends when the client resets the stream or
+	// the connection goes; Shutdown's cancel ends it too.
+	parent := in.ctx
+	if parent == nil {
+		parent = context.Background()
 	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	defer context.AfterFunc(s.subCtx, cancel)()
 	s.runSubscription(ctx, sub, w, requestID)
 	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -960,6 +962,60 @@ func TestSubscribeShutdown(t *testing.T) {
 			break
 		}
 		s.Close()
+	}
+	if n := e.fan.Live(); n != 0 {
+		t.Fatalf("%d live subscriptions after Shutdown", n)
+	}
+}
+
+// TestSubscribeShutdownStalled: a subscriber that stopped reading blocks
+// its subscription in a write (HTTP/1.1 over fasthttp); Shutdown with a
+// deadline still returns by then plus a little, closing that connection,
+// and leaves no subscription running.
+func TestSubscribeShutdownStalled(t *testing.T) {
+	e := startSubscribe(t, fanout.Config{})
+	e.createStream(t, "stall", 1)
+	arn := e.registerActive(t, e.sdkSubscriber(t, "http1.1"), "stall", "c")
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := `{"ConsumerARN":"` + arn + `","ShardId":"shardId-000000000000","StartingPosition":{"Type":"TRIM_HORIZON"}}`
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "+contentJSON+"\r\nX-Amz-Target: "+targetPrefix+
+		"SubscribeToShard\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body); err != nil {
+		t.Fatal(err)
+	}
+	// Read the head, then never read again.
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var head [12]byte
+	if _, err := io.ReadFull(c, head[:]); err != nil || string(head[:]) != "HTTP/1.1 200" {
+		t.Fatalf("response head %q: %v", head, err)
+	}
+	// 32 MiB of records: far more than the socket buffers hold.
+	data := bytes.Repeat([]byte{'x'}, 512<<10)
+	for range 8 {
+		entries := make([]stream.PutEntry, 8)
+		for i := range entries {
+			entries[i] = stream.PutEntry{PartitionKey: "k", Data: data}
+		}
+		if _, err := e.m.PutRecords("stall", entries); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the subscription fills the buffers and blocks
+	if n := e.fan.Live(); n != 1 {
+		t.Fatalf("%d live subscriptions, want the stalled one", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	err = e.srv.ShutdownContext(ctx)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("ShutdownContext took %v with a 1 s deadline", d)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ShutdownContext: %v, want the deadline (the stalled stream could not end cleanly)", err)
 	}
 	if n := e.fan.Live(); n != 0 {
 		t.Fatalf("%d live subscriptions after Shutdown", n)
