@@ -11,31 +11,12 @@ import (
 	"github.com/sluicehq/sluice/stream"
 )
 
-// Request is a decoded SubscribeToShard request (KINESIS_API.md 4.2).
-type Request struct {
-	ConsumerARN      string
-	ShardID          string
-	StartingPosition StartingPosition
-	// CBOR makes the event payloads CBOR (:content-type
-	// application/x-amz-cbor-1.1), for a request that came in CBOR: the
-	// Java SDKs parse event payloads with the protocol of the request
-	// [unsure: no Java client could be run against it]. Otherwise they are
-	// JSON 1.1.
-	CBOR bool
-}
+// Request is a decoded SubscribeToShard request (KINESIS_API.md 4.2); the
+// type is the stream package's, shared with the HTTP front end.
+type Request = stream.SubscribeRequest
 
 // StartingPosition is SubscribeToShard's StartingPosition.
-type StartingPosition struct {
-	// Type is a ShardIteratorType: TRIM_HORIZON, LATEST,
-	// AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER or AT_TIMESTAMP.
-	Type string
-	// SequenceNumber is used by AT_ and AFTER_SEQUENCE_NUMBER.
-	SequenceNumber string
-	// TimestampMillis (Unix ms) is used by AT_TIMESTAMP; HasTimestamp
-	// tells whether the request had one.
-	TimestampMillis int64
-	HasTimestamp    bool
-}
+type StartingPosition = stream.SubscribePosition
 
 // Model limits of the request members.
 const (

@@ -273,3 +273,15 @@ func arnAccount(arn string) string {
 	}
 	return f[4]
 }
+
+// Subscribe is Open for the HTTP front end, which knows the service only
+// as a stream.Subscriber (ingress and fanout never import each other).
+func (s *Server) Subscribe(req stream.SubscribeRequest) (stream.Subscription, error) {
+	sub, err := s.Open(req)
+	if err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+var _ stream.Subscriber = (*Server)(nil)

@@ -2,8 +2,9 @@ package fanout
 
 import (
 	"bufio"
-	"io"
 	"net/http"
+
+	"github.com/sluicehq/sluice/stream"
 )
 
 // StreamWriter is the body of a started event-stream response. The HTTP
@@ -16,10 +17,7 @@ import (
 // Writes may block while the client does not read (TCP or HTTP/2 flow
 // control): that blocks only this subscription, which is the backpressure
 // a slow consumer gets.
-type StreamWriter interface {
-	io.Writer
-	Flush() error
-}
+type StreamWriter = stream.EventWriter
 
 // ResponseStarter starts the event-stream response: Start sends the
 // response head (see StreamWriter) and returns the body writer. It is

@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/sluicehq/sluice/segment"
 )
@@ -222,4 +224,58 @@ func (s *streamState) childShards(index int) []ShardInfo {
 		})
 	}
 	return out
+}
+
+// SubscribeRequest is a decoded SubscribeToShard request (KINESIS_API.md
+// 4.2), as the HTTP front end hands it to the enhanced fan-out service.
+// It lives here, below both, because ingress and fanout never import each
+// other (cmd/sluice wires them).
+type SubscribeRequest struct {
+	ConsumerARN      string
+	ShardID          string
+	StartingPosition SubscribePosition
+	// CBOR makes the event payloads CBOR (:content-type
+	// application/x-amz-cbor-1.1), for a request that came in CBOR: the
+	// Java SDKs parse event payloads with the protocol of the request
+	// [unsure: no Java client could be run against it]. Otherwise they are
+	// JSON 1.1.
+	CBOR bool
+}
+
+// SubscribePosition is SubscribeToShard's StartingPosition.
+type SubscribePosition struct {
+	// Type is a ShardIteratorType: TRIM_HORIZON, LATEST,
+	// AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER or AT_TIMESTAMP.
+	Type string
+	// SequenceNumber is used by AT_ and AFTER_SEQUENCE_NUMBER.
+	SequenceNumber string
+	// TimestampMillis (Unix ms) is used by AT_TIMESTAMP; HasTimestamp
+	// tells whether the request had one.
+	TimestampMillis int64
+	HasTimestamp    bool
+}
+
+// EventWriter is the body of a started event-stream response: whole
+// messages are written with Write, and Flush sends them at once. A Write
+// may block while the client does not read; that blocks only its own
+// subscription.
+type EventWriter interface {
+	io.Writer
+	Flush() error
+}
+
+// Subscription is one SubscribeToShard event stream that passed its
+// pre-stream checks. Run writes it to w until it ends; Close ends it
+// (Run must then not be called).
+type Subscription interface {
+	Run(ctx context.Context, w EventWriter) error
+	Close()
+}
+
+// Subscriber serves SubscribeToShard (the fanout package's Server):
+// Subscribe does the pre-stream checks, whose errors are the ordinary
+// errors of this package; Close ends every live subscription.
+type Subscriber interface {
+	Subscribe(req SubscribeRequest) (Subscription, error)
+	Close() error
 }

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluicehq/sluice/fanout"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/eventstream"
 	"github.com/sluicehq/sluice/wire/kinesis"
@@ -120,7 +120,7 @@ func firstARN(arns ...*string) string {
 
 // subscribeToShard serves SubscribeToShard through Config.Fanout
 // (KINESIS_API.md 4.2-4.7): the request is decoded and checked against the
-// model here, then fanout.Server.Open does the pre-stream checks, whose
+// model here, then Config.Fanout.Subscribe (the fanout package) does the pre-stream checks, whose
 // failures are ordinary error responses (toAWS). After that the response
 // is 200 application/vnd.amazon.eventstream and the subscription runs:
 // on HTTP/1.1 (fasthttp) in its body stream writer, chunked, after this
@@ -136,10 +136,10 @@ func (s *Server) subscribeToShard(in *Request, out *Response) error {
 	if s.cfg.Fanout == nil {
 		return &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: SubscribeToShard", Status: fasthttp.StatusNotImplemented}
 	}
-	fr := fanout.Request{
+	fr := stream.SubscribeRequest{
 		ConsumerARN: req.ConsumerARN,
 		ShardID:     req.ShardId,
-		StartingPosition: fanout.StartingPosition{
+		StartingPosition: stream.SubscribePosition{
 			Type:           req.StartingPosition.Type,
 			SequenceNumber: optStr(req.StartingPosition.SequenceNumber),
 		},
@@ -148,7 +148,7 @@ func (s *Server) subscribeToShard(in *Request, out *Response) error {
 	if ts := req.StartingPosition.Timestamp; ts != nil {
 		fr.StartingPosition.TimestampMillis, fr.StartingPosition.HasTimestamp = ts.Millis(), true
 	}
-	sub, err := s.cfg.Fanout.Open(fr)
+	sub, err := s.cfg.Fanout.Subscribe(fr)
 	if err != nil {
 		return callErr(err, streamOfARN(req.ConsumerARN), req.ShardId)
 	}
@@ -187,12 +187,12 @@ func (s *Server) subscribeToShard(in *Request, out *Response) error {
 				s.mu.Unlock()
 				s.subs.Done()
 			}()
-			s.runSubscription(s.subCtx, sub, fanout.NewBufioStreamWriter(w), requestID)
+			s.runSubscription(s.subCtx, sub, w, requestID)
 		})
 		return nil
 	}
 	defer s.subs.Done()
-	w, err := fanout.HTTPResponseStarter{W: out.w, RequestID: requestID}.Start()
+	w, err := startEventStream(out.w, requestID)
 	if err != nil {
 		sub.Close()
 		s.log.Debug("httpapi: SubscribeToShard: cannot start the event stream", "requestId", requestID, "err", err)
@@ -213,8 +213,29 @@ func (s *Server) subscribeToShard(in *Request, out *Response) error {
 
 // runSubscription runs sub until its stream ends. A client that goes away
 // ends it with a write error, which is only logged at debug level.
-func (s *Server) runSubscription(ctx context.Context, sub *fanout.Subscription, w fanout.StreamWriter, requestID string) {
+func (s *Server) runSubscription(ctx context.Context, sub stream.Subscription, w stream.EventWriter, requestID string) {
 	if err := sub.Run(ctx, w); err != nil {
 		s.log.Debug("httpapi: SubscribeToShard: event stream ended", "requestId", requestID, "err", err)
 	}
 }
+
+// startEventStream sends the head of an event-stream response on net/http
+// (status 200, Content-Type application/vnd.amazon.eventstream,
+// x-amzn-RequestId) and returns its body writer, whose Flush goes through
+// http.ResponseController.
+func startEventStream(w http.ResponseWriter, requestID string) (stream.EventWriter, error) {
+	h := w.Header()
+	h.Set("Content-Type", eventstream.ContentType)
+	h.Set(requestIDHeader, requestID)
+	w.WriteHeader(http.StatusOK)
+	ew := httpEventWriter{w: w, rc: http.NewResponseController(w)}
+	return ew, ew.Flush()
+}
+
+type httpEventWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (h httpEventWriter) Write(p []byte) (int, error) { return h.w.Write(p) }
+func (h httpEventWriter) Flush() error                { return h.rc.Flush() }

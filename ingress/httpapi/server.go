@@ -21,7 +21,6 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"golang.org/x/net/http2"
 
-	"github.com/sluicehq/sluice/fanout"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 	"github.com/sluicehq/sluice/wire/sigv4"
@@ -82,9 +81,10 @@ type Config struct {
 	Now func() time.Time
 	// Fanout, if set, serves SubscribeToShard's event stream (on every
 	// transport); without it SubscribeToShard validates its input and
-	// answers 501. Shutdown closes it (fanout.Server.Close), which ends
+	// answers 501. It is the fanout package's Server, which cmd/sluice
+	// passes in (ingress never imports fanout). Shutdown closes it, which ends
 	// the live subscriptions cleanly; it is built over the same Manager.
-	Fanout *fanout.Server
+	Fanout stream.Subscriber
 }
 
 // Server is the Kinesis HTTP API front end. It is safe for concurrent use.
