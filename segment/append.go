@@ -63,12 +63,41 @@ func (l *Log) Append(recs []Record) (uint64, error) {
 // is the Timestamp that Read returns for them. It spares callers a Read of
 // the first record to learn it.
 func (l *Log) AppendTimed(recs []Record) (first uint64, ts int64, err error) {
+	return l.AppendStart(recs).Wait()
+}
+
+// Pending is an Append that has been queued but not waited for; see
+// AppendStart.
+type Pending struct {
+	sw  *syncWaiter
+	err error
+}
+
+// AppendStart queues recs like Append but returns before they are
+// committed: the caller waits with Pending.Wait, exactly once. It lets one
+// goroutine queue appends to several logs and then wait for all of them,
+// with no goroutine or callback per log. recs is not retained.
+func (l *Log) AppendStart(recs []Record) Pending {
 	sw := syncWaiterPool.Get().(*syncWaiter)
-	err = l.enqueue(recs, waiter{sync: sw})
-	if err == nil {
-		<-sw.done
-		first, ts, err = sw.first, sw.ts, sw.err
+	if err := l.enqueue(recs, waiter{sync: sw}); err != nil {
+		syncWaiterPool.Put(sw)
+		return Pending{err: err}
 	}
+	return Pending{sw: sw}
+}
+
+// Wait waits for the append p stands for and returns what AppendTimed
+// returns. It must be called once per Pending.
+func (p Pending) Wait() (first uint64, ts int64, err error) {
+	if p.sw == nil {
+		if p.err == nil {
+			return 0, 0, errors.New("segment: Wait on a zero Pending")
+		}
+		return 0, 0, p.err
+	}
+	sw := p.sw
+	<-sw.done
+	first, ts, err = sw.first, sw.ts, sw.err
 	sw.first, sw.ts, sw.err = 0, 0, nil
 	syncWaiterPool.Put(sw)
 	return first, ts, err

@@ -79,6 +79,10 @@ func TestWireDecodeTypeErrors(t *testing.T) {
 	f(`{"Records":[{"Data":"abc\nd==="}]}`, "'abc\nd===' can not be converted to a Blob: Invalid Base64 character: '\n'")
 	f(`{"Records":[{"Data":"aGVsbG9="}]}`, "'aGVsbG9=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
 	f(`{"Records":[{"Data":"A==="}]}`, "'A===' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
+	// Text Go's decoder accepts by skipping the line breaks (length a
+	// multiple of 4): AWS rejects the line break.
+	f(`{"Records":[{"Data":"YWJj\n\n\n\nZGVm"}]}`, "'YWJj\n\n\n\nZGVm' can not be converted to a Blob: Invalid Base64 character: '\n'")
+	f(`{"Records":[{"Data":"YWJj\r\n\r\nZG=="}]}`, "'YWJj\r\n\r\nZG==' can not be converted to a Blob: Invalid Base64 character: '\r'")
 
 	var gr GetRecordsRequest
 	wantError(t, DecodeGetRecords([]byte(`{"ShardIterator":"x","Limit":"5"}`), &gr), CodeSerialization,

@@ -150,7 +150,7 @@ func (r *PutRecordsRequest) decode(body []byte) *Error {
 		if ok {
 			entry.present |= hasData
 			entry.dataOff = len(r.data)
-			if r.data, e = decodeBlob(r.data, b64); e != nil {
+			if r.data, e = checkDecodeBlob(r.data, b64); e != nil {
 				return e
 			}
 			entry.dataLen = len(r.data) - entry.dataOff
@@ -217,7 +217,7 @@ func (r *PutRecordRequest) decode(body []byte) *Error {
 		return e
 	}
 	if hasBlob {
-		if r.data, e = decodeBlob(r.data, b64); e != nil {
+		if r.data, e = checkDecodeBlob(r.data, b64); e != nil {
 			return e
 		}
 		r.present |= hasData
