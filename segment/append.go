@@ -195,7 +195,9 @@ func (l *Log) diskFullError() error {
 // Each queue holds one job, so at most three batches are past the pending
 // one. A batch is acknowledged only by syncLoop, after its own writes and
 // syncs and those of every batch before it; after a failed write or sync
-// the error is sticky and no later batch is acknowledged.
+// the error is sticky and no later batch is acknowledged. In Async mode
+// there is nothing to sync, and writeLoop publishes and acknowledges itself
+// (finish): one goroutine hand-off less per group commit.
 
 // flushJob is one group commit moving through the pipeline.
 type flushJob struct {
@@ -351,84 +353,95 @@ func (l *Log) writeLoop() {
 				}
 			}
 		}
+		if l.cfg.Durability == Async {
+			l.finish(job, nil, nil)
+			continue
+		}
 		l.syncQ <- job
 	}
 }
 
 // syncLoop is the last stage: it syncs, publishes and acknowledges, in
-// batch order.
+// batch order. In Async mode writeLoop finishes the jobs itself (there is
+// nothing to sync), sparing a goroutine hand-off per group commit.
 func (l *Log) syncLoop() {
 	defer close(l.flusherDone)
 	var wg sync.WaitGroup
 	errs := make([]error, l.n)
 	for job := range l.syncQ {
-		start := time.Now()
-		l.mu.Lock()
-		werr := l.werr
-		l.mu.Unlock()
-		if werr != nil && job.err == nil {
-			// An earlier batch failed: nothing after it is acknowledged.
-			job.err, job.committedBytes = werr, 0
-		}
-		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
-			for i := range job.writes {
-				w := &job.writes[i]
-				if l.cfg.Durability == Fsync {
-					// One syncfs per file system, or one fdatasync per
-					// fragment file; in parallel when there are several.
-					var calls []int
-					for f := 0; f < l.n; f++ {
-						if l.cfg.SyncMethod == SyncFiles || w.seg.frags[f].fsLeader {
-							calls = append(calls, f)
-						}
-					}
-					syncOne := func(f int) {
-						fr := &w.seg.frags[f]
-						sync, name := unix.Fdatasync, "fdatasync"
-						if l.cfg.SyncMethod == SyncFilesystem {
-							sync, name = unix.Syncfs, "syncfs"
-						}
-						if err := sync(int(fr.file.Fd())); err != nil {
-							errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
-						}
-						syncsTotal.Inc()
-					}
-					if len(calls) == 1 {
-						syncOne(calls[0])
-					} else {
-						for _, f := range calls {
-							wg.Go(func() { syncOne(f) })
-						}
-						wg.Wait()
-					}
-					if err := errors.Join(errs...); err != nil {
-						job.err, job.committedBytes = err, 0
-						clear(errs)
-						break
+		l.finish(job, errs, &wg)
+	}
+}
+
+// finish syncs (Fsync mode), publishes and acknowledges job, and hands its
+// job and batch back. errs is scratch of l.n errors, all nil.
+func (l *Log) finish(job *flushJob, errs []error, wg *sync.WaitGroup) {
+	start := time.Now()
+	l.mu.Lock()
+	werr := l.werr
+	l.mu.Unlock()
+	if werr != nil && job.err == nil {
+		// An earlier batch failed: nothing after it is acknowledged.
+		job.err, job.committedBytes = werr, 0
+	}
+	if job.err == nil || errors.Is(job.err, ErrDiskFull) {
+		for i := range job.writes {
+			w := &job.writes[i]
+			if l.cfg.Durability == Fsync {
+				// One syncfs per file system, or one fdatasync per
+				// fragment file; in parallel when there are several.
+				var calls []int
+				for f := 0; f < l.n; f++ {
+					if l.cfg.SyncMethod == SyncFiles || w.seg.frags[f].fsLeader {
+						calls = append(calls, f)
 					}
 				}
-				l.publish(w)
+				syncOne := func(f int) {
+					fr := &w.seg.frags[f]
+					sync, name := unix.Fdatasync, "fdatasync"
+					if l.cfg.SyncMethod == SyncFilesystem {
+						sync, name = unix.Syncfs, "syncfs"
+					}
+					if err := sync(int(fr.file.Fd())); err != nil {
+						errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
+					}
+					syncsTotal.Inc()
+				}
+				if len(calls) == 1 {
+					syncOne(calls[0])
+				} else {
+					for _, f := range calls {
+						wg.Go(func() { syncOne(f) })
+					}
+					wg.Wait()
+				}
+				if err := errors.Join(errs...); err != nil {
+					job.err, job.committedBytes = err, 0
+					clear(errs)
+					break
+				}
 			}
+			l.publish(w)
 		}
-		flushDuration.UpdateDuration(start)
-		if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
-			l.mu.Lock()
-			if l.werr == nil {
-				l.werr = job.err
-			}
-			l.mu.Unlock()
-		}
-		if len(job.writes) > 0 {
-			l.statFlushes.Add(1)
-		}
-		b := job.b
-		l.complete(b, job.committedBytes, job.err)
-		b.reset()
-		job.reset()
-		l.jobs <- job
-		l.batches <- b
-		l.inflight.Done()
 	}
+	flushDuration.UpdateDuration(start)
+	if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
+		l.mu.Lock()
+		if l.werr == nil {
+			l.werr = job.err
+		}
+		l.mu.Unlock()
+	}
+	if len(job.writes) > 0 {
+		l.statFlushes.Add(1)
+	}
+	b := job.b
+	l.complete(b, job.committedBytes, job.err)
+	b.reset()
+	job.reset()
+	l.jobs <- job
+	l.batches <- b
+	l.inflight.Done()
 }
 
 // publish makes the stripes of w visible to readers.

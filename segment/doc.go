@@ -10,7 +10,8 @@
 // data and m parity chunks (Reed-Solomon); writeLoop writes every fragment's
 // chunks with one pwritev; syncLoop, in Fsync mode, syncs (one syncfs per
 // file system, or fdatasync per file) before it publishes the stripes and
-// acknowledges, always in order. A group commit forms from whatever arrived
+// acknowledges, always in order (in Async mode writeLoop publishes and
+// acknowledges itself). A group commit forms from whatever arrived
 // while the previous one was being coded, written and synced;
 // Config.Linger can hold the flusher back for more.
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
