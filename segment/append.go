@@ -69,6 +69,7 @@ func (l *Log) AppendTimed(recs []Record) (first uint64, ts int64, err error) {
 // Pending is an Append that has been queued but not waited for; see
 // AppendStart.
 type Pending struct {
+	l   *Log
 	sw  *syncWaiter
 	err error
 }
@@ -77,13 +78,18 @@ type Pending struct {
 // committed: the caller waits with Pending.Wait, exactly once. It lets one
 // goroutine queue appends to several logs and then wait for all of them,
 // with no goroutine or callback per log. recs is not retained.
+//
+// The flusher is not woken yet: Wait commits the pending batch from its own
+// goroutine when the writer pipeline is idle (flushInline), which spares
+// the hand-offs to the writer goroutines and back, and wakes the flusher
+// otherwise.
 func (l *Log) AppendStart(recs []Record) Pending {
 	sw := syncWaiterPool.Get().(*syncWaiter)
-	if err := l.enqueue(recs, waiter{sync: sw}); err != nil {
+	if err := l.enqueue(recs, waiter{sync: sw}, false); err != nil {
 		syncWaiterPool.Put(sw)
 		return Pending{err: err}
 	}
-	return Pending{sw: sw}
+	return Pending{l: l, sw: sw}
 }
 
 // Wait waits for the append p stands for and returns what AppendTimed
@@ -96,6 +102,9 @@ func (p Pending) Wait() (first uint64, ts int64, err error) {
 		return 0, 0, p.err
 	}
 	sw := p.sw
+	if len(sw.done) == 0 && !p.l.flushInline() {
+		p.l.kickFlusher()
+	}
 	<-sw.done
 	first, ts, err = sw.first, sw.ts, sw.err
 	sw.first, sw.ts, sw.err = 0, 0, nil
@@ -104,17 +113,19 @@ func (p Pending) Wait() (first uint64, ts int64, err error) {
 }
 
 // AppendAsync appends recs like Append but does not wait: done is called
-// once, from the flusher goroutine (or from the caller's goroutine when recs
-// are refused at once), when the records are durable or failed. done must
-// not block. AppendAsync itself waits only while more than
+// once, when the records are durable or failed, from the goroutine that
+// commits the batch (a writer goroutine, or an appender committing inline,
+// see flushInline), or from the caller's goroutine when recs are refused at
+// once. done must not block. AppendAsync itself waits only while more than
 // Config.MaxPendingBytes are pending (backpressure).
 func (l *Log) AppendAsync(recs []Record, done func(first uint64, err error)) {
-	if err := l.enqueue(recs, waiter{cb: done}); err != nil {
+	if err := l.enqueue(recs, waiter{cb: done}, true); err != nil {
 		done(0, err)
 	}
 }
 
-func (l *Log) enqueue(recs []Record, w waiter) error {
+// enqueue adds recs to the pending batch; kick wakes the flusher.
+func (l *Log) enqueue(recs []Record, w waiter, kick bool) error {
 	size := 0
 	for i := range recs {
 		r := &recs[i]
@@ -165,11 +176,87 @@ func (l *Log) enqueue(recs []Record, w waiter) error {
 	w.end = len(b.buf)
 	b.waiters = append(b.waiters, w)
 	l.mu.Unlock()
+	if kick {
+		l.kickFlusher()
+	}
+	return nil
+}
+
+// kickFlusher wakes flushLoop.
+func (l *Log) kickFlusher() {
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
-	return nil
+}
+
+// flushInline commits the pending batch from the calling goroutine, the
+// whole way (code, write, publish, acknowledge), when the writer pipeline
+// is idle: then the pipeline has nothing to overlap, and a light load (one
+// PutRecord at a time per shard) would pay two goroutine wake-ups and a
+// wake-up back per group commit for nothing. It is for Async mode without
+// Linger only. It returns false, having done nothing, when it cannot: the
+// pipeline is busy, or flushLoop or Scrub holds flushMu; the caller then
+// wakes the flusher. It returns true when the batch is committed or was
+// taken by another flusher, which will complete it.
+//
+// Holding flushMu, with no job in the pipeline, it is the only one coding
+// and writing, so group commits stay in order.
+func (l *Log) flushInline() bool {
+	if l.cfg.Durability != Async || l.cfg.Linger > 0 || l.pipelined.Load() != 0 {
+		return false
+	}
+	if !l.flushMu.TryLock() {
+		return false
+	}
+	if l.pipelined.Load() != 0 {
+		l.flushMu.Unlock()
+		return false
+	}
+	var next *batch
+	select {
+	case next = <-l.batches:
+	default:
+		l.flushMu.Unlock()
+		return false
+	}
+	var job *flushJob
+	select {
+	case job = <-l.jobs:
+	default:
+		l.batches <- next
+		l.flushMu.Unlock()
+		return false
+	}
+	l.mu.Lock()
+	b := l.active
+	if len(b.buf) == 0 {
+		// Taken by flushLoop or another inline flush since it was queued.
+		l.mu.Unlock()
+		l.batches <- next
+		l.jobs <- job
+		l.flushMu.Unlock()
+		return true
+	}
+	l.active = next
+	werr := l.werr
+	l.space.Broadcast()
+	l.mu.Unlock()
+	job.b = b
+	if werr != nil {
+		job.err = werr
+	} else {
+		job.committedBytes, job.err = l.code(job)
+	}
+	l.inflight.Add(1)
+	l.pipelined.Add(1)
+	if l.inlineErrs == nil {
+		l.inlineErrs = make([]error, l.n)
+	}
+	l.writeJob(job, l.inlineErrs)
+	l.finish(job, nil, nil)
+	l.flushMu.Unlock()
+	return true
 }
 
 func (l *Log) roomForSegment() bool {
@@ -319,6 +406,7 @@ func (l *Log) flushLoop() {
 				job.committedBytes, job.err = l.code(job)
 			}
 			l.inflight.Add(1) // after code, which may wait for the jobs before
+			l.pipelined.Add(1)
 			l.flushMu.Unlock()
 			l.writeQ <- job
 		}
@@ -330,34 +418,41 @@ func (l *Log) writeLoop() {
 	defer close(l.syncQ)
 	errs := make([]error, l.n)
 	for job := range l.writeQ {
-		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
-			for i := range job.writes {
-				w := &job.writes[i]
-				if w.written {
-					continue
-				}
-				// One thread writes all fragments: on 2 cores, fanning out to
-				// goroutines cost more in wake-ups than the parallel copies
-				// gained (bench/RESULTS.md).
-				for f := 0; f < l.n; f++ {
-					fr := &w.seg.frags[f]
-					if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
-						errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
-					}
-				}
-				if err := errors.Join(errs...); err != nil {
-					job.err = err
-					job.committedBytes = 0
-					clear(errs)
-					break
-				}
-			}
-		}
+		l.writeJob(job, errs)
 		if l.cfg.Durability == Async {
 			l.finish(job, nil, nil)
 			continue
 		}
 		l.syncQ <- job
+	}
+}
+
+// writeJob writes every fragment's chunks of job. errs is scratch of l.n
+// errors, all nil.
+func (l *Log) writeJob(job *flushJob, errs []error) {
+	if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
+		return
+	}
+	for i := range job.writes {
+		w := &job.writes[i]
+		if w.written {
+			continue
+		}
+		// One thread writes all fragments: on 2 cores, fanning out to
+		// goroutines cost more in wake-ups than the parallel copies
+		// gained (bench/RESULTS.md).
+		for f := 0; f < l.n; f++ {
+			fr := &w.seg.frags[f]
+			if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
+				errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			job.err = err
+			job.committedBytes = 0
+			clear(errs)
+			return
+		}
 	}
 }
 
@@ -441,6 +536,7 @@ func (l *Log) finish(job *flushJob, errs []error, wg *sync.WaitGroup) {
 	job.reset()
 	l.jobs <- job
 	l.batches <- b
+	l.pipelined.Add(-1)
 	l.inflight.Done()
 }
 
