@@ -146,14 +146,11 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 			}
 			continue
 		}
-		sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Position: first, Arrival: sh.arrivalField(ts / 1000)}
+		sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: sh.arrivalField(ts / 1000)}
 		for j, i := range idx {
+			sn.Position = first + uint64(j)
 			n := len(seqs)
-			if j == 0 {
-				seqs = AppendSeqNum(seqs, sn)
-			} else {
-				seqs = appendNextSeqNum(seqs, seqs[n-SeqNumDigits:n])
-			}
+			seqs = AppendSeqNum(seqs, sn)
 			out[i] = PutResult{ShardID: id, SequenceNumber: unsafe.String(&seqs[n], len(seqs)-n)}
 		}
 	}
@@ -161,41 +158,6 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 		return nil, notFound(name)
 	}
 	return out, nil
-}
-
-// seqNumStep is 2^80, the difference between the sequence numbers of
-// consecutive positions of a shard (the counter sits at bit 80, see
-// seqnum.go), as digit values right-aligned to SeqNumDigits.
-var seqNumStep = func() (d [SeqNumDigits]byte) {
-	const step = "1208925819614629174706176" // 2^80
-	for i := range len(step) {
-		d[SeqNumDigits-len(step)+i] = step[i] - '0'
-	}
-	return d
-}()
-
-// appendNextSeqNum appends the sequence number that follows prev, the
-// 56-digit sequence number of position p, for position p+1 (the same shard
-// and arrival field): prev + 2^80 in decimal, cheaper than formatting it
-// anew. p+1 must be at most MaxPosition, so no field overflows.
-func appendNextSeqNum(dst, prev []byte) []byte {
-	n := len(dst)
-	dst = append(dst, prev[:SeqNumDigits]...)
-	b := dst[n : n+SeqNumDigits]
-	var carry byte
-	for i := SeqNumDigits - 1; i >= 0; i-- {
-		d := b[i] - '0' + seqNumStep[i] + carry
-		carry = 0
-		if d >= 10 {
-			d -= 10
-			carry = 1
-		}
-		b[i] = '0' + d
-		if carry == 0 && i <= SeqNumDigits-25 {
-			break
-		}
-	}
-	return dst
 }
 
 // putScratch is the per-call scratch memory of PutRecords, pooled.

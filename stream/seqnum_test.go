@@ -311,25 +311,3 @@ func TestStreamFormatSeqNumPanics(t *testing.T) {
 	}
 	FormatSeqNum(good) // must not panic
 }
-
-// TestStreamNextSeqNum: appendNextSeqNum of position p's sequence number is
-// AppendSeqNum of p+1, across carries through the digits.
-func TestStreamNextSeqNum(t *testing.T) {
-	positions := []uint64{0, 1, 9, 99, 1<<20 - 1, 1 << 32, 1<<40 + 12345, MaxPosition - 1, MaxPosition - 1000}
-	for i := uint64(0); i < 2000; i++ {
-		positions = append(positions, i*7919+i*i*104729)
-	}
-	for _, created := range []int64{0, 1701746677, MaxSeqNumSeconds} {
-		for _, index := range []int{0, 3, 427, MaxShardIndex} {
-			for _, p := range positions {
-				s := SeqNum{ShardCreated: created, ShardIndex: index, Position: p, Arrival: created / 2}
-				prev := AppendSeqNum(nil, s)
-				s.Position++
-				want := FormatSeqNum(s)
-				if got := string(appendNextSeqNum([]byte("x"), prev)); got != "x"+want {
-					t.Fatalf("next of %+v: %s, want %s", s, got, want)
-				}
-			}
-		}
-	}
-}
