@@ -442,9 +442,8 @@ func (l *Log) writeJob(job *flushJob, errs []error) {
 		// goroutines cost more in wake-ups than the parallel copies
 		// gained (bench/RESULTS.md).
 		for f := 0; f < l.n; f++ {
-			fr := &w.seg.frags[f]
-			if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
-				errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
+			if err := writeFragment(&w.seg.frags[f], w.iovs[f], w.off); err != nil {
+				errs[f] = err
 			}
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -736,6 +735,34 @@ func (l *Log) encodeStripe(job *flushJob, w *segWrite, payload []byte, c int, se
 	}
 }
 
+// maxMappedWrite is the largest write to one fragment that writeFragment
+// copies into the mapping. A small write costs a system call's fixed cost
+// (about 1 us) through the descriptor but only a copy into the mapping plus
+// a page fault every 4 KiB; a large one faults on every page it touches
+// first, which costs more than pwritev (BenchmarkSegmentWritePath,
+// bench/RESULTS.md).
+const maxMappedWrite = 512
+
+// writeFragment writes bufs contiguously at off in fr: a small write into
+// fr's writable mapping (Async mode, see fragment.makeWritable), anything
+// else, or a copy that faulted, with pwritev. Either lands in the page
+// cache, which is what Async promises.
+func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
+	if fr.writable {
+		n := 0
+		for _, b := range bufs {
+			n += len(b)
+		}
+		if n <= maxMappedWrite && fr.copyToMapping(bufs, off, n) {
+			return nil
+		}
+	}
+	if err := pwritevAll(fr.file, bufs, off); err != nil {
+		return fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, off, err)
+	}
+	return nil
+}
+
 // pwritevAll writes bufs contiguously at off, retrying short writes.
 func pwritevAll(f *os.File, bufs [][]byte, off int64) error {
 	const maxIov = 1024
@@ -792,6 +819,15 @@ func (l *Log) newSegment(base uint64) (*segment, error) {
 			return nil, err
 		}
 		s.frags[j] = fr
+		if l.cfg.Durability == Async {
+			if err := s.frags[j].makeWritable(); err != nil {
+				for i := 0; i <= j; i++ {
+					s.frags[i].close()
+					os.Remove(s.frags[i].path)
+				}
+				return nil, err
+			}
+		}
 	}
 	if err := s.markFilesystemLeaders(); err != nil {
 		return nil, err
