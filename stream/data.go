@@ -368,12 +368,17 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 	// with records is reported on the next call, which starts at the damage.
 	res := GetRecordsResult{Records: make([]RecordOut, len(recs))}
 	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index}
+	// One buffer for the sequence numbers; the partition keys alias the
+	// records' memory, which Read returns fresh and nobody modifies.
+	seqs := make([]byte, 0, len(recs)*SeqNumDigits)
 	for i, r := range recs {
 		sn.Position, sn.Arrival = r.Seq, sh.arrivalField(r.Timestamp/1000)
+		n := len(seqs)
+		seqs = AppendSeqNum(seqs, sn)
 		res.Records[i] = RecordOut{
-			SequenceNumber: FormatSeqNum(sn),
+			SequenceNumber: unsafe.String(&seqs[n], len(seqs)-n),
 			ArrivalMillis:  r.Timestamp,
-			PartitionKey:   string(r.PartitionKey),
+			PartitionKey:   unsafe.String(unsafe.SliceData(r.PartitionKey), len(r.PartitionKey)),
 			Data:           r.Data,
 		}
 	}
