@@ -79,13 +79,15 @@ type Pending struct {
 // goroutine queue appends to several logs and then wait for all of them,
 // with no goroutine or callback per log. recs is not retained.
 //
-// The flusher is not woken yet: Wait commits the pending batch from its own
-// goroutine when the writer pipeline is idle (flushInline), which spares
-// the hand-offs to the writer goroutines and back, and wakes the flusher
-// otherwise.
+// In Async mode without Linger the flusher is not woken yet: Wait commits
+// the pending batch from its own goroutine when the writer pipeline is idle
+// (flushInline), which spares the hand-offs to the writer goroutines and
+// back, and wakes the flusher otherwise. In the other modes the flusher is
+// woken at once, so that appends queued to several logs are synced in
+// parallel.
 func (l *Log) AppendStart(recs []Record) Pending {
 	sw := syncWaiterPool.Get().(*syncWaiter)
-	if err := l.enqueue(recs, waiter{sync: sw}, false); err != nil {
+	if err := l.enqueue(recs, waiter{sync: sw}, !l.inlineFlushes()); err != nil {
 		syncWaiterPool.Put(sw)
 		return Pending{err: err}
 	}
@@ -190,6 +192,12 @@ func (l *Log) kickFlusher() {
 	}
 }
 
+// inlineFlushes tells whether appenders may commit batches themselves
+// (flushInline): in Async mode without Linger.
+func (l *Log) inlineFlushes() bool {
+	return l.cfg.Durability == Async && l.cfg.Linger <= 0
+}
+
 // flushInline commits the pending batch from the calling goroutine, the
 // whole way (code, write, publish, acknowledge), when the writer pipeline
 // is idle: then the pipeline has nothing to overlap, and a light load (one
@@ -203,7 +211,7 @@ func (l *Log) kickFlusher() {
 // Holding flushMu, with no job in the pipeline, it is the only one coding
 // and writing, so group commits stay in order.
 func (l *Log) flushInline() bool {
-	if l.cfg.Durability != Async || l.cfg.Linger > 0 || l.pipelined.Load() != 0 {
+	if !l.inlineFlushes() || l.pipelined.Load() != 0 {
 		return false
 	}
 	if !l.flushMu.TryLock() {
