@@ -63,29 +63,71 @@ func (l *Log) Append(recs []Record) (uint64, error) {
 // is the Timestamp that Read returns for them. It spares callers a Read of
 // the first record to learn it.
 func (l *Log) AppendTimed(recs []Record) (first uint64, ts int64, err error) {
+	return l.AppendStart(recs).Wait()
+}
+
+// Pending is an Append that has been queued but not waited for; see
+// AppendStart.
+type Pending struct {
+	l   *Log
+	sw  *syncWaiter
+	err error
+}
+
+// AppendStart queues recs like Append but returns before they are
+// committed: the caller waits with Pending.Wait, exactly once. It lets one
+// goroutine queue appends to several logs and then wait for all of them,
+// with no goroutine or callback per log. recs is not retained.
+//
+// In Async mode without Linger the flusher is not woken yet: Wait commits
+// the pending batch from its own goroutine when the writer pipeline is idle
+// (flushInline), which spares the hand-offs to the writer goroutines and
+// back, and wakes the flusher otherwise. In the other modes the flusher is
+// woken at once, so that appends queued to several logs are synced in
+// parallel.
+func (l *Log) AppendStart(recs []Record) Pending {
 	sw := syncWaiterPool.Get().(*syncWaiter)
-	err = l.enqueue(recs, waiter{sync: sw})
-	if err == nil {
-		<-sw.done
-		first, ts, err = sw.first, sw.ts, sw.err
+	if err := l.enqueue(recs, waiter{sync: sw}, !l.inlineFlushes()); err != nil {
+		syncWaiterPool.Put(sw)
+		return Pending{err: err}
 	}
+	return Pending{l: l, sw: sw}
+}
+
+// Wait waits for the append p stands for and returns what AppendTimed
+// returns. It must be called once per Pending.
+func (p Pending) Wait() (first uint64, ts int64, err error) {
+	if p.sw == nil {
+		if p.err == nil {
+			return 0, 0, errors.New("segment: Wait on a zero Pending")
+		}
+		return 0, 0, p.err
+	}
+	sw := p.sw
+	if len(sw.done) == 0 && !p.l.flushInline() {
+		p.l.kickFlusher()
+	}
+	<-sw.done
+	first, ts, err = sw.first, sw.ts, sw.err
 	sw.first, sw.ts, sw.err = 0, 0, nil
 	syncWaiterPool.Put(sw)
 	return first, ts, err
 }
 
 // AppendAsync appends recs like Append but does not wait: done is called
-// once, from the flusher goroutine (or from the caller's goroutine when recs
-// are refused at once), when the records are durable or failed. done must
-// not block. AppendAsync itself waits only while more than
+// once, when the records are durable or failed, from the goroutine that
+// commits the batch (a writer goroutine, or an appender committing inline,
+// see flushInline), or from the caller's goroutine when recs are refused at
+// once. done must not block. AppendAsync itself waits only while more than
 // Config.MaxPendingBytes are pending (backpressure).
 func (l *Log) AppendAsync(recs []Record, done func(first uint64, err error)) {
-	if err := l.enqueue(recs, waiter{cb: done}); err != nil {
+	if err := l.enqueue(recs, waiter{cb: done}, true); err != nil {
 		done(0, err)
 	}
 }
 
-func (l *Log) enqueue(recs []Record, w waiter) error {
+// enqueue adds recs to the pending batch; kick wakes the flusher.
+func (l *Log) enqueue(recs []Record, w waiter, kick bool) error {
 	size := 0
 	for i := range recs {
 		r := &recs[i]
@@ -136,11 +178,93 @@ func (l *Log) enqueue(recs []Record, w waiter) error {
 	w.end = len(b.buf)
 	b.waiters = append(b.waiters, w)
 	l.mu.Unlock()
+	if kick {
+		l.kickFlusher()
+	}
+	return nil
+}
+
+// kickFlusher wakes flushLoop.
+func (l *Log) kickFlusher() {
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
-	return nil
+}
+
+// inlineFlushes tells whether appenders may commit batches themselves
+// (flushInline): in Async mode without Linger.
+func (l *Log) inlineFlushes() bool {
+	return l.cfg.Durability == Async && l.cfg.Linger <= 0
+}
+
+// flushInline commits the pending batch from the calling goroutine, the
+// whole way (code, write, publish, acknowledge), when the writer pipeline
+// is idle: then the pipeline has nothing to overlap, and a light load (one
+// PutRecord at a time per shard) would pay two goroutine wake-ups and a
+// wake-up back per group commit for nothing. It is for Async mode without
+// Linger only. It returns false, having done nothing, when it cannot: the
+// pipeline is busy, or flushLoop or Scrub holds flushMu; the caller then
+// wakes the flusher. It returns true when the batch is committed or was
+// taken by another flusher, which will complete it.
+//
+// Holding flushMu, with no job in the pipeline, it is the only one coding
+// and writing, so group commits stay in order.
+func (l *Log) flushInline() bool {
+	if !l.inlineFlushes() || l.pipelined.Load() != 0 {
+		return false
+	}
+	if !l.flushMu.TryLock() {
+		return false
+	}
+	if l.pipelined.Load() != 0 {
+		l.flushMu.Unlock()
+		return false
+	}
+	var next *batch
+	select {
+	case next = <-l.batches:
+	default:
+		l.flushMu.Unlock()
+		return false
+	}
+	var job *flushJob
+	select {
+	case job = <-l.jobs:
+	default:
+		l.batches <- next
+		l.flushMu.Unlock()
+		return false
+	}
+	l.mu.Lock()
+	b := l.active
+	if len(b.buf) == 0 {
+		// Taken by flushLoop or another inline flush since it was queued.
+		l.mu.Unlock()
+		l.batches <- next
+		l.jobs <- job
+		l.flushMu.Unlock()
+		return true
+	}
+	l.active = next
+	werr := l.werr
+	l.space.Broadcast()
+	l.mu.Unlock()
+	job.b = b
+	if werr != nil {
+		job.err = werr
+	} else {
+		job.committedBytes, job.err = l.code(job)
+	}
+	l.inflight.Add(1)
+	l.pipelined.Add(1)
+	if l.inlineErrs == nil {
+		l.inlineErrs = make([]error, l.n)
+	}
+	l.writeJob(job, l.inlineErrs)
+	l.finish(job, nil, nil)
+	l.flushMu.Unlock()
+	return true
 }
 
 func (l *Log) roomForSegment() bool {
@@ -166,7 +290,9 @@ func (l *Log) diskFullError() error {
 // Each queue holds one job, so at most three batches are past the pending
 // one. A batch is acknowledged only by syncLoop, after its own writes and
 // syncs and those of every batch before it; after a failed write or sync
-// the error is sticky and no later batch is acknowledged.
+// the error is sticky and no later batch is acknowledged. In Async mode
+// there is nothing to sync, and writeLoop publishes and acknowledges itself
+// (finish): one goroutine hand-off less per group commit.
 
 // flushJob is one group commit moving through the pipeline.
 type flushJob struct {
@@ -288,6 +414,7 @@ func (l *Log) flushLoop() {
 				job.committedBytes, job.err = l.code(job)
 			}
 			l.inflight.Add(1) // after code, which may wait for the jobs before
+			l.pipelined.Add(1)
 			l.flushMu.Unlock()
 			l.writeQ <- job
 		}
@@ -299,107 +426,125 @@ func (l *Log) writeLoop() {
 	defer close(l.syncQ)
 	errs := make([]error, l.n)
 	for job := range l.writeQ {
-		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
-			for i := range job.writes {
-				w := &job.writes[i]
-				if w.written {
-					continue
-				}
-				// One thread writes all fragments: on 2 cores, fanning out to
-				// goroutines cost more in wake-ups than the parallel copies
-				// gained (bench/RESULTS.md).
-				for f := 0; f < l.n; f++ {
-					fr := &w.seg.frags[f]
-					if err := pwritevAll(fr.file, w.iovs[f], w.off); err != nil {
-						errs[f] = fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, w.off, err)
-					}
-				}
-				if err := errors.Join(errs...); err != nil {
-					job.err = err
-					job.committedBytes = 0
-					clear(errs)
-					break
-				}
-			}
+		l.writeJob(job, errs)
+		if l.cfg.Durability == Async {
+			l.finish(job, nil, nil)
+			continue
 		}
 		l.syncQ <- job
 	}
 }
 
+// writeJob writes every fragment's chunks of job. errs is scratch of l.n
+// errors, all nil.
+func (l *Log) writeJob(job *flushJob, errs []error) {
+	if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
+		return
+	}
+	for i := range job.writes {
+		w := &job.writes[i]
+		if w.written {
+			continue
+		}
+		// One thread writes all fragments: on 2 cores, fanning out to
+		// goroutines cost more in wake-ups than the parallel copies
+		// gained (bench/RESULTS.md).
+		for f := 0; f < l.n; f++ {
+			if err := writeFragment(&w.seg.frags[f], w.iovs[f], w.off); err != nil {
+				errs[f] = err
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			job.err = err
+			job.committedBytes = 0
+			clear(errs)
+			return
+		}
+	}
+}
+
 // syncLoop is the last stage: it syncs, publishes and acknowledges, in
-// batch order.
+// batch order. In Async mode writeLoop finishes the jobs itself (there is
+// nothing to sync), sparing a goroutine hand-off per group commit.
 func (l *Log) syncLoop() {
 	defer close(l.flusherDone)
 	var wg sync.WaitGroup
 	errs := make([]error, l.n)
 	for job := range l.syncQ {
-		start := time.Now()
-		l.mu.Lock()
-		werr := l.werr
-		l.mu.Unlock()
-		if werr != nil && job.err == nil {
-			// An earlier batch failed: nothing after it is acknowledged.
-			job.err, job.committedBytes = werr, 0
-		}
-		if job.err == nil || errors.Is(job.err, ErrDiskFull) {
-			for i := range job.writes {
-				w := &job.writes[i]
-				if l.cfg.Durability == Fsync {
-					// One syncfs per file system, or one fdatasync per
-					// fragment file; in parallel when there are several.
-					var calls []int
-					for f := 0; f < l.n; f++ {
-						if l.cfg.SyncMethod == SyncFiles || w.seg.frags[f].fsLeader {
-							calls = append(calls, f)
-						}
-					}
-					syncOne := func(f int) {
-						fr := &w.seg.frags[f]
-						sync, name := unix.Fdatasync, "fdatasync"
-						if l.cfg.SyncMethod == SyncFilesystem {
-							sync, name = unix.Syncfs, "syncfs"
-						}
-						if err := sync(int(fr.file.Fd())); err != nil {
-							errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
-						}
-						syncsTotal.Inc()
-					}
-					if len(calls) == 1 {
-						syncOne(calls[0])
-					} else {
-						for _, f := range calls {
-							wg.Go(func() { syncOne(f) })
-						}
-						wg.Wait()
-					}
-					if err := errors.Join(errs...); err != nil {
-						job.err, job.committedBytes = err, 0
-						clear(errs)
-						break
+		l.finish(job, errs, &wg)
+	}
+}
+
+// finish syncs (Fsync mode), publishes and acknowledges job, and hands its
+// job and batch back. errs is scratch of l.n errors, all nil.
+func (l *Log) finish(job *flushJob, errs []error, wg *sync.WaitGroup) {
+	start := time.Now()
+	l.mu.Lock()
+	werr := l.werr
+	l.mu.Unlock()
+	if werr != nil && job.err == nil {
+		// An earlier batch failed: nothing after it is acknowledged.
+		job.err, job.committedBytes = werr, 0
+	}
+	if job.err == nil || errors.Is(job.err, ErrDiskFull) {
+		for i := range job.writes {
+			w := &job.writes[i]
+			if l.cfg.Durability == Fsync {
+				// One syncfs per file system, or one fdatasync per
+				// fragment file; in parallel when there are several.
+				var calls []int
+				for f := 0; f < l.n; f++ {
+					if l.cfg.SyncMethod == SyncFiles || w.seg.frags[f].fsLeader {
+						calls = append(calls, f)
 					}
 				}
-				l.publish(w)
+				syncOne := func(f int) {
+					fr := &w.seg.frags[f]
+					sync, name := unix.Fdatasync, "fdatasync"
+					if l.cfg.SyncMethod == SyncFilesystem {
+						sync, name = unix.Syncfs, "syncfs"
+					}
+					if err := sync(int(fr.file.Fd())); err != nil {
+						errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
+					}
+					syncsTotal.Inc()
+				}
+				if len(calls) == 1 {
+					syncOne(calls[0])
+				} else {
+					for _, f := range calls {
+						wg.Go(func() { syncOne(f) })
+					}
+					wg.Wait()
+				}
+				if err := errors.Join(errs...); err != nil {
+					job.err, job.committedBytes = err, 0
+					clear(errs)
+					break
+				}
 			}
+			l.publish(w)
 		}
-		flushDuration.UpdateDuration(start)
-		if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
-			l.mu.Lock()
-			if l.werr == nil {
-				l.werr = job.err
-			}
-			l.mu.Unlock()
-		}
-		if len(job.writes) > 0 {
-			l.statFlushes.Add(1)
-		}
-		b := job.b
-		l.complete(b, job.committedBytes, job.err)
-		b.reset()
-		job.reset()
-		l.jobs <- job
-		l.batches <- b
-		l.inflight.Done()
 	}
+	flushDuration.UpdateDuration(start)
+	if job.err != nil && !errors.Is(job.err, ErrDiskFull) {
+		l.mu.Lock()
+		if l.werr == nil {
+			l.werr = job.err
+		}
+		l.mu.Unlock()
+	}
+	if len(job.writes) > 0 {
+		l.statFlushes.Add(1)
+	}
+	b := job.b
+	l.complete(b, job.committedBytes, job.err)
+	b.reset()
+	job.reset()
+	l.jobs <- job
+	l.batches <- b
+	l.pipelined.Add(-1)
+	l.inflight.Done()
 }
 
 // publish makes the stripes of w visible to readers.
@@ -598,6 +743,34 @@ func (l *Log) encodeStripe(job *flushJob, w *segWrite, payload []byte, c int, se
 	}
 }
 
+// maxMappedWrite is the largest write to one fragment that writeFragment
+// copies into the mapping. A small write costs a system call's fixed cost
+// (about 1 us) through the descriptor but only a copy into the mapping plus
+// a page fault every 4 KiB; a large one faults on every page it touches
+// first, which costs more than pwritev (BenchmarkSegmentWritePath,
+// bench/RESULTS.md).
+const maxMappedWrite = 512
+
+// writeFragment writes bufs contiguously at off in fr: a small write into
+// fr's writable mapping (Async mode, see fragment.makeWritable), anything
+// else, or a copy that faulted, with pwritev. Either lands in the page
+// cache, which is what Async promises.
+func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
+	if fr.writable {
+		n := 0
+		for _, b := range bufs {
+			n += len(b)
+		}
+		if n <= maxMappedWrite && fr.copyToMapping(bufs, off, n) {
+			return nil
+		}
+	}
+	if err := pwritevAll(fr.file, bufs, off); err != nil {
+		return fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, off, err)
+	}
+	return nil
+}
+
 // pwritevAll writes bufs contiguously at off, retrying short writes.
 func pwritevAll(f *os.File, bufs [][]byte, off int64) error {
 	const maxIov = 1024
@@ -654,6 +827,15 @@ func (l *Log) newSegment(base uint64) (*segment, error) {
 			return nil, err
 		}
 		s.frags[j] = fr
+		if l.cfg.Durability == Async {
+			if err := s.frags[j].makeWritable(); err != nil {
+				for i := 0; i <= j; i++ {
+					s.frags[i].close()
+					os.Remove(s.frags[i].path)
+				}
+				return nil, err
+			}
+		}
 	}
 	if err := s.markFilesystemLeaders(); err != nil {
 		return nil, err

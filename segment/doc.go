@@ -10,7 +10,11 @@
 // data and m parity chunks (Reed-Solomon); writeLoop writes every fragment's
 // chunks with one pwritev; syncLoop, in Fsync mode, syncs (one syncfs per
 // file system, or fdatasync per file) before it publishes the stripes and
-// acknowledges, always in order. A group commit forms from whatever arrived
+// acknowledges, always in order (in Async mode writeLoop publishes and
+// acknowledges itself). In Async mode, an appender that finds the pipeline
+// idle when it waits (Append, AppendTimed, Pending.Wait) commits the pending
+// batch itself, the whole way, instead of waking the writer goroutines:
+// under a light load that spares three goroutine wake-ups per commit. A group commit forms from whatever arrived
 // while the previous one was being coded, written and synced;
 // Config.Linger can hold the flusher back for more.
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
@@ -53,5 +57,7 @@
 //
 // Append copies the records; the caller keeps its slices. Records returned
 // by Read own fresh memory (one buffer per stripe) and may be kept.
-// AppendAsync's callback runs on the flusher goroutine and must not block.
+// AppendAsync's callback runs on the goroutine that commits the batch (a
+// writer goroutine, or in Async mode an appender committing inline, see
+// flushInline) and must not block.
 package segment

@@ -122,3 +122,88 @@ var errAsyncNotVisible = errorString("records not visible when their callback ra
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestSegmentAppendStart: appends queued with AppendStart and waited for
+// later, from many goroutines at once beside AppendAsync (so that some
+// commits run inline in an appender and some on the writer goroutines, and
+// segments roll), each get their own consecutive positions and the arrival
+// time Read reports, and every record reads back at its position.
+func TestSegmentAppendStart(t *testing.T) {
+	for _, d := range []Durability{Async, Fsync} {
+		t.Run(d.String(), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Durability = d
+			l := mustOpen(t, cfg)
+			defer l.Close()
+			const writers, per = 6, 60
+			type got struct {
+				first uint64
+				ts    int64
+				id    int
+			}
+			results := make(chan got, 2*writers*per)
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					for i := range per {
+						id := w*per + i
+						recs := []Record{rec(id, 100+id%300), rec(id, 50)}
+						if w == 0 {
+							done := make(chan struct{})
+							l.AppendAsync(recs, func(first uint64, err error) {
+								if err != nil {
+									t.Error(err)
+								}
+								results <- got{first: first, ts: -1, id: id}
+								close(done)
+							})
+							<-done
+							continue
+						}
+						p := l.AppendStart(recs)
+						if i%3 == 0 {
+							// Queue a second one before waiting for the first.
+							id2 := id + 100000
+							p2 := l.AppendStart([]Record{rec(id2, 70), rec(id2, 50)})
+							first, ts, err := p2.Wait()
+							if err != nil {
+								t.Error(err)
+								return
+							}
+							results <- got{first, ts, id2}
+						}
+						first, ts, err := p.Wait()
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						results <- got{first, ts, id}
+					}
+				})
+			}
+			wg.Wait()
+			close(results)
+			all := readAll(t, l, 0)
+			seen := map[uint64]bool{}
+			n := 0
+			for r := range results {
+				n++
+				if seen[r.first] || r.first+1 >= uint64(len(all)) {
+					t.Fatalf("append %d: position %d reused or beyond the %d records read", r.id, r.first, len(all))
+				}
+				seen[r.first] = true
+				a, b := all[r.first], all[r.first+1]
+				want := rec(r.id, 50)
+				if string(b.Data) != string(want.Data) || string(a.PartitionKey) != string(want.PartitionKey) {
+					t.Fatalf("append %d: records at %d are %q/%q", r.id, r.first, a.PartitionKey, b.PartitionKey)
+				}
+				if r.ts >= 0 && (a.Timestamp != r.ts || b.Timestamp != r.ts) {
+					t.Fatalf("append %d: Wait said arrival %d, Read says %d and %d", r.id, r.ts, a.Timestamp, b.Timestamp)
+				}
+			}
+			if 2*n != len(all) {
+				t.Fatalf("%d appends of 2 records, %d records read", n, len(all))
+			}
+		})
+	}
+}

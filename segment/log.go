@@ -86,6 +86,8 @@ type Log struct {
 	flusherDone chan struct{}  // closed when the pipeline has stopped
 	flushMu     sync.Mutex     // held by flushLoop around coding a batch, and by Scrub
 	inflight    sync.WaitGroup // jobs in the pipeline
+	pipelined   atomic.Int32   // jobs in the pipeline, for flushInline's test
+	inlineErrs  []error        // flushInline's scratch, under flushMu
 	writeQ      chan *flushJob // flushLoop -> writeLoop
 	syncQ       chan *flushJob // writeLoop -> syncLoop
 	jobs        chan *flushJob // free jobs

@@ -17,6 +17,8 @@ import (
 
 // fragment is one fragment file of a segment, mapped read-only. Writes go
 // through the descriptor (pwritev); the shared mapping sees them at once.
+// In Async mode the fragments of new segments are mapped read-write, and
+// small writes are copied into the mapping instead (writeFragment).
 type fragment struct {
 	path     string
 	file     *os.File // nil when the file is missing
@@ -30,6 +32,46 @@ type fragment struct {
 	// fsLeader marks the first fragment of the segment on its file system:
 	// with SyncFilesystem, syncfs is called on it alone.
 	fsLeader bool
+	// fallocated: the file's blocks were reserved with fallocate when it
+	// was created, so a store into its mapping cannot fail for lack of
+	// space.
+	fallocated bool
+	// writable: mem is mapped read-write, and small writes may be copied
+	// into it (writeFragment).
+	writable bool
+}
+
+// makeWritable remaps f read-write, for writeFragment.
+func (f *fragment) makeWritable() error {
+	if f.writable || f.file == nil || !f.fallocated {
+		return nil
+	}
+	f.writable = true
+	return f.mapFile(int64(len(f.mem)))
+}
+
+// copyToMapping copies bufs contiguously into f's writable mapping at off.
+// It returns false, maybe having copied a part, when the range is not
+// mapped or the copy faulted (the file was truncated underneath the
+// mapping); the caller then writes through the descriptor.
+func (f *fragment) copyToMapping(bufs [][]byte, off int64, n int) (ok bool) {
+	if !f.writable || off < 0 || off+int64(n) > int64(len(f.mem)) || off+int64(n) > f.fileSize {
+		return false
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	dst := f.mem[off : off+int64(n)]
+	for _, b := range bufs {
+		dst = dst[copy(dst, b):]
+	}
+	return true
 }
 
 // readable returns the mapped bytes [off, off+n) or nil if the file does not
@@ -226,7 +268,11 @@ func (f *fragment) mapFile(size int64) error {
 	if n <= 0 {
 		return nil
 	}
-	mem, err := unix.Mmap(int(f.file.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_SHARED)
+	prot := unix.PROT_READ
+	if f.writable {
+		prot |= unix.PROT_WRITE
+	}
+	mem, err := unix.Mmap(int(f.file.Fd()), 0, int(n), prot, unix.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("cannot mmap fragment %q (%d bytes): %w", f.path, n, err)
 	}
@@ -243,7 +289,7 @@ func createFragment(path string, h fileHeader) (fragment, error) {
 		return fr, fmt.Errorf("cannot create fragment %q: %w", path, err)
 	}
 	fr.file = f
-	if err := preallocate(f, h.size); err != nil {
+	if fr.fallocated, err = preallocateReal(f, h.size); err != nil {
 		fr.close()
 		return fr, fmt.Errorf("cannot preallocate %d bytes for fragment %q: %w", h.size, path, err)
 	}
@@ -263,14 +309,21 @@ func createFragment(path string, h fileHeader) (fragment, error) {
 // never fails for lack of space, falling back to ftruncate where the file
 // system has no fallocate.
 func preallocate(f *os.File, size int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	_, err := preallocateReal(f, size)
+	return err
+}
+
+// preallocateReal is preallocate that also tells whether fallocate
+// reserved the blocks (false after the ftruncate fallback).
+func preallocateReal(f *os.File, size int64) (fallocated bool, err error) {
+	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
 	if err == nil {
-		return nil
+		return true, nil
 	}
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		return f.Truncate(size)
+		return false, f.Truncate(size)
 	}
-	return err
+	return false, err
 }
 
 // syncDir fsyncs a directory so that created or removed entries persist.

@@ -13,7 +13,7 @@ import (
 // a writable shared mapping (FORMAT.md, "Writing").
 func BenchmarkSegmentWritePath(b *testing.B) {
 	const fileSize = 64 << 20
-	for _, chunk := range []int{16 << 10, 256 << 10} {
+	for _, chunk := range []int{64, 1 << 10, 16 << 10, 256 << 10} {
 		data := make([]byte, chunk)
 		for i := range data {
 			data[i] = byte(i)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/segment"
 )
@@ -44,17 +45,16 @@ type PutResult struct {
 
 // PutRecords appends recs to the open shards their hash keys fall in. The
 // records of one shard are appended with one segment.Log.Append call, in
-// request order; different shards are appended concurrently. Results are in
+// request order; the appends to different shards are all queued before the
+// call waits for any of them, so they commit concurrently. Results are in
 // the order of recs. An invalid entry fails the whole call with an
 // *ArgumentError before anything is written; a failed append fails only the
 // entries of that shard (PutResult.Err).
 //
 // Sequence numbers carry the arrival second the log assigned (all records of
-// one Append share one arrival time), read back with one one-record Read of
-// the group's first record, so that PutRecords and GetRecords report the
-// same sequence number. Should that read fail, the manager clock's second
-// at append time is used instead; the arrival field is informational and
-// ordering rests on the position alone.
+// one Append share one arrival time, segment.Pending.Wait returns it), so
+// that PutRecords and GetRecords report the same sequence number. The
+// arrival field is informational and ordering rests on the position alone.
 //
 // PutRecords routes by the open shards of the stream as it is while the
 // call holds the stream's put lock: a reshard waits for it, so a record is
@@ -72,12 +72,13 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 	if s, err = m.current(s); err != nil {
 		return nil, err
 	}
-	// Route every record; group per open shard (slot in s.open).
-	groups := make([][]int, len(s.open))
+	sc := getPutScratch(len(recs), len(s.open))
+	defer putPutScratch(sc)
+	// Route every record to its open shard (slot in s.open).
 	maxBytes := s.settings.Load().MaxRecordSizeKiB << 10
 	for i := range recs {
 		r := &recs[i]
-		if len(r.PartitionKey) < 1 || utf8.RuneCountInString(r.PartitionKey) > MaxPartitionKeyLen {
+		if len(r.PartitionKey) < 1 || (len(r.PartitionKey) > MaxPartitionKeyLen && utf8.RuneCountInString(r.PartitionKey) > MaxPartitionKeyLen) {
 			return nil, argError("Records[" + strconv.Itoa(i) + "].PartitionKey must be 1 to 256 characters long")
 		}
 		if len(r.Data) > maxBytes {
@@ -97,54 +98,120 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 		if slot < 0 {
 			return nil, fmt.Errorf("BUG: stream: hash key %s of stream %q is in no open shard", k, name)
 		}
+		sc.slots[i] = int32(slot)
+		sc.counts[slot]++
+	}
+	// Group the record indexes per slot, in request order, in one backing
+	// array.
+	groups := sc.groups
+	off := 0
+	for slot, n := range sc.counts {
+		groups[slot] = sc.idx[off : off : off+n]
+		off += n
+	}
+	for i, slot := range sc.slots {
 		groups[slot] = append(groups[slot], i)
 	}
 	out := make([]PutResult, len(recs))
 	if m.cfg.EmulateQuotas {
 		m.throttleWrites(s, recs, groups, out)
 	}
-	var wg sync.WaitGroup
+	// Queue every shard's append, then wait for them in turn.
+	off = 0
+	for slot, idx := range groups {
+		if len(idx) == 0 {
+			continue
+		}
+		batch := sc.batch[off : off+len(idx)]
+		off += len(idx)
+		for j, i := range idx {
+			// The log copies the records while queuing them and keeps
+			// no reference, so the key may alias the caller's string.
+			batch[j] = segment.Record{PartitionKey: stringBytes(recs[i].PartitionKey), Data: recs[i].Data}
+		}
+		sc.pending[slot] = s.shards[s.open[slot]].log.AppendStart(batch)
+	}
+	// One buffer holds the sequence numbers of the call.
+	seqs := make([]byte, 0, len(recs)*SeqNumDigits)
 	for slot, idx := range groups {
 		if len(idx) == 0 {
 			continue
 		}
 		sh := s.shards[s.open[slot]]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.appendGroup(sh, recs, idx, out)
-		}()
+		first, ts, err := sc.pending[slot].Wait()
+		id := ShardID(sh.index)
+		if err != nil {
+			for _, i := range idx {
+				out[i] = PutResult{ShardID: id, Err: err}
+			}
+			continue
+		}
+		sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: sh.arrivalField(ts / 1000)}
+		for j, i := range idx {
+			sn.Position = first + uint64(j)
+			n := len(seqs)
+			seqs = AppendSeqNum(seqs, sn)
+			out[i] = PutResult{ShardID: id, SequenceNumber: unsafe.String(&seqs[n], len(seqs)-n)}
+		}
 	}
-	wg.Wait()
 	if s.deleted.Load() {
 		return nil, notFound(name)
 	}
 	return out, nil
 }
 
-// appendGroup appends recs[idx...] to sh and fills out[idx...].
-func (m *Manager) appendGroup(sh *shardState, recs []PutEntry, idx []int, out []PutResult) {
-	batch := make([]segment.Record, len(idx))
-	for j, i := range idx {
-		batch[j] = segment.Record{PartitionKey: []byte(recs[i].PartitionKey), Data: recs[i].Data}
-	}
-	arrival := m.cfg.Now().Unix()
-	first, err := sh.log.Append(batch)
-	id := ShardID(sh.index)
-	if err != nil {
-		for _, i := range idx {
-			out[i] = PutResult{ShardID: id, Err: err}
-		}
+// putScratch is the per-call scratch memory of PutRecords, pooled.
+type putScratch struct {
+	slots   []int32 // open-shard slot of every record
+	counts  []int   // records per slot
+	idx     []int   // backing array of groups
+	groups  [][]int // record indexes per slot, in request order
+	batch   []segment.Record
+	pending []segment.Pending // per slot
+}
+
+var putScratchPool = sync.Pool{New: func() any { return new(putScratch) }}
+
+// getPutScratch returns scratch for records records and slots open shards,
+// zeroed.
+func getPutScratch(records, slots int) *putScratch {
+	sc := putScratchPool.Get().(*putScratch)
+	sc.slots = resize(sc.slots, records)
+	sc.counts = resize(sc.counts, slots)
+	sc.idx = resize(sc.idx, records)
+	sc.groups = resize(sc.groups, slots)
+	sc.batch = resize(sc.batch, records)
+	sc.pending = resize(sc.pending, slots)
+	return sc
+}
+
+// putPutScratch clears sc's references and returns it to the pool. Scratch
+// grown by an unusually large call is dropped.
+func putPutScratch(sc *putScratch) {
+	if cap(sc.batch) > 1<<14 || cap(sc.counts) > 1<<12 {
 		return
 	}
-	if got, _, rerr := sh.log.Read(first, 1, 1); rerr == nil && len(got) == 1 && got[0].Seq == first {
-		arrival = got[0].Timestamp / 1000
+	clear(sc.groups)
+	clear(sc.batch)
+	clear(sc.pending)
+	putScratchPool.Put(sc)
+}
+
+// resize returns s with length n and zeroed elements, reusing its array
+// when it is large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
 	}
-	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: sh.arrivalField(arrival)}
-	for j, i := range idx {
-		sn.Position = first + uint64(j)
-		out[i] = PutResult{ShardID: id, SequenceNumber: FormatSeqNum(sn)}
-	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// stringBytes returns the bytes of s without a copy; they must not be
+// modified.
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // arrivalField returns the arrival field of a sequence number of sh for a
@@ -301,12 +368,17 @@ func (m *Manager) GetRecords(iterator string, limit int) (GetRecordsResult, erro
 	// with records is reported on the next call, which starts at the damage.
 	res := GetRecordsResult{Records: make([]RecordOut, len(recs))}
 	sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index}
+	// One buffer for the sequence numbers; the partition keys alias the
+	// records' memory, which Read returns fresh and nobody modifies.
+	seqs := make([]byte, 0, len(recs)*SeqNumDigits)
 	for i, r := range recs {
 		sn.Position, sn.Arrival = r.Seq, sh.arrivalField(r.Timestamp/1000)
+		n := len(seqs)
+		seqs = AppendSeqNum(seqs, sn)
 		res.Records[i] = RecordOut{
-			SequenceNumber: FormatSeqNum(sn),
+			SequenceNumber: unsafe.String(&seqs[n], len(seqs)-n),
 			ArrivalMillis:  r.Timestamp,
-			PartitionKey:   string(r.PartitionKey),
+			PartitionKey:   unsafe.String(unsafe.SliceData(r.PartitionKey), len(r.PartitionKey)),
 			Data:           r.Data,
 		}
 	}

@@ -30,18 +30,9 @@ func MaxHashKey() HashKey { return HashKey{^uint64(0), ^uint64(0)} }
 // partition key, read as a big-endian unsigned 128-bit integer
 // (KINESIS_API.md 3.1). It does not allocate.
 func HashKeyFromPartitionKey(partitionKey string) HashKey {
-	// []byte(partitionKey) does not escape, but the compiler only has a
-	// 32-byte stack buffer for the conversion; a longer key would be copied
-	// to the heap. Partition keys are at most 256 characters (model) but up
-	// to 1024 bytes of UTF-8, so copy into a stack array of that size.
-	var buf [1024]byte
-	var sum [16]byte
-	if len(partitionKey) <= len(buf) {
-		n := copy(buf[:], partitionKey)
-		sum = md5.Sum(buf[:n])
-	} else {
-		sum = md5.Sum([]byte(partitionKey))
-	}
+	// md5.Sum neither keeps nor modifies its argument, so it may alias the
+	// string: no copy, and no zeroed stack buffer to copy into.
+	sum := md5.Sum(stringBytes(partitionKey))
 	return HashKeyFromBytes(sum)
 }
 

@@ -35,3 +35,27 @@ func BenchmarkAppendPutRecordsResponse(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAppendBase64 compares appendBase64 with encoding/base64 on the
+// Data of a 1 KiB record.
+func BenchmarkAppendBase64(b *testing.B) {
+	src := make([]byte, 1024)
+	for i := range src {
+		src[i] = byte(i * 7)
+	}
+	dst := make([]byte, 0, 2048)
+	b.Run("impl=sluice", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = appendBase64(dst[:0], src)
+		}
+	})
+	b.Run("impl=encoding-base64", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = strictBase64.AppendEncode(dst[:0], src)
+		}
+	})
+}

@@ -79,6 +79,10 @@ func TestWireDecodeTypeErrors(t *testing.T) {
 	f(`{"Records":[{"Data":"abc\nd==="}]}`, "'abc\nd===' can not be converted to a Blob: Invalid Base64 character: '\n'")
 	f(`{"Records":[{"Data":"aGVsbG9="}]}`, "'aGVsbG9=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
 	f(`{"Records":[{"Data":"A==="}]}`, "'A===' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
+	// Text Go's decoder accepts by skipping the line breaks (length a
+	// multiple of 4): AWS rejects the line break.
+	f(`{"Records":[{"Data":"YWJj\n\n\n\nZGVm"}]}`, "'YWJj\n\n\n\nZGVm' can not be converted to a Blob: Invalid Base64 character: '\n'")
+	f(`{"Records":[{"Data":"YWJj\r\n\r\nZG=="}]}`, "'YWJj\r\n\r\nZG==' can not be converted to a Blob: Invalid Base64 character: '\r'")
 
 	var gr GetRecordsRequest
 	wantError(t, DecodeGetRecords([]byte(`{"ShardIterator":"x","Limit":"5"}`), &gr), CodeSerialization,
@@ -166,5 +170,71 @@ func TestWireDecodeEscapedStrings(t *testing.T) {
 	}
 	if !strings.Contains(string(AppendPutRecordResponse(nil, &PutRecordResponse{ShardID: req.Records[0].PartitionKey})), "\"\U0001F600\\n\\\\\"") {
 		t.Fatal("round trip of escaped key failed")
+	}
+}
+
+// samePutRecords fails unless a and b decoded the same request.
+func samePutRecords(t *testing.T, body []byte, a, b *PutRecordsRequest) {
+	t.Helper()
+	if a.StreamName != b.StreamName || a.StreamARN != b.StreamARN || a.present != b.present || len(a.Records) != len(b.Records) {
+		t.Fatalf("%q: fast path %q %q %b %d records, general %q %q %b %d records", body,
+			a.StreamName, a.StreamARN, a.present, len(a.Records), b.StreamName, b.StreamARN, b.present, len(b.Records))
+	}
+	for i := range a.Records {
+		x, y := &a.Records[i], &b.Records[i]
+		if x.present != y.present || x.PartitionKey != y.PartitionKey || x.ExplicitHashKey != y.ExplicitHashKey ||
+			string(x.Data) != string(y.Data) || (x.Data == nil) != (y.Data == nil) {
+			t.Fatalf("%q: record %d: fast path %+v, general %+v", body, i, *x, *y)
+		}
+	}
+}
+
+// TestWirePutRecordsFastPath: decodeFast takes the usual bodies and gives
+// what the general decoder gives; it leaves everything else (escapes,
+// unknown or repeated members, null, other types, bad base64, trailing
+// bytes) to the general decoder.
+func TestWirePutRecordsFastPath(t *testing.T) {
+	accept := []string{
+		`{}`,
+		` { "StreamName" : "s" , "Records" : [ ] } `,
+		"{\"StreamName\":\"s\",\n\t\"Records\":[{\"Data\":\"aGVsbG8=\",\"PartitionKey\":\"a\"},\r\n{\"PartitionKey\":\"b\",\"ExplicitHashKey\":\"42\",\"Data\":\"\"}]}",
+		`{"Records":[{}],"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s"}`,
+		`{"Records":[{"PartitionKey":"raw UTF-8: é","Data":"eA=="}],"StreamName":""}`,
+		string(putRecordsBody(20, 100)),
+	}
+	reject := []string{
+		``, `{`, `[]`, `{"StreamName":"s"} x`, `{"StreamName":"s",}`, `{"StreamName":null}`, `{"StreamName":1}`,
+		`{"StreamName":"a","StreamName":"b"}`, `{"Other":"x"}`, `{"Records":null}`, `{"Records":[null]}`,
+		`{"Records":[{"Data":"abc"}]}`, `{"Records":[{"Data":"YWJj\n\n\n\nZGVm"}]}`, `{"Records":[{"Data":"aGVsbG9="}]}`,
+		`{"Records":[{"PartitionKey":"a\"b"}]}`, `{"Records":[{"PartitionKey":"\u00e9"}]}`, `{"Records":[{"PartitionKey":"a","PartitionKey":"b"}]}`,
+		`{"Records":[{"Data":"eA==",}]}`, `{"Records":[{"Data":"eA=="}],"Records":[]}`, `{"Records":[{"X":"y"}]}`,
+		`{"Records":[{"Data":"eA=="} {"Data":"eA=="}]}`, `{"Records":[1]}`, `{"Records":{}}`, `{"StreamName":"s"}` + "\x00",
+	}
+	var fast, general PutRecordsRequest
+	for _, b := range accept {
+		body := []byte(b)
+		fast.Reset()
+		if !fast.decodeFast(body) {
+			t.Fatalf("%q: not taken by the fast path", body)
+		}
+		if err := general.decodeGeneral(body); err != nil {
+			t.Fatalf("%q: general decoder: %v", body, err)
+		}
+		samePutRecords(t, body, &fast, &general)
+	}
+	for _, b := range reject {
+		fast.Reset()
+		if fast.decodeFast([]byte(b)) {
+			t.Fatalf("%q: taken by the fast path", b)
+		}
+	}
+	// The strings alias the request, not the body.
+	body := []byte(`{"StreamName":"s","Records":[{"Data":"eA==","PartitionKey":"k"}]}`)
+	if err := DecodePutRecords(body, &fast); err != nil {
+		t.Fatal(err)
+	}
+	clear(body)
+	if fast.StreamName != "s" || fast.Records[0].PartitionKey != "k" {
+		t.Fatalf("decoded strings changed with the body: %q %q", fast.StreamName, fast.Records[0].PartitionKey)
 	}
 }

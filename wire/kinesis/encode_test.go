@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -237,5 +238,26 @@ func TestWireGetRecordsSizeHint(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(5, func() { _ = AppendGetRecordsResponse(nil, resp) }); n != 1 {
 		t.Fatalf("AppendGetRecordsResponse(nil, ...) allocates %v times, want 1", n)
+	}
+}
+
+// TestWireAppendBase64: appendBase64 encodes every length (all tails, the
+// 8-byte steps and the 3-byte steps) exactly as encoding/base64 does.
+func TestWireAppendBase64(t *testing.T) {
+	for n := 0; n < 300; n++ {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(i*131 + n)
+		}
+		got := appendBase64([]byte("x"), src)
+		if want := "x" + base64.StdEncoding.EncodeToString(src); string(got) != want {
+			t.Fatalf("%d bytes: %s, want %s", n, got, want)
+		}
+		// Into a buffer with room: no reallocation, same result.
+		buf := make([]byte, 1, 1+base64.StdEncoding.EncodedLen(n))
+		buf[0] = 'x'
+		if got := appendBase64(buf, src); string(got) != "x"+base64.StdEncoding.EncodeToString(src) {
+			t.Fatalf("%d bytes into a sized buffer: %s", n, got)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package kinesis
 
-import "github.com/valyala/fastjson"
+import (
+	"bytes"
+
+	"github.com/valyala/fastjson"
+)
 
 // Presence bits: the JSON codec distinguishes an absent (or null) member
 // from an empty one, because AWS reports them differently ("Value null" /
@@ -68,6 +72,7 @@ type PutRecordsRequest struct {
 	present uint16
 	parser  fastjson.Parser
 	data    []byte
+	raw     []byte // copy of the body for decodeFast, aliased by the strings
 }
 
 // Reset clears r but keeps its buffers for reuse.
@@ -92,6 +97,15 @@ func DecodePutRecords(body []byte, req *PutRecordsRequest) error {
 }
 
 func (r *PutRecordsRequest) decode(body []byte) *Error {
+	r.Reset()
+	if r.decodeFast(body) {
+		return nil
+	}
+	return r.decodeGeneral(body)
+}
+
+// decodeGeneral decodes any body through fastjson, with AWS's errors.
+func (r *PutRecordsRequest) decodeGeneral(body []byte) *Error {
 	r.Reset()
 	o, e := topObject(&r.parser, body)
 	if e != nil {
@@ -150,13 +164,19 @@ func (r *PutRecordsRequest) decode(body []byte) *Error {
 		if ok {
 			entry.present |= hasData
 			entry.dataOff = len(r.data)
-			if r.data, e = decodeBlob(r.data, b64); e != nil {
+			if r.data, e = checkDecodeBlob(r.data, b64); e != nil {
 				return e
 			}
 			entry.dataLen = len(r.data) - entry.dataOff
 		}
 	}
-	// Slice Data only now: r.data may have moved while it grew.
+	r.sliceData()
+	return nil
+}
+
+// sliceData points the entries' Data into r.data; only once it is
+// complete, as it may have moved while it grew.
+func (r *PutRecordsRequest) sliceData() {
 	for i := range r.Records {
 		entry := &r.Records[i]
 		if entry.present&hasData != 0 {
@@ -167,7 +187,202 @@ func (r *PutRecordsRequest) decode(body []byte) *Error {
 			}
 		}
 	}
-	return nil
+}
+
+// decodeFast decodes the usual shape of a PutRecords body in one pass,
+// without building a parse tree: an object of the members StreamName and
+// StreamARN (strings) and Records (an array of objects of the members Data,
+// PartitionKey and ExplicitHashKey, all strings), each at most once, no
+// escapes in any string, JSON whitespace anywhere between tokens, nothing
+// after the object. It returns false on anything else, or on a Data member
+// that is not valid base64, and then r must be Reset and decoded by the
+// general path, which gives the error AWS gives. For the bodies it accepts
+// its result is the general path's: fastjson too returns a string without
+// escapes as its raw bytes.
+func (r *PutRecordsRequest) decodeFast(body []byte) bool {
+	r.raw = append(r.raw[:0], body...) // the strings alias r, not body
+	p := jsonScanner{b: r.raw}
+	if !p.expect('{') {
+		return false
+	}
+	if p.peek('}') {
+		return p.end()
+	}
+	for {
+		key, ok := p.key()
+		if !ok {
+			return false
+		}
+		switch key {
+		case "StreamName", "StreamARN":
+			bit := hasStreamName
+			if key == "StreamARN" {
+				bit = hasStreamARN
+			}
+			v, ok := p.str()
+			if !ok || r.present&bit != 0 {
+				return false
+			}
+			r.present |= bit
+			if bit == hasStreamName {
+				r.StreamName = v
+			} else {
+				r.StreamARN = v
+			}
+		case "Records":
+			if r.present&hasRecords != 0 || !r.decodeFastRecords(&p) {
+				return false
+			}
+		default:
+			return false
+		}
+		if p.peek('}') {
+			break
+		}
+		if !p.expect(',') {
+			return false
+		}
+	}
+	if !p.end() {
+		return false
+	}
+	r.sliceData()
+	return true
+}
+
+// decodeFastRecords decodes the Records array for decodeFast.
+func (r *PutRecordsRequest) decodeFastRecords(p *jsonScanner) bool {
+	r.present |= hasRecords
+	if !p.expect('[') {
+		return false
+	}
+	if p.peek(']') {
+		return true
+	}
+	for {
+		if len(r.Records) < cap(r.Records) {
+			r.Records = r.Records[:len(r.Records)+1]
+		} else {
+			r.Records = append(r.Records, PutRecordsEntry{})
+		}
+		entry := &r.Records[len(r.Records)-1]
+		if !p.expect('{') {
+			return false
+		}
+		if !p.peek('}') {
+			for {
+				key, ok := p.key()
+				if !ok {
+					return false
+				}
+				v, ok := p.str()
+				if !ok {
+					return false
+				}
+				var bit uint16
+				switch key {
+				case "Data":
+					bit = hasData
+				case "PartitionKey":
+					bit = hasPartitionKey
+				case "ExplicitHashKey":
+					bit = hasExplicitHashKey
+				default:
+					return false
+				}
+				if entry.present&bit != 0 {
+					return false
+				}
+				entry.present |= bit
+				switch bit {
+				case hasData:
+					entry.dataOff = len(r.data)
+					var e *Error
+					if r.data, e = checkDecodeBlob(r.data, v); e != nil {
+						return false
+					}
+					entry.dataLen = len(r.data) - entry.dataOff
+				case hasPartitionKey:
+					entry.PartitionKey = v
+				default:
+					entry.ExplicitHashKey = v
+				}
+				if p.peek('}') {
+					break
+				}
+				if !p.expect(',') {
+					return false
+				}
+			}
+		}
+		if p.peek(']') {
+			return true
+		}
+		if !p.expect(',') {
+			return false
+		}
+	}
+}
+
+// jsonScanner reads the tokens decodeFast accepts from b.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+func (p *jsonScanner) skipWS() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// expect consumes c after whitespace.
+func (p *jsonScanner) expect(c byte) bool {
+	p.skipWS()
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// peek consumes c after whitespace if it is next.
+func (p *jsonScanner) peek(c byte) bool {
+	return p.expect(c)
+}
+
+// end tells whether only whitespace is left.
+func (p *jsonScanner) end() bool {
+	p.skipWS()
+	return p.i == len(p.b)
+}
+
+// str reads a string without escapes, aliasing b.
+func (p *jsonScanner) str() (string, bool) {
+	if !p.expect('"') {
+		return "", false
+	}
+	rest := p.b[p.i:]
+	n := bytes.IndexByte(rest, '"')
+	if n < 0 || bytes.IndexByte(rest[:n], '\\') >= 0 {
+		return "", false
+	}
+	p.i += n + 1
+	return bytesToString(rest[:n]), true
+}
+
+// key reads a member name and its colon.
+func (p *jsonScanner) key() (string, bool) {
+	k, ok := p.str()
+	if !ok || !p.expect(':') {
+		return "", false
+	}
+	return k, true
 }
 
 // PutRecordRequest is the input of Kinesis_20131202.PutRecord.
@@ -217,7 +432,7 @@ func (r *PutRecordRequest) decode(body []byte) *Error {
 		return e
 	}
 	if hasBlob {
-		if r.data, e = decodeBlob(r.data, b64); e != nil {
+		if r.data, e = checkDecodeBlob(r.data, b64); e != nil {
 			return e
 		}
 		r.present |= hasData

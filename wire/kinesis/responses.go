@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"slices"
 	"strconv"
 )
@@ -149,7 +150,7 @@ func AppendGetRecordsResponse(dst []byte, resp *GetRecordsResponse) []byte {
 		dst = append(dst, `,"ApproximateArrivalTimestamp":`...)
 		dst = appendTimestamp(dst, r.ApproximateArrivalTimestampMillis)
 		dst = append(dst, `,"Data":"`...)
-		dst = strictBase64.AppendEncode(dst, r.Data)
+		dst = appendBase64(dst, r.Data)
 		dst = append(dst, `","PartitionKey":`...)
 		dst = appendJSONString(dst, r.PartitionKey)
 		if r.EncryptionType != "" {
@@ -190,4 +191,54 @@ func AppendGetRecordsResponse(dst []byte, resp *GetRecordsResponse) []byte {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
+}
+
+// b64Pairs maps 12 bits to their two standard base64 characters, the first
+// in the low byte.
+var b64Pairs = func() (t [4096]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for v := range 4096 {
+		t[v] = uint16(alphabet[v>>6]) | uint16(alphabet[v&63])<<8
+	}
+	return t
+}()
+
+// appendBase64 appends the padded standard base64 encoding of src to dst,
+// like base64.StdEncoding.AppendEncode but with two table lookups per 3
+// bytes instead of four: about twice as fast, and GetRecords spent a
+// quarter of its time encoding Data (bench/RESULTS.md).
+func appendBase64(dst, src []byte) []byte {
+	n := len(dst)
+	size := (len(src) + 2) / 3 * 4
+	if cap(dst)-n < size {
+		dst = append(dst[:cap(dst)], make([]byte, n+size-cap(dst))...)
+	}
+	dst = dst[:n+size]
+	out := dst[n:]
+	// 6 bytes into 8 characters per step, reading 8 bytes at a time.
+	for len(src) >= 8 && len(out) >= 8 {
+		v := binary.BigEndian.Uint64(src)
+		a, b := uint32(v>>40), uint32(v>>16)&0xffffff
+		binary.LittleEndian.PutUint64(out, uint64(b64Pairs[a>>12])|uint64(b64Pairs[a&0xfff])<<16|
+			uint64(b64Pairs[b>>12])<<32|uint64(b64Pairs[b&0xfff])<<48)
+		src, out = src[6:], out[8:]
+	}
+	for len(src) >= 3 && len(out) >= 4 {
+		v := uint32(src[0])<<16 | uint32(src[1])<<8 | uint32(src[2])
+		binary.LittleEndian.PutUint16(out, b64Pairs[v>>12])
+		binary.LittleEndian.PutUint16(out[2:], b64Pairs[v&0xfff])
+		src, out = src[3:], out[4:]
+	}
+	switch len(src) {
+	case 1:
+		v := uint32(src[0]) << 16
+		binary.LittleEndian.PutUint16(out, b64Pairs[v>>12])
+		out[2], out[3] = '=', '='
+	case 2:
+		v := uint32(src[0])<<16 | uint32(src[1])<<8
+		binary.LittleEndian.PutUint16(out, b64Pairs[v>>12])
+		out[2] = byte(b64Pairs[v&0xfff])
+		out[3] = '='
+	}
+	return dst
 }

@@ -141,6 +141,7 @@ func BenchmarkAPIInProcess(b *testing.B) {
 		{"PutRecords1KiB", OpPutRecords, 500, 1024, segment.Async, false},
 		{"PutRecord100B", OpPutRecord, 1, 100, segment.Async, false},
 		{"PutRecords100B/discard", OpPutRecords, 500, 100, segment.Async, true},
+		{"PutRecord100B/discard", OpPutRecord, 1, 100, segment.Async, true},
 	}
 	for _, c := range cases {
 		// Built once, outside the profiled runs.
