@@ -216,26 +216,37 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 // acquire takes n bytes of the global budget for st, or registers st to be
-// woken when bytes are released. A connection with nothing in flight
-// always gets its frame, so that progress never depends on others.
+// woken when bytes are released. The budget is at least one window, so a
+// frame always fits once the others' bytes are released.
 func (s *Server) acquire(st *connState, n int64) bool {
-	if s.inflight.Add(n) <= int64(s.cfg.MaxInflightBytes) || st.inflight.Load() == 0 {
+	if s.tryAcquire(n) {
 		return true
 	}
-	s.inflight.Add(-n)
 	s.mu.Lock()
 	s.waiting[st] = struct{}{}
 	s.mu.Unlock()
-	// Re-check after registering: a release between the Add and the
+	// Re-check after registering: a release between the first try and the
 	// registration would otherwise wake nobody.
-	if s.inflight.Add(n) <= int64(s.cfg.MaxInflightBytes) {
+	if s.tryAcquire(n) {
 		s.mu.Lock()
 		delete(s.waiting, st)
 		s.mu.Unlock()
 		return true
 	}
-	s.inflight.Add(-n)
 	return false
+}
+
+// tryAcquire takes n bytes if the budget has them; it never overshoots.
+func (s *Server) tryAcquire(n int64) bool {
+	for {
+		cur := s.inflight.Load()
+		if cur+n > int64(s.cfg.MaxInflightBytes) {
+			return false
+		}
+		if s.inflight.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
 }
 
 // release returns n bytes of the global budget and wakes the connections
