@@ -56,7 +56,7 @@ func TestTCPFraming(t *testing.T) {
 		start := time.Now()
 		r.wantError(frame.CodeTimeout, true)
 		r.wantClosed()
-		if d := time.Since(start); d < 300*time.Millisecond || d > 4*time.Second {
+		if d := time.Since(start); d < 300*time.Millisecond || d > 8*time.Second {
 			t.Fatalf("timeout after %s, want about 400ms", d)
 		}
 	})
@@ -126,20 +126,19 @@ func TestTCPFraming(t *testing.T) {
 		f := frame.AppendFrame(nil, frame.TypePut, 0, putBody(1, "s", "slow"))
 		start := time.Now()
 		var got error
+		// One byte every 50 ms, for 650 ms at least: past the 400 ms
+		// deadline, with bytes still arriving.
 		for i := range f {
 			if _, err := r.nc.Write(f[i : i+1]); err != nil {
 				got = err
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
-			if time.Since(start) > 3*time.Second {
-				t.Fatal("server accepted a frame sent byte by byte for 3s")
-			}
-			if i > 12 { // 650 ms in: the 400 ms deadline has passed
+			if time.Since(start) > 650*time.Millisecond {
 				break
 			}
 		}
-		_ = got
+		_ = got // a write may fail once the server has given up
 		r.wantError(frame.CodeTimeout, true)
 		r.wantClosed()
 	})

@@ -105,10 +105,10 @@ func (r *rawConn) send(typ byte, body []byte) {
 	r.write(frame.AppendFrame(nil, typ, 0, body))
 }
 
-// read reads one frame within 5 s.
+// read reads one frame within 10 s.
 func (r *rawConn) read() (byte, []byte) {
 	r.t.Helper()
-	_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var hb [frame.HeaderSize]byte
 	if _, err := io.ReadFull(r.br, hb[:]); err != nil {
 		r.t.Fatalf("read header: %v", err)
@@ -185,7 +185,7 @@ func (r *rawConn) wantAck(batch uint64, n int) frame.Ack {
 // wantClosed checks that the server closes the connection.
 func (r *rawConn) wantClosed() {
 	r.t.Helper()
-	_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var b [1]byte
 	_, err := r.br.Read(b[:])
 	var ne net.Error
