@@ -170,9 +170,19 @@ func (c *Client) PutRecords(ctx context.Context, streamName string, recs []Recor
 	if len(streamName) == 0 || len(streamName) > frame.MaxStreamName {
 		return nil, fmt.Errorf("sluicetcp: stream name of %d bytes, want 1 to %d", len(streamName), frame.MaxStreamName)
 	}
-	lim, err := c.limits(ctx)
-	if err != nil {
-		return nil, err
+	var lim frame.HelloOK
+	var err error
+	for attempt, backoff := 1, c.cfg.RetryBackoff; ; attempt, backoff = attempt+1, backoff*2 {
+		if lim, err = c.limits(ctx); err == nil {
+			break
+		}
+		var fe *frame.Error
+		if attempt >= c.cfg.MaxAttempts || (errors.As(err, &fe) && !fe.Code.Retriable()) || !errors.Is(err, errConnBroken) && fe == nil {
+			return nil, err
+		}
+		if err := sleep(ctx, backoff); err != nil {
+			return nil, err
+		}
 	}
 	results := make([]Result, len(recs))
 	todo := make([]int, len(recs))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/client/sluicetcp"
 	"github.com/sluicehq/sluice/wire/frame"
 )
 
@@ -54,5 +55,27 @@ func TestTCPMaxConnections(t *testing.T) {
 	r1.send(frame.TypePing, []byte("still here"))
 	if typ, _ := r1.read(); typ != frame.TypePong {
 		t.Fatalf("type 0x%02x", typ)
+	}
+}
+
+// TestTCPClientRetriesConnectionLimit: a client refused with
+// TOO_MANY_CONNECTIONS backs off and gets in once a slot frees.
+func TestTCPClientRetriesConnectionLimit(t *testing.T) {
+	m := openManager(t)
+	if err := m.CreateStream("s", 1); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{Store: m, MaxConnections: 1})
+	r1 := dialRaw(t, s)
+	r1.hello([16]byte{})
+	c, err := sluicetcp.New(sluicetcp.Config{Addr: s.Addr().String(), Conns: 1, RetryBackoff: 50 * time.Millisecond, MaxAttempts: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.AfterFunc(200*time.Millisecond, func() { _ = r1.nc.Close() })
+	res, err := c.PutRecords(context.Background(), "s", []sluicetcp.Record{{PartitionKey: "k", Data: []byte("in at last")}})
+	if err != nil || res[0].SequenceNumber == "" {
+		t.Fatalf("%+v %v", res, err)
 	}
 }

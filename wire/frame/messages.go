@@ -51,7 +51,8 @@ func (c Code) String() string {
 // Retriable reports whether a record or batch that failed with c may
 // succeed when sent again.
 func (c Code) Retriable() bool {
-	return c == CodeThrottled || c == CodeInternal || c == CodeShuttingDown || c == CodeTimeout || c == CodeChecksum
+	return c == CodeThrottled || c == CodeInternal || c == CodeShuttingDown || c == CodeTimeout || c == CodeChecksum ||
+		c == CodeTooManyConnections
 }
 
 // Sizes of message fields.
