@@ -102,7 +102,9 @@ func (c *Config) Validate() error {
 	case c.MaxInflightBytes < c.WindowBytes:
 		return fmt.Errorf("tcp: MaxInflightBytes %d below WindowBytes %d", c.MaxInflightBytes, c.WindowBytes)
 	case c.MaxRecords < 1, c.MaxConnections < 1, c.FrameTimeout <= 0, c.DedupBytes < 0, c.EventLoops < 1:
-		return fmt.Errorf("tcp: invalid limits in %+v", *c)
+		// Not %+v of c: it holds the secret keys.
+		return fmt.Errorf("tcp: MaxRecords %d, MaxConnections %d, EventLoops %d must be positive, FrameTimeout %s positive, DedupBytes %d not negative",
+			c.MaxRecords, c.MaxConnections, c.EventLoops, c.FrameTimeout, c.DedupBytes)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,27 @@ func TestTCPClientRetriesConnectionLimit(t *testing.T) {
 	res, err := c.PutRecords(context.Background(), "s", []sluicetcp.Record{{PartitionKey: "k", Data: []byte("in at last")}})
 	if err != nil || res[0].SequenceNumber == "" {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// TestTCPConfigValidate: bad limits are refused with a message that names
+// them and never the secrets.
+func TestTCPConfigValidate(t *testing.T) {
+	m := openManager(t)
+	f := func(cfg Config, want string) {
+		t.Helper()
+		cfg.Store = m
+		cfg.Credentials = map[string]string{"AKID": "topsecret"}
+		_, err := New(cfg)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "topsecret") {
+			t.Fatalf("got %v, want %q", err, want)
+		}
+	}
+	f(Config{MaxFrameBytes: 10}, "MaxFrameBytes 10 outside")
+	f(Config{MaxFrameBytes: 1 << 20, WindowBytes: 1 << 19}, "below MaxFrameBytes")
+	f(Config{WindowBytes: 8 << 20, MaxInflightBytes: 1 << 20}, "MaxInflightBytes 1048576 below WindowBytes")
+	f(Config{MaxRecords: -1}, "MaxRecords -1")
+	if _, err := New(Config{}); err == nil || !strings.Contains(err.Error(), "Store is required") {
+		t.Fatalf("no store: %v", err)
 	}
 }
