@@ -99,6 +99,7 @@ func (st *connState) fatal(code frame.Code, batch uint64, msg string) {
 	st.phase = phaseDead
 	st.deadline.Store(0)
 	errorCounter(code).Inc()
+	st.srv.cfg.Logger.Debug("tcp ingest: closing connection", "remote", st.conn.RemoteAddr(), "code", code.String(), "err", msg)
 	e := frame.Error{BatchID: batch, Code: code, Fatal: true, Message: msg}
 	st.enqueue(&request{resp: frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &e)), fatal: true})
 	_, _ = st.conn.Discard(st.conn.InboundBuffered())
