@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 # Packages with goroutines and locks, run under the race detector.
 RACE_PKGS := ./segment/... ./stream/... ./ingress/... ./wire/sigv4/... ./internal/cborclient/... \
-	./fanout/... ./wire/eventstream/...
+	./fanout/... ./wire/eventstream/... ./client/...
 # Fuzz targets run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords \
 	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
@@ -15,7 +15,9 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	wire/sigv4:FuzzParseAuthorization wire/sigv4:FuzzVerify internal/cborclient:FuzzDecode \
 	wire/kinesis:FuzzDecodeInputJSON wire/kinesis:FuzzDecodeInputCBOR wire/kinesis:FuzzDecodePutRecordsCBOR \
 	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff ingress/httpapi:FuzzHTTPAPIDispatch \
-	wire/eventstream:FuzzDecode
+	wire/eventstream:FuzzDecode \
+	wire/frame:FuzzDecodeHeader wire/frame:FuzzDecodePut wire/frame:FuzzDecodeAck wire/frame:FuzzDecodeError \
+	wire/frame:FuzzDecodeHello wire/frame:FuzzDecodeHelloOK wire/frame:FuzzDecodeAuth
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
 FUZZTIME ?= 60000x
@@ -29,7 +31,7 @@ SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
 E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean \
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-tcp clean \
 	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
@@ -82,10 +84,15 @@ e2e-clients: e2e-deps
 	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
 	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
 
-bench: bench-segment bench-api
+bench: bench-segment bench-api bench-tcp
 
 bench-segment:
 	$(GO) run ./bench/cmd/sluice-bench segment
+
+# The binary TCP protocol beside the JSON API and a gnet discard server,
+# in one process; about 2 minutes.
+bench-tcp:
+	$(GO) run ./bench/cmd/sluice-bench tcp $(BENCH_TCP_FLAGS)
 
 # The Kinesis API against kinesalite (npm, installed once) and a discard
 # server; about 8 minutes. BENCH_API_FLAGS=--quick for a short pass.

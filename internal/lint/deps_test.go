@@ -93,6 +93,11 @@ var depRules = []depRule{
 		why:        "ingress, fanout and sinks never import each other (cmd/sluice wires them); shared code goes down into stream or internal",
 	},
 	{
+		pkgs:       "client/...",
+		onlyModule: []string{"wire/..."},
+		why:        "client/... are client libraries of sluice's protocols: of the module they may import only the codecs in wire/...",
+	},
+	{
 		pkgs:       "internal/...",
 		onlyModule: []string{"internal/..."},
 		why:        "internal/... holds leaf helpers and never imports the top-level packages",
