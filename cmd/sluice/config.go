@@ -33,8 +33,8 @@ type Config struct {
 	// /metrics. Port 0 picks a free port. Flag --api-addr, env
 	// SLUICE_API_ADDR, default "127.0.0.1:4567".
 	APIAddr string
-	// TCPAddr is the host:port of the TCP ingest listener (not built yet:
-	// validated, but nothing listens on it). Flag --tcp-addr, env
+	// TCPAddr is the host:port of the TCP ingest listener (ingress/tcp,
+	// wire/PROTOCOL.md). Flag --tcp-addr, env
 	// SLUICE_TCP_ADDR, default "127.0.0.1:4568".
 	TCPAddr string
 	// Durability is when appends are acknowledged: "fsync" (after the

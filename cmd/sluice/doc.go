@@ -1,9 +1,10 @@
 // Command sluice is the sluice server: a streaming-data ingestion appliance
 // that speaks the Kinesis Data Streams and Firehose protocols.
 //
-// For now it carries only the foundation: configuration, the data directory
-// lock, the operational HTTP endpoints and a clean shutdown. The Kinesis API,
-// the TCP ingest listener, fan-out and sinks are wired in here as they land.
+// It wires the Kinesis API (ingress/httpapi) and the TCP ingest listener
+// (ingress/tcp, the binary protocol of wire/PROTOCOL.md) to the streams
+// (stream) over the segment store; fan-out and sinks are wired in here as
+// they land.
 //
 // # Configuration
 //
@@ -13,7 +14,7 @@
 //
 //	--data-dir DIR         SLUICE_DATA_DIR        ./data
 //	--api-addr HOST:PORT   SLUICE_API_ADDR        127.0.0.1:4567
-//	--tcp-addr HOST:PORT   SLUICE_TCP_ADDR        127.0.0.1:4568 (validated; not listened on yet)
+//	--tcp-addr HOST:PORT   SLUICE_TCP_ADDR        127.0.0.1:4568 (TCP ingest, binary protocol)
 //	--durability MODE      SLUICE_DURABILITY      fsync (or async)
 //	--account-id ID        SLUICE_ACCOUNT_ID      000000000000 (12 digits)
 //	--region REGION        SLUICE_REGION          us-east-1
@@ -33,6 +34,9 @@
 // UnrecognizedClientException, IncompleteSignatureException, all 400).
 // --auth without any key is a startup error. Without --auth any signature,
 // or none, is accepted (for shippers that cannot sign, such as syslog-ng).
+// The same keys guard the TCP ingest port: with --auth a connection must
+// answer the server's challenge, HMAC-SHA256 of a per-connection nonce
+// with the secret of one key (wire/PROTOCOL.md section 4).
 //
 // --emulate-quotas enforces 1 MiB/s and 1,000 records/s of writes and 5
 // GetRecords calls/s and 2 MiB/s of reads per shard: PutRecords fails the
@@ -48,8 +52,9 @@
 // Startup creates the data directory (0o755) and takes an exclusive flock
 // on DATA_DIR/LOCK, so a second server on the same directory fails at once
 // with an error naming the directory (exit 1). It then listens on
-// --api-addr and logs one line per address (msg=listening api=HOST:PORT
-// protocols=...); a listen error exits 1.
+// --api-addr and --tcp-addr and logs one line per address (msg=listening
+// api=HOST:PORT protocols=..., msg=listening tcp=HOST:PORT ...); a listen
+// error exits 1.
 //
 // The API port speaks HTTP/1.1, HTTP/2 cleartext (prior knowledge, as the
 // JavaScript SDK v3 sends, and the h2c Upgrade) and, when --tls-cert and
@@ -63,7 +68,8 @@
 //	anything else  404 with a JSON body
 //
 // SIGINT or SIGTERM starts a shutdown: /readyz turns 503, in-flight requests
-// are drained for at most 10 s (http.Server.Shutdown), the lock is released,
+// and TCP batches are drained for at most 10 s (http.Server.Shutdown; TCP
+// clients get their acks, then SHUTTING_DOWN), the lock is released,
 // msg=stopped is logged and the process exits 0. A second signal during the
 // shutdown kills the process (the default signal action is restored).
 //

@@ -199,7 +199,7 @@ func TestCmdEndToEnd(t *testing.T) {
 	log := srv.stderr.String()
 	for _, want := range []string{
 		"msg=listening api=" + apiAddr,
-		`msg="tcp ingest not implemented yet" tcp=` + tcpAddr,
+		"msg=listening tcp=" + tcpAddr,
 	} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("log lacks %q:\n%s", want, log)

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/ingress/httpapi"
+	"github.com/sluicehq/sluice/ingress/tcp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/sigv4"
@@ -118,6 +119,26 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			manager.Close(), lock.release())
 	}
 
+	// The TCP ingest front end takes the same access keys as --auth: with
+	// it, every connection must answer the HMAC challenge of one of them.
+	var tcpKeys map[string]string
+	if verifier != nil {
+		if tcpKeys, err = cfg.authKeys(func(name string) string { return "--" + name }); err != nil {
+			return errors.Join(err, ln.Close(), manager.Close(), lock.release())
+		}
+	}
+	ingest, err := tcp.New(tcp.Config{Store: manager, AccountID: cfg.AccountID, Credentials: tcpKeys, Logger: log})
+	if err != nil {
+		return errors.Join(err, ln.Close(), manager.Close(), lock.release())
+	}
+	tcpErr := make(chan error, 1)
+	go func() { tcpErr <- ingest.Serve(cfg.TCPAddr) }()
+	if ingest.Addr() == nil {
+		err := <-tcpErr
+		return errors.Join(fmt.Errorf("cannot listen on --tcp-addr %s: %w; stop the process using it or choose another address", cfg.TCPAddr, err),
+			ln.Close(), manager.Close(), lock.release())
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- api.Serve(ln) }()
 	protocols := "HTTP/1.1, h2c"
@@ -125,9 +146,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		protocols = "HTTP/1.1, h2c, TLS (h2, http/1.1)"
 	}
 	log.Info("listening", "api", ln.Addr().String(), "protocols", protocols)
-	// The TCP ingest front end (ingress/tcp) does not exist yet; the
-	// address is validated so scripts that pass it keep working.
-	log.Info("tcp ingest not implemented yet", "tcp", cfg.TCPAddr)
+	log.Info("listening", "tcp", ingest.Addr().String(), "protocols", "sluice binary v1 (wire/PROTOCOL.md)")
 
 	ready.Store(true)
 	log.Info("ready", "data_dir", cfg.DataDir, "durability", cfg.Durability,
@@ -142,16 +161,32 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("shutting down", "timeout", shutdownTimeout)
 	case err := <-serveErr:
 		runErr = fmt.Errorf("API server on %s failed: %w", ln.Addr(), err)
+		serveErr = nil
+	case err := <-tcpErr:
+		runErr = fmt.Errorf("TCP ingest on %s stopped: %w", cfg.TCPAddr, err)
+		tcpErr = nil
 	}
 	ready.Store(false)
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	// Both front ends drain at once: the HTTP requests and the TCP batches
+	// in flight finish and are answered, then their connections close.
+	tcpDone := make(chan error, 1)
+	go func() { tcpDone <- ingest.Shutdown(shutdownCtx) }()
 	if err := api.ShutdownContext(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("cannot drain in-flight requests within %s: %w", shutdownTimeout, err))
 	}
-	if runErr == nil {
+	if err := <-tcpDone; err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("cannot drain the TCP ingest connections within %s: %w", shutdownTimeout, err))
+	}
+	if serveErr != nil && runErr == nil {
 		<-serveErr // nil after Shutdown: the Serve goroutine has ended.
+	}
+	if tcpErr != nil {
+		if err := <-tcpErr; err != nil { // Serve returned after Shutdown
+			runErr = errors.Join(runErr, err)
+		}
 	}
 	// The shard logs are closed (synced, marked clean) once no request uses
 	// them any more.

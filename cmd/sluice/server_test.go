@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 			if err = goleak.Find(
 				goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
 				goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+				// gnet (ingress/tcp) starts a package-level ants pool on init.
+				goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+				goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
 			); err == nil {
 				break
 			}
