@@ -1,0 +1,513 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicehq/sluice/bench/internal/apiload"
+	"github.com/sluicehq/sluice/bench/internal/machine"
+	"github.com/sluicehq/sluice/bench/internal/stats"
+	"github.com/sluicehq/sluice/bench/report"
+	"github.com/sluicehq/sluice/client/sluicetcp"
+	"github.com/sluicehq/sluice/ingress/httpapi"
+	"github.com/sluicehq/sluice/ingress/tcp"
+	"github.com/sluicehq/sluice/segment"
+	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/wire/frame"
+)
+
+const tcpSection = "tcp"
+
+// Targets of the tcp suite, in column order.
+const (
+	tcpBinary  = "binary protocol"
+	tcpJSON    = "Kinesis JSON PutRecords"
+	tcpDiscard = "gnet discard"
+)
+
+var tcpTargets = []string{tcpBinary, tcpJSON, tcpDiscard}
+
+type tcpOptions struct {
+	quick     bool
+	runs      int
+	runTime   time.Duration
+	out, dir  string
+	conns     int // binary client pool / discard connections / JSON connections
+	producers int // goroutines calling PutRecords on the binary client
+	shards    int
+	profile   bool
+}
+
+func parseTCPFlags(args []string) (tcpOptions, error) {
+	fs := flag.NewFlagSet("tcp", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "1 run of 1 s per scenario and target")
+	runs := fs.Int("runs", 0, "runs per scenario and target (default 3, 1 with --quick)")
+	runTime := fs.Duration("run-time", 0, "time bound of one load run (default 5s, 1s with --quick)")
+	out := fs.String("out", "bench/RESULTS.md", "results file whose tcp section is replaced; - for stdout only")
+	dir := fs.String("dir", "", "directory for the data directory (default $TMPDIR)")
+	conns := fs.Int("conns", 4, "connections of each load generator")
+	producers := fs.Int("producers", 8, "goroutines putting batches through the binary client (pipelined on its connections)")
+	shards := fs.Int("shards", 4, "shards of the benchmark stream")
+	profile := fs.Bool("profile", true, "CPU-profile the first binary 100 B run and summarize it")
+	if err := fs.Parse(args); err != nil {
+		return tcpOptions{}, err
+	}
+	if fs.NArg() > 0 {
+		return tcpOptions{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o := tcpOptions{quick: *quick, runs: *runs, runTime: *runTime, out: *out, dir: *dir, conns: *conns,
+		producers: *producers, shards: *shards, profile: *profile}
+	if o.runs == 0 {
+		o.runs = 3
+		if o.quick {
+			o.runs = 1
+		}
+	}
+	if o.runTime == 0 {
+		o.runTime = 5 * time.Second
+		if o.quick {
+			o.runTime = time.Second
+		}
+	}
+	if o.runs < 1 || o.runTime <= 0 || o.runTime > 5*time.Minute || o.conns < 1 || o.producers < 1 || o.shards < 1 {
+		return o, errors.New("--runs, --conns, --producers and --shards must be positive, --run-time in (0, 5m]")
+	}
+	return o, nil
+}
+
+// tcpScenario is one record size; batch is the records per request.
+type tcpScenario struct{ size, batch, jsonBatch int }
+
+func (s tcpScenario) name() string { return sizeName(s.size) + " records" }
+
+var tcpScenarios = []tcpScenario{{size: 100, batch: 2000, jsonBatch: 500}, {size: 1024, batch: 500, jsonBatch: 500}}
+
+type tcpRun struct {
+	recs, mbps float64 // per second
+	p50, p99   float64 // seconds per request (binary, JSON)
+	cores      float64 // CPU seconds of this process (server and client) per second
+}
+
+// tcpEnv is the in-process server: one stream.Manager behind the binary
+// protocol and the Kinesis API, and a gnet discard server.
+type tcpEnv struct {
+	m       *stream.Manager
+	tcpSrv  *tcp.Server
+	api     *httpapi.Server
+	apiAddr string
+	discard *discardServer
+	tcpDone chan error
+}
+
+func startTCPEnv(root string, shards int) (*tcpEnv, error) {
+	quiet := slog.New(slog.DiscardHandler)
+	m, err := stream.Open(stream.Config{DataDir: root, Durability: segment.Async,
+		Segment: segment.Config{FragmentBytes: 64 << 20, Logger: quiet}})
+	if err != nil {
+		return nil, err
+	}
+	e := &tcpEnv{m: m, tcpDone: make(chan error, 1)}
+	if err := m.CreateStream("bench", shards); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	if e.tcpSrv, err = tcp.New(tcp.Config{Store: m, Logger: quiet}); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	go func() { e.tcpDone <- e.tcpSrv.Serve("127.0.0.1:0") }()
+	if e.tcpSrv.Addr() == nil {
+		return nil, errors.Join(<-e.tcpDone, m.Close())
+	}
+	if e.api, err = httpapi.New(httpapi.Config{Manager: m, Logger: quiet}); err != nil {
+		return nil, errors.Join(err, e.close())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, errors.Join(err, e.close())
+	}
+	e.apiAddr = ln.Addr().String()
+	go func() { _ = e.api.Serve(ln) }()
+	if e.discard, err = startDiscardGnet(); err != nil {
+		return nil, errors.Join(err, e.close())
+	}
+	return e, nil
+}
+
+func (e *tcpEnv) close() error {
+	var errs []error
+	if e.discard != nil {
+		errs = append(errs, e.discard.stop())
+	}
+	if e.api != nil {
+		errs = append(errs, e.api.Shutdown())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs = append(errs, e.tcpSrv.Shutdown(ctx), <-e.tcpDone, e.m.Close())
+	return errors.Join(errs...)
+}
+
+// discardServer reads and drops every byte, on gnet: the ceiling of a
+// gnet front end on this machine.
+type discardServer struct {
+	gnet.BuiltinEventEngine
+	addr    string
+	eng     gnet.Engine
+	booted  chan struct{}
+	done    chan error
+	counted atomic.Int64
+}
+
+func (d *discardServer) OnBoot(eng gnet.Engine) gnet.Action {
+	d.eng = eng
+	close(d.booted)
+	return gnet.None
+}
+
+func (d *discardServer) OnTraffic(c gnet.Conn) gnet.Action {
+	n, _ := c.Discard(c.InboundBuffered())
+	d.counted.Add(int64(n))
+	return gnet.None
+}
+
+func startDiscardGnet() (*discardServer, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	d := &discardServer{addr: addr, booted: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		d.done <- gnet.Run(d, "tcp://"+addr, gnet.WithMulticore(true), gnet.WithLogger(gnetQuiet{}))
+	}()
+	select {
+	case <-d.booted:
+		return d, nil
+	case err := <-d.done:
+		return nil, fmt.Errorf("gnet discard server: %w", err)
+	}
+}
+
+func (d *discardServer) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(d.eng.Stop(ctx), <-d.done)
+}
+
+type gnetQuiet struct{}
+
+func (gnetQuiet) Debugf(string, ...any) {}
+func (gnetQuiet) Infof(string, ...any)  {}
+func (gnetQuiet) Warnf(string, ...any)  {}
+func (gnetQuiet) Errorf(string, ...any) {}
+func (gnetQuiet) Fatalf(string, ...any) {}
+
+func runTCP(ctx context.Context, args []string) error {
+	o, err := parseTCPFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	dir := o.dir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	info := machine.Describe(dir)
+	root, err := os.MkdirTemp(dir, "sluice-bench-tcp-")
+	if err != nil {
+		return fmt.Errorf("cannot create run directory: %w", err)
+	}
+	defer os.RemoveAll(root)
+	env, err := startTCPEnv(root, o.shards)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := env.close(); err != nil {
+			logf("closing the servers: %v", err)
+		}
+	}()
+	logf("tcp suite: %d run(s) per scenario and target, %v per run, %d connections, %d producers, %d shards, async",
+		o.runs, o.runTime, o.conns, o.producers, o.shards)
+	results := map[string]map[string][]tcpRun{}
+	profileTop := ""
+	began := time.Now()
+	for _, s := range tcpScenarios {
+		results[s.name()] = map[string][]tcpRun{}
+		for i := range o.runs {
+			for _, t := range tcpTargets {
+				if ctx.Err() != nil {
+					return errors.New("interrupted; results not written")
+				}
+				runtime.GC()
+				var prof string
+				if o.profile && t == tcpBinary && s.size == 100 && i == 0 {
+					prof = root + "/cpu.prof"
+				}
+				r, err := runTCPLoad(env, o, s, t, prof)
+				if err != nil {
+					return fmt.Errorf("%s, %s, run %d: %w", s.name(), t, i+1, err)
+				}
+				if prof != "" {
+					profileTop = pprofTop(prof)
+				}
+				results[s.name()][t] = append(results[s.name()][t], r)
+				logf("[run %d/%d] %-14s %-24s %10s rec/s %8.1f MB/s p50 %s p99 %s | CPU %.2f cores",
+					i+1, o.runs, s.name(), t, fmtRate(r.recs), r.mbps, fmtDur(r.p50), fmtDur(r.p99), r.cores)
+			}
+		}
+	}
+	// Every record the binary runs acknowledged is in the stream: a check
+	// that the figures are of records stored, not only sent.
+	body := tcpSectionText(o, info, time.Since(began), results, profileTop)
+	fmt.Print(body)
+	if o.out != "-" && o.out != "" {
+		if err := report.WriteSection(o.out, resultsTitle, tcpSection, body); err != nil {
+			return err
+		}
+		logf("wrote section %q of %s", tcpSection, o.out)
+	}
+	return nil
+}
+
+// runTCPLoad runs one bounded load of target t.
+func runTCPLoad(env *tcpEnv, o tcpOptions, s tcpScenario, t, profile string) (tcpRun, error) {
+	var recs, reqs atomic.Int64
+	var lats []time.Duration
+	var latMu sync.Mutex
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	data := apiload.RandomData(s.size)
+
+	var work func(deadline time.Time) // runs until deadline
+	var setup, teardown func()
+	switch t {
+	case tcpBinary:
+		var c *sluicetcp.Client
+		setup = func() {
+			var err error
+			if c, err = sluicetcp.New(sluicetcp.Config{Addr: env.tcpSrv.Addr().String(), Conns: o.conns}); err != nil {
+				fail(err)
+			}
+		}
+		teardown = func() { _ = c.Close() }
+		work = func(deadline time.Time) {
+			var wg sync.WaitGroup
+			for p := range o.producers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					batch := make([]sluicetcp.Record, s.batch)
+					for i := range batch {
+						batch[i] = sluicetcp.Record{PartitionKey: apiload.PartitionKey(p, i), Data: data}
+					}
+					l := make([]time.Duration, 0, 256)
+					for time.Now().Before(deadline) {
+						t0 := time.Now()
+						res, err := c.PutRecords(context.Background(), "bench", batch)
+						if err != nil {
+							fail(err)
+							return
+						}
+						for _, r := range res {
+							if r.Err != nil {
+								fail(r.Err)
+								return
+							}
+						}
+						l = append(l, time.Since(t0))
+						recs.Add(int64(len(batch)))
+						reqs.Add(1)
+					}
+					latMu.Lock()
+					lats = append(lats, l...)
+					latMu.Unlock()
+				}()
+			}
+			wg.Wait()
+		}
+	case tcpJSON:
+		work = func(deadline time.Time) {
+			bodies := make([][]byte, o.conns*2)
+			for k := range bodies {
+				bodies[k] = apiload.PutRecordsBody("bench", k, s.jsonBatch, s.size)
+			}
+			res := apiload.Run(apiload.Config{Addr: env.apiAddr, Op: apiload.OpPutRecords, Conns: len(bodies), Body: bodies,
+				RecordsPerRequest: s.jsonBatch, DataBytesPerRequest: s.jsonBatch * s.size,
+				MaxRequests: 1 << 40, MaxDuration: time.Until(deadline), Check: apiload.PutFailedZero})
+			if res.Err != nil {
+				fail(res.Err)
+			}
+			recs.Store(res.Records)
+			reqs.Store(res.Requests)
+			lats = res.Latencies
+		}
+	case tcpDiscard:
+		// The frames the binary client would send, written back to back.
+		p := frame.Put{BatchID: 1, Stream: "bench", Records: make([]frame.Record, s.batch)}
+		for i := range p.Records {
+			p.Records[i] = frame.Record{PartitionKey: []byte(apiload.PartitionKey(0, i)), Data: data}
+		}
+		f := frame.AppendFrame(nil, frame.TypePut, 0, frame.AppendPut(nil, &p))
+		work = func(deadline time.Time) {
+			var wg sync.WaitGroup
+			for range o.conns {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					nc, err := net.Dial("tcp", env.discard.addr)
+					if err != nil {
+						fail(err)
+						return
+					}
+					defer nc.Close()
+					for time.Now().Before(deadline) {
+						if _, err := nc.Write(f); err != nil {
+							fail(err)
+							return
+						}
+						recs.Add(int64(s.batch))
+						reqs.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+		}
+	}
+	if setup != nil {
+		setup()
+		if firstErr != nil {
+			return tcpRun{}, firstErr
+		}
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return tcpRun{}, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return tcpRun{}, err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	cpu0 := selfCPUSeconds()
+	start := time.Now()
+	work(start.Add(o.runTime))
+	secs := time.Since(start).Seconds()
+	cpu1 := selfCPUSeconds()
+	if teardown != nil {
+		teardown()
+	}
+	if firstErr != nil {
+		return tcpRun{}, firstErr
+	}
+	r := tcpRun{recs: float64(recs.Load()) / secs, mbps: float64(recs.Load()) * float64(s.size) / secs / 1e6,
+		cores: (cpu1 - cpu0) / secs, p50: nan, p99: nan}
+	if len(lats) > 0 {
+		l := stats.DurationPercentiles(lats, 50, 99)
+		r.p50, r.p99 = l[0].Seconds(), l[1].Seconds()
+	}
+	return r, nil
+}
+
+// pprofTop summarizes a CPU profile with go tool pprof (best effort).
+func pprofTop(path string) string {
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", path).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(go tool pprof failed: %v)", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// Drop the header lines that name the temporary file and binary.
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "flat ") {
+			return strings.Join(lines[max(i-2, 0):], "\n")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results map[string]map[string][]tcpRun, profileTop string) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("## TCP ingest (tcp)\n\n")
+	cmd := "go run ./bench/cmd/sluice-bench tcp"
+	if o.quick {
+		cmd += " --quick"
+	}
+	w("Generated by `%s`: %d run(s) per scenario and target, %v per run, took %v. Everything runs in one\n", cmd, o.runs, o.runTime, took.Round(time.Second))
+	w("process (server, storage in `async` mode on a stream of %d shards, and the load generators), so the figures\n", o.shards)
+	w("are for the whole machine, client included; \"cores\" is that process's CPU time per second.\n\n")
+	for _, l := range info.Lines() {
+		w("%s\n", l)
+	}
+	w("\n- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
+	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
+	w("- **gnet discard**: the same Put frames written back to back over %d connections to a gnet server that drops them: the ceiling of the network path and gnet on this machine.\n\n", o.conns)
+	w("Figures are medians over runs with [min-max]; MB/s counts record data (1 MB = 10^6 bytes).\n\n")
+	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r'}}
+	col := func(runs []tcpRun, f func(tcpRun) float64) []float64 {
+		out := make([]float64, len(runs))
+		for i, r := range runs {
+			out[i] = f(r)
+		}
+		return out
+	}
+	var verdicts []string
+	for _, s := range tcpScenarios {
+		for _, t := range tcpTargets {
+			runs := results[s.name()][t]
+			if len(runs) == 0 {
+				continue
+			}
+			tb.Add(sizeName(s.size), t,
+				fmtSummary(stats.Summarize(col(runs, func(r tcpRun) float64 { return r.recs })), fmtRate),
+				fmtSummary(stats.Summarize(col(runs, func(r tcpRun) float64 { return r.mbps })), func(v float64) string { return fmt.Sprintf("%.1f", v) }),
+				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p50 }))),
+				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p99 }))),
+				fmt.Sprintf("%.2f", stats.Median(col(runs, func(r tcpRun) float64 { return r.cores }))))
+		}
+		bin := results[s.name()][tcpBinary]
+		js := results[s.name()][tcpJSON]
+		if len(bin) > 0 && len(js) > 0 {
+			ratio := stats.Median(stats.Ratios(col(bin, func(r tcpRun) float64 { return r.recs }), col(js, func(r tcpRun) float64 { return r.recs })))
+			v := "met"
+			if ratio < 2 {
+				v = "NOT met"
+			}
+			verdicts = append(verdicts, fmt.Sprintf("- %s: binary / JSON records/s = %s (target >= 2x: %s)", sizeName(s.size), fmtRatio(ratio), v))
+		}
+		if s.size == 100 && len(bin) > 0 {
+			m := stats.Median(col(bin, func(r tcpRun) float64 { return r.recs }))
+			v := "met"
+			if m < 1.5e6 {
+				v = "NOT met"
+			}
+			verdicts = append(verdicts, fmt.Sprintf("- 100 B over the binary protocol: %s records/s (issue 5 target >= 1.5M/s, async, client included: %s)", fmtRate(m), v))
+		}
+	}
+	w("%s\n", tb.Markdown())
+	for _, v := range verdicts {
+		w("%s\n", v)
+	}
+	if profileTop != "" {
+		w("\nCPU profile of the first binary 100 B run (`go tool pprof -top`, whole process):\n\n```\n%s\n```\n", profileTop)
+	}
+	return b.String()
+}
