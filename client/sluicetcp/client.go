@@ -3,6 +3,7 @@ package sluicetcp
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -148,11 +149,13 @@ func (c *Client) limits(ctx context.Context) (frame.HelloOK, error) {
 }
 
 // batch is one Put: its records (indexes into the caller's slice) and its
-// encoded body, resent unchanged.
+// whole frame, resent unchanged.
 type batch struct {
-	idx  []int
-	body []byte
+	idx   []int
+	frame []byte // header and body
 }
+
+func (b *batch) body() []byte { return b.frame[frame.HeaderSize:] }
 
 // PutRecords puts recs to the stream and returns one Result per record,
 // in order. Records are split into Puts that fit the server's limits and
@@ -183,9 +186,8 @@ func (c *Client) PutRecords(ctx context.Context, streamName string, recs []Recor
 			return nil, err
 		}
 		var retry []int
-		errs := c.sendAll(ctx, streamName, batches, recs, results, &retry)
-		if errs != nil {
-			return nil, errs
+		if err := c.sendAll(ctx, batches, results, &retry); err != nil {
+			return nil, err
 		}
 		todo = retry
 		if len(todo) == 0 || attempt >= c.cfg.MaxAttempts {
@@ -199,49 +201,64 @@ func (c *Client) PutRecords(ctx context.Context, streamName string, recs []Recor
 	return results, nil
 }
 
-// split encodes the records of todo into batches within the limits, each
-// with a new batch id.
+// split encodes the records of todo into Put frames within the limits,
+// each with a new batch id. Records are copied once, into the frame.
 func (c *Client) split(name string, recs []Record, todo []int, lim frame.HelloOK) ([]*batch, error) {
 	var out []*batch
 	maxBody := int(lim.MaxFrame)
-	var cur *batch
-	var count int
-	flush := func() {
-		if cur != nil {
-			b := frame.AppendPutHeader(make([]byte, 0, 64), c.batchID.Add(1), name, count)
-			cur.body = append(b, cur.body...)
-			out = append(out, cur)
-			cur, count = nil, 0
-		}
-	}
 	head := 8 + 1 + len(name) + 4
-	for _, i := range todo {
+	// Group first, so that each frame is allocated at its size.
+	start, size := 0, head
+	groups := [][2]int{}
+	for k, i := range todo {
 		r := &recs[i]
-		if err := frame.ValidateRecord([]byte(r.PartitionKey), []byte(r.ExplicitHashKey)); err != nil {
-			return nil, fmt.Errorf("sluicetcp: record %d: %w", i, err)
+		if len(r.PartitionKey) > frame.MaxPartitionKey || len(r.ExplicitHashKey) > frame.MaxHashKey {
+			return nil, fmt.Errorf("sluicetcp: record %d: %w", i, frame.ValidateRecord([]byte(r.PartitionKey), []byte(r.ExplicitHashKey)))
 		}
-		size := frame.RecordSize(len(r.PartitionKey), len(r.ExplicitHashKey), len(r.Data))
-		if head+size > maxBody {
+		n := frame.RecordSize(len(r.PartitionKey), len(r.ExplicitHashKey), len(r.Data))
+		if head+n > maxBody {
 			return nil, fmt.Errorf("sluicetcp: record %d of %d bytes does not fit in the server's frame limit of %d bytes", i, len(r.Data), maxBody)
 		}
-		if cur != nil && (head+len(cur.body)+size > maxBody || count >= int(lim.MaxRecords)) {
-			flush()
+		if k > start && (size+n > maxBody || k-start >= int(lim.MaxRecords)) {
+			groups = append(groups, [2]int{start, size})
+			start, size = k, head
 		}
-		if cur == nil {
-			cur = &batch{}
-		}
-		cur.idx = append(cur.idx, i)
-		cur.body = frame.AppendRecord(cur.body, []byte(r.PartitionKey), []byte(r.ExplicitHashKey), r.Data)
-		count++
+		size += n
 	}
-	flush()
+	groups = append(groups, [2]int{start, size})
+	for g, gr := range groups {
+		end := len(todo)
+		if g+1 < len(groups) {
+			end = groups[g+1][0]
+		}
+		idx := todo[gr[0]:end]
+		f := make([]byte, frame.HeaderSize, frame.HeaderSize+gr[1])
+		f = frame.AppendPutHeader(f, c.batchID.Add(1), name, len(idx))
+		for _, i := range idx {
+			r := &recs[i]
+			f = appendRecordStrings(f, r.PartitionKey, r.ExplicitHashKey, r.Data)
+		}
+		frame.AppendHeader(f[:0], frame.TypePut, 0, f[frame.HeaderSize:])
+		out = append(out, &batch{idx: idx, frame: f})
+	}
 	return out, nil
+}
+
+// appendRecordStrings is frame.AppendRecord without converting the
+// strings to byte slices.
+func appendRecordStrings(dst []byte, pk, ehk string, data []byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(pk)))
+	dst = append(dst, pk...)
+	dst = append(dst, byte(len(ehk)))
+	dst = append(dst, ehk...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
+	return append(dst, data...)
 }
 
 // sendAll sends batches pipelined and fills results; records to retry in a
 // new batch go to retry. Batches whose answer is lost are resent as they
 // are here.
-func (c *Client) sendAll(ctx context.Context, name string, batches []*batch, recs []Record, results []Result, retry *[]int) error {
+func (c *Client) sendAll(ctx context.Context, batches []*batch, results []Result, retry *[]int) error {
 	type inflight struct {
 		b *batch
 		p *pending
@@ -255,7 +272,7 @@ func (c *Client) sendAll(ctx context.Context, name string, batches []*batch, rec
 			cn, err := c.get(ctx)
 			var p *pending
 			if err == nil {
-				p, err = cn.send(ctx, frame.TypePut, b.body, int64(frame.HeaderSize+len(b.body)))
+				p, err = cn.send(ctx, b.frame, int64(len(b.frame)))
 			}
 			if err != nil {
 				if ctx.Err() != nil {
@@ -343,9 +360,9 @@ func (c *Client) apply(b *batch, rep reply, results []Result, retry *[]int) erro
 		if err := frame.DecodeAck(rep.body, &a, len(b.idx)); err != nil {
 			return fmt.Errorf("%w: %w", errConnBroken, err)
 		}
-		if len(a.Results) != len(b.idx) || a.BatchID != frame.PeekBatchID(b.body) {
+		if len(a.Results) != len(b.idx) || a.BatchID != frame.PeekBatchID(b.body()) {
 			return fmt.Errorf("%w: ack of batch %d with %d results for batch %d of %d records", errConnBroken,
-				a.BatchID, len(a.Results), frame.PeekBatchID(b.body), len(b.idx))
+				a.BatchID, len(a.Results), frame.PeekBatchID(b.body()), len(b.idx))
 		}
 		for j, res := range a.Results {
 			i := b.idx[j]

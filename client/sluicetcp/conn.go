@@ -199,9 +199,10 @@ func (c *conn) err() error {
 	return c.broken
 }
 
-// send writes one request frame (a Put counts size bytes against the
-// window, waiting for credit) and returns its pending answer.
-func (c *conn) send(ctx context.Context, typ byte, body []byte, size int64) (*pending, error) {
+// send writes one request frame (whole, header included; a Put counts
+// size bytes against the window, waiting for credit) and returns its
+// pending answer. buf is not modified.
+func (c *conn) send(ctx context.Context, buf []byte, size int64) (*pending, error) {
 	for {
 		c.mu.Lock()
 		if c.broken != nil {
@@ -223,7 +224,6 @@ func (c *conn) send(ctx context.Context, typ byte, body []byte, size int64) (*pe
 		}
 	}
 	p := &pending{size: size, done: make(chan reply, 1)}
-	buf := frame.AppendFrame(make([]byte, 0, frame.HeaderSize+len(body)), typ, 0, body)
 	c.wmu.Lock()
 	c.mu.Lock()
 	if c.broken != nil {
