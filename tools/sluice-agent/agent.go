@@ -131,11 +131,49 @@ func openAgent(cfg agentConfig, log *slog.Logger, m *agentMetrics, mkSender func
 	return a, nil
 }
 
+// resolve delivers the batch a previous process left in doubt. Meanwhile
+// (the sender may wait --settle and scan the stream) the files are still
+// watched, and every change (a new, rotated or truncated file) is saved
+// with the intent: a file created and copytruncated while the agent was
+// not watching could not be found again.
+func (a *agent) resolve(ctx context.Context, in *intent) error {
+	a.log.Info("finishing the batch in doubt", "batch", in.BatchID, "records", len(in.Records))
+	done := make(chan error, 1)
+	go func() { done <- a.snd.deliver(ctx, in, true) }()
+	tick := time.NewTicker(a.cfg.ScanInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				a.m.batches.Inc()
+			}
+			return err
+		case <-tick.C:
+			a.tl.scan()
+			if a.tl.changed {
+				a.tl.changed = false
+				// The sender is busy: keep its tails and numbering.
+				if err := a.write(in); err != nil {
+					<-done
+					return err
+				}
+			}
+		}
+	}
+}
+
 // save writes the checkpoint with in as the intent (nil: none).
 func (a *agent) save(in *intent) error {
-	a.ck.Files = a.tl.states()
 	a.ck.Tails = a.snd.tails()
 	a.ck.NextBatch = a.snd.nextBatchID()
+	return a.write(in)
+}
+
+// write writes the checkpoint: the files' states, in as the intent, and
+// the tails and next batch id as last set in a.ck.
+func (a *agent) write(in *intent) error {
+	a.ck.Files = a.tl.states()
 	a.ck.Intent = in
 	a.buf = appendCheckpoint(a.buf[:0], a.ck)
 	if err := saveCheckpoint(a.cfg.Checkpoint, a.buf); err != nil {
@@ -182,11 +220,9 @@ func (a *agent) run(ctx context.Context) error {
 	defer a.tl.close()
 	defer a.snd.close()
 	if in := a.ck.Intent; in != nil {
-		a.log.Info("finishing the batch in doubt", "batch", in.BatchID, "records", len(in.Records))
-		if err := a.snd.deliver(ctx, in, true); err != nil {
+		if err := a.resolve(ctx, in); err != nil {
 			return ignoreCanceled(err)
 		}
-		a.m.batches.Inc()
 	}
 	if err := a.save(nil); err != nil {
 		return err

@@ -61,6 +61,9 @@ type tailer struct {
 	nextOrder uint64
 	rr        int
 	buf       []byte
+	// changed is set when a file is found, rotated, truncated or dropped;
+	// the owner clears it.
+	changed bool
 
 	lagMu   sync.Mutex
 	lagSnap map[string]int64
@@ -225,6 +228,7 @@ func (tl *tailer) scan() {
 		t := &tracked{fileState: fileState{Dev: dev, Ino: ino, Key: p, Path: p, Order: tl.nextOrder}, f: f, size: fi.Size()}
 		tl.nextOrder++
 		tl.files = append(tl.files, t)
+		tl.changed = true
 		tl.log.Info("new file", "path", p)
 	}
 	tl.check(now)
@@ -244,6 +248,7 @@ func (tl *tailer) check(now time.Time) {
 			}
 			if err != nil {
 				t.Retired, t.retiredAt = true, now
+				tl.changed = true
 				tl.log.Info("file rotated", "key", t.Key, "offset", t.Offset)
 			}
 		}
@@ -276,6 +281,7 @@ func (tl *tailer) check(now time.Time) {
 // the file is read again from its start.
 func (tl *tailer) truncated(t *tracked, now time.Time) {
 	tl.log.Info("file truncated", "path", t.Path, "offset", t.Offset, "size", t.size)
+	tl.changed = true
 	if t.FPLen > 0 {
 		if c := tl.findCopy(t); c != nil {
 			tl.files = append(tl.files, c)
@@ -340,6 +346,7 @@ func (tl *tailer) head(key string) *tracked {
 
 func (tl *tailer) drop(t *tracked) {
 	t.f.Close()
+	tl.changed = true
 	tl.files = slices.DeleteFunc(tl.files, func(x *tracked) bool { return x == t })
 }
 

@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// lockedBuffer collects a child's output.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// buildBinary compiles the package pkg into a temporary directory.
+func buildBinary(t *testing.T, pkg, name string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("cannot find the go command in PATH: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), name)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// process is a started child.
+type process struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+func startProcess(t *testing.T, out *lockedBuffer, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), out: out, done: make(chan struct{})}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SLUICE_") && !strings.HasPrefix(kv, "AWS_") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// startServer starts the sluice binary and waits for /readyz.
+func startServer(t *testing.T) (api, tcp string) {
+	t.Helper()
+	bin := buildBinary(t, "github.com/sluicehq/sluice/cmd/sluice", "sluice")
+	api, tcp = freeAddr(t), freeAddr(t)
+	out := &lockedBuffer{}
+	p := startProcess(t, out, bin, "--data-dir", filepath.Join(t.TempDir(), "data"), "--api-addr", api, "--tcp-addr", tcp)
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := hc.Get("http://" + api + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return api, tcp
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("sluice exited: %v\n%s", p.err, out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sluice not ready within 15 s:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func testClient(api string) *kinesis.Client {
+	return kinesis.New(kinesis.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + api), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDAGENT", "secret", ""),
+	})
+}
+
+func createStream(t *testing.T, kc *kinesis.Client, name string, shards int32) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		out, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("stream %s not ACTIVE: %v", name, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// readStream returns every record of every shard, per shard in order. A
+// failed read is tried again (reads change nothing), at most 5 times.
+func readStream(t *testing.T, kc *kinesis.Client, name string) [][]types.Record {
+	t.Helper()
+	var err error
+	for range 5 {
+		var out [][]types.Record
+		if out, err = readStreamOnce(kc, name); err == nil {
+			return out
+		}
+		t.Logf("reading the stream: %v (trying again)", err)
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal(err)
+	return nil
+}
+
+func readStreamOnce(kc *kinesis.Client, name string) ([][]types.Record, error) {
+	ctx := context.Background()
+	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(name)})
+	if err != nil {
+		return nil, err
+	}
+	var out [][]types.Record
+	for _, sh := range shards.Shards {
+		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(name), ShardId: sh.ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			return nil, err
+		}
+		var recs []types.Record
+		iter := it.ShardIterator
+		for iter != nil {
+			got, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, got.Records...)
+			if len(got.Records) == 0 && aws.ToInt64(got.MillisBehindLatest) == 0 {
+				break
+			}
+			iter = got.NextShardIterator
+		}
+		out = append(out, recs)
+	}
+	return out, nil
+}
+
+// logWriter appends numbered lines to a file and rotates it.
+type logWriter struct {
+	t        *testing.T
+	dir      string
+	name     string
+	f        *os.File
+	seq      int
+	rotation int
+}
+
+func (w *logWriter) path() string { return filepath.Join(w.dir, w.name) }
+
+func (w *logWriter) open() {
+	f, err := os.OpenFile(w.path(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		w.t.Error(err)
+		return
+	}
+	w.f = f
+}
+
+func (w *logWriter) write(rng *rand.Rand) {
+	pad := strings.Repeat("x", rng.IntN(120))
+	if _, err := fmt.Fprintf(w.f, "%s %06d %s\n", w.name, w.seq, pad); err != nil {
+		w.t.Error(err)
+	}
+	w.seq++
+}
+
+// rotate renames the file away and starts a new one (logrotate's
+// create), or copies it and truncates it (copytruncate).
+func (w *logWriter) rotate(copyTruncate bool) {
+	w.rotation++
+	if copyTruncate {
+		b, err := os.ReadFile(w.path())
+		if err != nil {
+			w.t.Error(err)
+			return
+		}
+		if err := os.WriteFile(fmt.Sprintf("%s.c%d", w.path(), w.rotation), b, 0o644); err != nil {
+			w.t.Error(err)
+		}
+		if err := w.f.Truncate(0); err != nil {
+			w.t.Error(err)
+		}
+		return
+	}
+	w.f.Close()
+	if err := os.Rename(w.path(), fmt.Sprintf("%s.%d", w.path(), w.rotation)); err != nil {
+		w.t.Error(err)
+	}
+	w.open()
+}
+
+// TestAgentKillRestart is the agent test of issue 5: lines appended to
+// files that are rotated (rename + create) and truncated (copytruncate)
+// while the agent runs, the agent SIGKILLed at random moments and
+// restarted, arrive exactly once and in order per file, read back with
+// GetRecords.
+func TestAgentKillRestart(t *testing.T) {
+	agentBin := buildBinary(t, ".", "sluice-agent")
+	api, tcp := startServer(t)
+	kc := testClient(api)
+	for _, proto := range []string{"kinesis", "tcp"} {
+		t.Run("protocol="+proto, func(t *testing.T) {
+			stream := "agent-" + proto
+			createStream(t, kc, stream, 2)
+			dir := t.TempDir()
+			ckpt := filepath.Join(t.TempDir(), "agent.checkpoint")
+			endpoint := "http://" + api
+			if proto == "tcp" {
+				endpoint = tcp
+			}
+			args := []string{"--stream", stream, "--files", filepath.Join(dir, "*.log"), "--files", filepath.Join(dir, "b*.log"),
+				"--endpoint", endpoint, "--protocol", proto, "--checkpoint", ckpt, "--settle", "600ms",
+				"--rotate-wait", "150ms", "--scan-interval", "40ms", "--batch-lines", "40", "--progress", "1s"}
+
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 5))
+			writers := []*logWriter{{name: "a.log"}, {name: "b.log"}, {name: "c.log"}}
+			for _, w := range writers {
+				w.t, w.dir = t, dir
+				w.open()
+			}
+			stop := make(chan struct{})
+			wrote := make(chan struct{})
+			go func() {
+				defer close(wrote)
+				wrng := rand.New(rand.NewPCG(seed, 6))
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					w := writers[wrng.IntN(len(writers))]
+					w.write(wrng)
+					if w.seq%200 == 0 {
+						w.rotate(wrng.IntN(2) == 0)
+					}
+					// About 450 lines/s: a file rotates every 1.3 s, so
+					// that no file is created and copytruncated while
+					// the agent is down (nothing could find that copy).
+					time.Sleep(2 * time.Millisecond)
+				}
+			}()
+
+			out := &lockedBuffer{}
+			kills := 0
+			writeUntil := time.Now().Add(7 * time.Second)
+			for time.Now().Before(writeUntil) {
+				p := startProcess(t, out, agentBin, args...)
+				time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
+				p.kill(t)
+				kills++
+			}
+			close(stop)
+			<-wrote
+			want := map[string]int{}
+			total := 0
+			for _, w := range writers {
+				want[w.name] = w.seq
+				total += w.seq
+				w.f.Close()
+			}
+			t.Logf("%d lines written, agent killed %d times", total, kills)
+
+			final := startProcess(t, out, agentBin, args...)
+			finalStart := time.Now()
+			deadline := time.Now().Add(20 * time.Second)
+			var shards [][]types.Record
+			for {
+				shards = readStream(t, kc, stream)
+				n := 0
+				for _, s := range shards {
+					n += len(s)
+				}
+				if n >= total || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+			// Long enough for a progress line (--progress 1s).
+			time.Sleep(time.Until(finalStart.Add(1500 * time.Millisecond)))
+			_ = final.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-final.done:
+				if final.err != nil {
+					t.Errorf("agent after SIGTERM: %v", final.err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("agent did not stop on SIGTERM")
+			}
+
+			// Every line once, in order per file.
+			runs := map[string][][2]int{}
+			for _, recs := range shards {
+				for _, r := range recs {
+					name, rest, _ := strings.Cut(string(r.Data), " ")
+					seqText, _, _ := strings.Cut(rest, " ")
+					seq, _ := strconv.Atoi(seqText)
+					rs := runs[name]
+					if len(rs) > 0 && rs[len(rs)-1][1]+1 == seq {
+						rs[len(rs)-1][1] = seq
+					} else {
+						rs = append(rs, [2]int{seq, seq})
+					}
+					runs[name] = rs
+				}
+			}
+			if len(runs) != len(want) {
+				t.Errorf("lines of %d files, want %d", len(runs), len(want))
+			}
+			for name, rs := range runs {
+				if len(rs) != 1 || rs[0][0] != 0 || rs[0][1] != want[name]-1 {
+					t.Errorf("%s: got runs of lines %v, want [[0 %d]]", name, rs, want[name]-1)
+				}
+			}
+			next := map[string]int{}
+			bad := 0
+			for _, recs := range shards {
+				for _, r := range recs {
+					name, rest, _ := strings.Cut(string(r.Data), " ")
+					seqText, _, _ := strings.Cut(rest, " ")
+					seq, err := strconv.Atoi(seqText)
+					if _, ok := want[name]; !ok || err != nil {
+						t.Errorf("unexpected record %q", r.Data)
+						bad++
+						continue
+					}
+					if seq != next[name] {
+						t.Errorf("%s: got line %d, want %d (duplicate, loss or reordering)", name, seq, next[name])
+						bad++
+						if seq > next[name] {
+							next[name] = seq + 1
+						}
+					} else {
+						next[name]++
+					}
+					if bad > 20 {
+						t.Fatalf("too many errors; agent log:\n%s", tail(out.String(), 8000))
+					}
+				}
+			}
+			for name, n := range want {
+				if next[name] != n {
+					t.Errorf("%s: got lines up to %d, want %d", name, next[name], n)
+				}
+			}
+			if t.Failed() {
+				logPath := filepath.Join(os.TempDir(), "sluice-agent-"+proto+".log")
+				_ = os.WriteFile(logPath, []byte(out.String()), 0o644)
+				t.Logf("agent log in %s; its end:\n%s", logPath, tail(out.String(), 3000))
+			}
+			log := out.String()
+			if !strings.Contains(log, "sluice-agent: ") || !strings.Contains(log, "lines/s") {
+				t.Errorf("no progress line in the agent's stderr")
+			}
+		})
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
