@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// shipAll reads every line the tailer has now, committing each batch as
+// shipped, and returns them.
+func shipAll(t *testing.T, tl *tailer) []string {
+	t.Helper()
+	var out []string
+	for range 1000 {
+		f, lines, end := tl.next(3, 4096)
+		if f == nil {
+			return out
+		}
+		for _, l := range lines {
+			out = append(out, string(l))
+		}
+		f.Offset = end
+	}
+	t.Fatal("tailer never ran dry")
+	return nil
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newTestTailer(dir string) *tailer {
+	return newTailer(tailConfig{Globs: []string{filepath.Join(dir, "*.log")}, RotateWait: time.Millisecond}, quietLog())
+}
+
+func wantLines(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("lines %q, want %q", got, want)
+	}
+}
+
+func TestAgentTailerPartialLine(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "one\ntwo\nthr")
+	tl := newTestTailer(dir)
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "one", "two")
+	// The unterminated line waits for its newline.
+	wantLines(t, shipAll(t, tl))
+	appendFile(t, p, "ee\n\nfour\n")
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "three", "", "four")
+}
+
+func TestAgentTailerRenameRotation(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "a1\na2\n")
+	tl := newTestTailer(dir)
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "a1", "a2")
+	// Written before the rename, read after it: the old file is drained
+	// first, then the new one is read, its unterminated last line at the
+	// end once the rotation wait is over.
+	appendFile(t, p, "a3\na4")
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b1\nb2\n")
+	tl.scan()
+	time.Sleep(5 * time.Millisecond)
+	wantLines(t, shipAll(t, tl), "a3", "a4", "b1", "b2")
+	if len(tl.files) != 1 {
+		t.Fatalf("%d files tracked after the rotated one was drained, want 1", len(tl.files))
+	}
+}
+
+func TestAgentTailerCopyTruncate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "a1\na2\n")
+	tl := newTestTailer(dir)
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "a1", "a2")
+	appendFile(t, p, "a3\n")
+	// copytruncate: the unshipped a3 is only in the copy now.
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p+".1", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b1 longer than before\n")
+	tl.scan()
+	time.Sleep(5 * time.Millisecond)
+	wantLines(t, shipAll(t, tl), "a3", "b1 longer than before")
+}
+
+func TestAgentTailerTruncateNoCopy(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "a1\na2\n")
+	tl := newTestTailer(dir)
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "a1", "a2")
+	// Truncated and rewritten to a smaller size: read from the start.
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b\n")
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "b")
+}
+
+func TestAgentTailerLongLine(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	long := strings.Repeat("x", 10)
+	appendFile(t, p, long+"\nok\n")
+	tl := newTailer(tailConfig{Globs: []string{filepath.Join(dir, "*.log")}, MaxLineBytes: 4}, quietLog())
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "xxxx", "xxxx", "xx", "ok")
+}
+
+// TestAgentTailerRestore: the checkpoint's states reopen the files, a
+// rotated file by its inode under its new name.
+func TestAgentTailerRestore(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "a1\na2\n")
+	tl := newTestTailer(dir)
+	tl.scan()
+	f, lines, end := tl.next(1, 4096)
+	wantLines(t, []string{string(lines[0])}, "a1")
+	f.Offset = end
+	states := tl.states()
+	tl.close()
+
+	if err := os.Rename(p, filepath.Join(dir, "app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b1\n")
+	tl2 := newTestTailer(dir)
+	defer tl2.close()
+	tl2.restore(states)
+	tl2.scan()
+	time.Sleep(5 * time.Millisecond)
+	wantLines(t, shipAll(t, tl2), "a2", "b1")
+}
+
+func TestAgentCheckpointRoundTrip(t *testing.T) {
+	c := &checkpoint{
+		ProducerID: [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		NextBatch:  42,
+		Files: []fileState{
+			{Dev: 1, Ino: 2, FPLen: 1024, FPHash: 0xdeadbeef, Offset: 99, Order: 3, Key: "/var/log/app.log", Path: "/var/log/app.log"},
+			{Dev: 1, Ino: 7, FPLen: 10, FPHash: 5, Offset: 1 << 40, Order: 2, Retired: true, Key: "/var/log/app.log", Path: "/var/log/app.log.1"},
+		},
+		Tails: []shardTail{{Shard: "shardId-000000000000", Seq: "49590338271490256608559692538361571095921575989136588802"}},
+		Intent: &intent{BatchID: 41, Dev: 1, Ino: 2, Start: 10, End: 99, TimeMS: 1733480000000,
+			Records: []record{{PartitionKey: "k#p.29.0", ExplicitHashKey: "123", Data: []byte("line")}, {PartitionKey: "k"}}},
+	}
+	b := appendCheckpoint(nil, c)
+	got, err := decodeCheckpoint(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
+	}
+	path := filepath.Join(t.TempDir(), "ck")
+	if err := saveCheckpoint(path, b); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := loadCheckpoint(path)
+	if err != nil || !reflect.DeepEqual(loaded, c) {
+		t.Fatalf("load: %v %+v", err, loaded)
+	}
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temporary file left behind: %v", err)
+	}
+	if c, err := loadCheckpoint(filepath.Join(t.TempDir(), "none")); c != nil || err != nil {
+		t.Fatalf("missing checkpoint: %v %v, want nil nil", c, err)
+	}
+
+	// Every corruption is reported, never accepted.
+	cases := map[string]func([]byte) []byte{
+		"truncated":      func(b []byte) []byte { return b[:len(b)-1] },
+		"flipped body":   func(b []byte) []byte { b[30] ^= 1; return b },
+		"bad magic":      func(b []byte) []byte { b[0] = 'X'; return b },
+		"bad version":    func(b []byte) []byte { b[9] = 9; return b },
+		"trailing bytes": func(b []byte) []byte { return append(b, 0) },
+		"empty":          func(b []byte) []byte { return nil },
+	}
+	for name, mutate := range cases {
+		bad := mutate(bytes.Clone(b))
+		if _, err := decodeCheckpoint(bad); !errors.Is(err, errCheckpointCorrupt) {
+			t.Errorf("%s: err %v, want errCheckpointCorrupt", name, err)
+		}
+	}
+	if err := os.WriteFile(path, []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadCheckpoint(path); err == nil || !strings.Contains(err.Error(), "move it away") {
+		t.Fatalf("corrupt checkpoint file: %v", err)
+	}
+}
+
+func TestAgentMarker(t *testing.T) {
+	pk := "some/file.log" + marker("0011223344556677", 0x1f, 7)
+	b, i, ok := parseMarker(pk, "0011223344556677")
+	if !ok || b != 0x1f || i != 7 {
+		t.Fatalf("parseMarker(%q) = %d %d %v", pk, b, i, ok)
+	}
+	for _, bad := range []string{"no marker", "x#0011223344556677.1", "x#ffffffffffffffff.1.2", "x#0011223344556677.z.1", "x#0011223344556677.1.-1"} {
+		if _, _, ok := parseMarker(bad, "0011223344556677"); ok {
+			t.Errorf("parseMarker(%q) ok", bad)
+		}
+	}
+	if got := hashKey(""); got != "281949768489412648962353822266799178366" {
+		t.Errorf("hashKey(\"\") = %s, want MD5 of nothing as decimal", got)
+	}
+	if got := truncKey("aé", 2); got != "a" {
+		t.Errorf("truncKey cut a rune: %q", got)
+	}
+	if !seqLess("9", "10") || seqLess("10", "9") || !seqLess("11", "12") {
+		t.Error("seqLess")
+	}
+}
