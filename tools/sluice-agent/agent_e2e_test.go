@@ -194,9 +194,10 @@ func readStreamOnce(kc *kinesis.Client, name string) ([][]types.Record, error) {
 		var recs []types.Record
 		iter := it.ShardIterator
 		for iter != nil {
+			start := time.Now()
 			got, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("after %s, %d records read: %w", time.Since(start), len(recs), err)
 			}
 			recs = append(recs, got.Records...)
 			if len(got.Records) == 0 && aws.ToInt64(got.MillisBehindLatest) == 0 {
@@ -337,7 +338,8 @@ func TestAgentKillRestart(t *testing.T) {
 			}
 			t.Logf("%d lines written, agent killed %d times", total, kills)
 
-			final := startProcess(t, out, agentBin, args...)
+			metricsAddr := freeAddr(t)
+			final := startProcess(t, out, agentBin, append(args, "--metrics-addr", metricsAddr)...)
 			finalStart := time.Now()
 			deadline := time.Now().Add(20 * time.Second)
 			var shards [][]types.Record
@@ -354,6 +356,18 @@ func TestAgentKillRestart(t *testing.T) {
 			}
 			// Long enough for a progress line (--progress 1s).
 			time.Sleep(time.Until(finalStart.Add(1500 * time.Millisecond)))
+			resp, err := http.Get("http://" + metricsAddr + "/metrics")
+			if err != nil {
+				t.Fatalf("GET /metrics: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{"sluice_agent_lines_total ", "sluice_agent_checkpoint_writes_total ",
+				`sluice_agent_file_lag_bytes{file="` + filepath.Join(dir, "a.log") + `"} 0`} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("/metrics lacks %q:\n%s", want, body)
+				}
+			}
 			_ = final.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-final.done:
@@ -427,6 +441,14 @@ func TestAgentKillRestart(t *testing.T) {
 			log := out.String()
 			if !strings.Contains(log, "sluice-agent: ") || !strings.Contains(log, "lines/s") {
 				t.Errorf("no progress line in the agent's stderr")
+			}
+			// The test is about these paths: make sure the run took them.
+			for _, want := range []string{`msg="file rotated"`, `msg="shipping the rest of the truncated file from its copy"`, "in_doubt=true"} {
+				if n := strings.Count(log, want); n == 0 {
+					t.Errorf("the agent log never shows %s", want)
+				} else {
+					t.Logf("%d x %s", n, want)
+				}
 			}
 		})
 	}
