@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -282,10 +281,7 @@ func (k *kinesisSender) scan(ctx context.Context, in *intent) (map[int]bool, err
 		for iter != nil {
 			out, err := k.client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(k.scanLimit)})
 			if err != nil {
-				var exp *types.ExpiredIteratorException
-				if errors.As(err, &exp) {
-					return nil, fmt.Errorf("GetRecords %s: %w", id, err)
-				}
+				// An expired iterator too: the caller scans again.
 				return nil, fmt.Errorf("GetRecords %s: %w", id, err)
 			}
 			for _, r := range out.Records {
@@ -315,6 +311,10 @@ type tcpSender struct {
 	backoff time.Duration
 	log     *slog.Logger
 	m       *agentMetrics
+	// high is past every batch id this process (or, by the skip at start,
+	// a dead one) may have used: after a replay, numbering resumes here
+	// so that no id is reused for other records (BATCH_MISMATCH).
+	high uint64
 }
 
 func newTCPSender(cfg sluicetcp.Config, stream string, backoff time.Duration, log *slog.Logger, m *agentMetrics) (*tcpSender, error) {
@@ -322,7 +322,7 @@ func newTCPSender(cfg sluicetcp.Config, stream string, backoff time.Duration, lo
 	if err != nil {
 		return nil, err
 	}
-	return &tcpSender{cfg: cfg, client: c, stream: stream, backoff: backoff, log: log, m: m}, nil
+	return &tcpSender{cfg: cfg, client: c, stream: stream, backoff: backoff, log: log, m: m, high: c.NextBatchID()}, nil
 }
 
 func (s *tcpSender) nextBatchID() uint64 { return s.client.NextBatchID() }
@@ -331,6 +331,7 @@ func (s *tcpSender) close()              { s.client.Close() }
 
 // restart replaces the client by one whose next Put has batch id first.
 func (s *tcpSender) restart(first uint64) error {
+	s.high = max(s.high, s.client.NextBatchID())
 	s.client.Close()
 	cfg := s.cfg
 	cfg.FirstBatchID = first
@@ -384,6 +385,9 @@ func (s *tcpSender) deliver(ctx context.Context, in *intent, inDoubt bool) error
 			todo = failed
 		}
 		if err == nil {
+			if replay {
+				return s.restart(max(s.high, s.client.NextBatchID()))
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
