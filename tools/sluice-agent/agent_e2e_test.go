@@ -108,12 +108,12 @@ func (p *process) kill(t *testing.T) {
 }
 
 // startServer starts the sluice binary and waits for /readyz.
-func startServer(t *testing.T) (api, tcp string) {
+func startServer(t *testing.T, extra ...string) (api, tcp string) {
 	t.Helper()
 	bin := buildBinary(t, "github.com/sluicehq/sluice/cmd/sluice", "sluice")
 	api, tcp = freeAddr(t), freeAddr(t)
 	out := &lockedBuffer{}
-	p := startProcess(t, out, bin, "--data-dir", filepath.Join(t.TempDir(), "data"), "--api-addr", api, "--tcp-addr", tcp)
+	p := startProcess(t, out, bin, append([]string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--api-addr", api, "--tcp-addr", tcp}, extra...)...)
 	hc := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -173,7 +173,8 @@ func readStream(t *testing.T, kc *kinesis.Client, name string) [][]types.Record 
 			return out
 		}
 		t.Logf("reading the stream: %v (trying again)", err)
-		time.Sleep(100 * time.Millisecond)
+		// Past a throttled read too (--emulate-quotas: 5 reads/s).
+		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatal(err)
 	return nil
@@ -309,7 +310,7 @@ func TestAgentKillRestart(t *testing.T) {
 					w := writers[wrng.IntN(len(writers))]
 					w.write(wrng)
 					if w.seq%200 == 0 {
-						w.rotate(wrng.IntN(2) == 0)
+						w.rotate(w.rotation%2 == 0) // alternately copytruncate and rename
 					}
 					// About 450 lines/s: a file rotates every 1.3 s, so
 					// that no file is created and copytruncated while
@@ -459,4 +460,68 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// TestAgentThrottled: against AWS's per-shard quotas (--emulate-quotas,
+// 1,000 records/s), PutRecords fails some entries; only those are sent
+// again, and every line still arrives exactly once.
+func TestAgentThrottled(t *testing.T) {
+	agentBin := buildBinary(t, ".", "sluice-agent")
+	api, _ := startServer(t, "--emulate-quotas")
+	kc := testClient(api)
+	createStream(t, kc, "throttled", 1)
+	dir := t.TempDir()
+	var b strings.Builder
+	const lines = 2500
+	for i := range lines {
+		fmt.Fprintf(&b, "x.log %06d\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x.log"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := freeAddr(t)
+	out := &lockedBuffer{}
+	p := startProcess(t, out, agentBin, "--stream", "throttled", "--files", filepath.Join(dir, "*.log"),
+		"--endpoint", "http://"+api, "--checkpoint", filepath.Join(t.TempDir(), "ck"), "--metrics-addr", metricsAddr, "--progress", "0")
+	deadline := time.Now().Add(20 * time.Second)
+	var recs []types.Record
+	for {
+		recs = readStream(t, kc, "throttled")[0]
+		if len(recs) >= lines || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(1500 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	seen := map[string]int{}
+	for _, r := range recs {
+		seen[string(r.Data)]++
+	}
+	for i := range lines {
+		if l := fmt.Sprintf("x.log %06d", i); seen[l] != 1 {
+			t.Errorf("line %q arrived %d times, want 1", l, seen[l])
+		}
+	}
+	if len(recs) != lines {
+		t.Errorf("%d records, want %d", len(recs), lines)
+	}
+	retried := ""
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "sluice_agent_records_retried_total ") {
+			retried = strings.TrimPrefix(l, "sluice_agent_records_retried_total ")
+		}
+	}
+	if n, err := strconv.Atoi(retried); err != nil || n == 0 {
+		t.Errorf("sluice_agent_records_retried_total %q, want > 0 (the quota should have failed some entries)", retried)
+	}
+	if t.Failed() {
+		t.Logf("agent log:\n%s", tail(out.String(), 4000))
+	}
 }
