@@ -426,20 +426,24 @@ func runTCPLoad(env *tcpEnv, o tcpOptions, s tcpScenario, t, profile string) (tc
 	return r, nil
 }
 
-// pprofTop summarizes a CPU profile with go tool pprof (best effort).
+// pprofTop summarizes a CPU profile with go tool pprof (best effort): the
+// top functions by own time, and sluice's functions by cumulative time.
 func pprofTop(path string) string {
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", path).CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("(go tool pprof failed: %v)", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	// Drop the header lines that name the temporary file and binary.
-	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimSpace(l), "flat ") {
-			return strings.Join(lines[max(i-2, 0):], "\n")
+	run := func(args ...string) string {
+		out, err := exec.Command("go", append([]string{"tool", "pprof"}, append(args, path)...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Sprintf("(go tool pprof failed: %v)", err)
 		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		// Drop the header lines that name the temporary file and binary.
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), "flat ") {
+				return strings.Join(lines[max(i-2, 0):], "\n")
+			}
+		}
+		return strings.Join(lines, "\n")
 	}
-	return strings.Join(lines, "\n")
+	return run("-top", "-nodecount=25") + "\n\n" + run("-top", "-cum", "-nodecount=25", "-show=sluicehq|gnet|syscall|runtime.gcBgMarkWorker")
 }
 
 func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results map[string]map[string][]tcpRun, profileTop string) string {
