@@ -39,6 +39,9 @@ type Server struct {
 
 	stopTicker chan struct{}
 	tickerDone chan struct{}
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // New checks cfg and returns a Server; Serve starts it.
@@ -131,25 +134,44 @@ func (s *Server) tick() {
 
 // Shutdown stops reading new frames, lets the queued batches finish and
 // their acks go out (until ctx ends), tells every client SHUTTING_DOWN and
-// stops the engine. Safe to call once Serve has started.
+// stops the engine. Safe to call once Serve has started; later calls
+// return the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.started
 	if !s.booted.Load() {
 		return nil
 	}
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	s.mu.Lock()
-	for st := range s.conns {
-		_ = st.conn.Wake(nil)
-	}
-	s.mu.Unlock()
+	// Every connection, once woken, queues SHUTTING_DOWN after its pending
+	// batches, and the write of that frame closes it. Wait for all of them
+	// (waking again now and then: a connection that opened just as the
+	// drain began may have missed the first wake).
 	var err error
 	poll := time.NewTicker(5 * time.Millisecond)
-	for s.inflight.Load() > 0 && err == nil {
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		n := len(s.conns)
+		if i%20 == 0 {
+			for st := range s.conns {
+				_ = st.conn.Wake(nil)
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 && s.inflight.Load() == 0 {
+			break
+		}
 		select {
 		case <-ctx.Done():
-			err = fmt.Errorf("tcp: %d bytes of batches still in flight: %w", s.inflight.Load(), ctx.Err())
+			err = fmt.Errorf("tcp: %d connections with %d bytes of batches still open: %w", n, s.inflight.Load(), ctx.Err())
 		case <-poll.C:
+		}
+		if err != nil {
+			break
 		}
 	}
 	poll.Stop()
