@@ -245,7 +245,7 @@ func runTCP(ctx context.Context, args []string) error {
 		o.runs, o.runTime, o.conns, o.producers, o.shards)
 	results := map[string]map[string][]tcpRun{}
 	profileTop := ""
-	began := time.Now()
+	began, loadStart := time.Now(), loadAvg()
 	for _, s := range tcpScenarios {
 		results[s.name()] = map[string][]tcpRun{}
 		for i := range o.runs {
@@ -271,9 +271,7 @@ func runTCP(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	// Every record the binary runs acknowledged is in the stream: a check
-	// that the figures are of records stored, not only sent.
-	body := tcpSectionText(o, info, time.Since(began), results, profileTop)
+	body := tcpSectionText(o, info, time.Since(began), results, profileTop, loadStart)
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, tcpSection, body); err != nil {
@@ -446,7 +444,20 @@ func pprofTop(path string) string {
 	return run("-top", "-nodecount=25") + "\n\n" + run("-top", "-cum", "-nodecount=25", "-show=sluicehq|gnet|syscall|runtime.gcBgMarkWorker")
 }
 
-func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results map[string]map[string][]tcpRun, profileTop string) string {
+// loadAvg returns the 1-minute load average from /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results map[string]map[string][]tcpRun, profileTop, loadStart string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## TCP ingest (tcp)\n\n")
@@ -463,9 +474,12 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results
 	w("\n- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
 	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
 	w("- **gnet discard**: the same Put frames written back to back over %d connections to a gnet server that drops them: the ceiling of the network path and gnet on this machine.\n\n", o.conns)
-	w("Figures are medians over runs with [min-max]; MB/s counts record data (1 MB = 10^6 bytes).\n\n")
-	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores"},
-		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r'}}
+	w("Figures are medians over runs with [min-max]; MB/s counts record data (1 MB = 10^6 bytes). The machine is\n")
+	w("shared with other jobs (load average %s at the start, %s at the end, on %d CPUs), so the CPU this process\n", loadStart, loadAvg(), info.CPUs)
+	w("gets varies from run to run; records per CPU-second (records/s divided by the cores used) is the figure that\n")
+	w("compares paths on a loaded machine.\n\n")
+	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores", "records per CPU-second"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'}}
 	col := func(runs []tcpRun, f func(tcpRun) float64) []float64 {
 		out := make([]float64, len(runs))
 		for i, r := range runs {
@@ -485,7 +499,8 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results
 				fmtSummary(stats.Summarize(col(runs, func(r tcpRun) float64 { return r.mbps })), func(v float64) string { return fmt.Sprintf("%.1f", v) }),
 				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p50 }))),
 				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p99 }))),
-				fmt.Sprintf("%.2f", stats.Median(col(runs, func(r tcpRun) float64 { return r.cores }))))
+				fmt.Sprintf("%.2f", stats.Median(col(runs, func(r tcpRun) float64 { return r.cores }))),
+				fmtSummary(stats.Summarize(col(runs, func(r tcpRun) float64 { return r.recs / max(r.cores, 1e-9) })), fmtRate))
 		}
 		bin := results[s.name()][tcpBinary]
 		js := results[s.name()][tcpJSON]
