@@ -66,6 +66,11 @@ func (s *Server) Serve(addr string) error {
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.EventLoops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		// One read per event-loop buffer: a buffer that holds a whole Put
+		// (up to MaxFrameBytes, 1 MiB at most here) lets Peek return it
+		// in place instead of assembling it from gnet's ring buffer. The
+		// buffer is per event loop, not per connection.
+		gnet.WithReadBufferCap(min(s.cfg.MaxFrameBytes+frame.HeaderSize, 1<<20)),
 		gnet.WithReusePort(false),
 		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
 	)
