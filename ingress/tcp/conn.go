@@ -97,6 +97,7 @@ func (st *connState) stop() {
 func (st *connState) fatal(code frame.Code, batch uint64, msg string) {
 	st.phase = phaseDead
 	st.deadline.Store(0)
+	errorCounter(code).Inc()
 	e := frame.Error{BatchID: batch, Code: code, Fatal: true, Message: msg}
 	st.enqueue(&request{resp: frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &e)), fatal: true})
 	_, _ = st.conn.Discard(st.conn.InboundBuffered())
@@ -108,6 +109,7 @@ func (st *connState) reply(typ byte, body []byte) {
 }
 
 func (st *connState) replyError(code frame.Code, batch uint64, msg string) {
+	errorCounter(code).Inc()
 	st.reply(frame.TypeError, frame.AppendError(nil, &frame.Error{BatchID: batch, Code: code, Message: msg}))
 }
 
@@ -151,6 +153,7 @@ func (st *connState) onTraffic() {
 			if st.inflight.Load()+int64(total) > int64(s.cfg.WindowBytes) {
 				st.wantWake.Store(true)
 				if st.inflight.Load()+int64(total) > int64(s.cfg.WindowBytes) {
+					windowPausesTotal.Inc()
 					paused = true
 					break
 				}
@@ -160,6 +163,7 @@ func (st *connState) onTraffic() {
 				break
 			}
 			if !s.acquire(st, int64(total)) {
+				budgetPausesTotal.Inc()
 				paused = true
 				break
 			}
@@ -274,6 +278,11 @@ func (st *connState) handlePut(h frame.Header, raw []byte, size int64) {
 		st.enqueue(&request{bytes: size, resp: errorFrame(frame.CodeMalformed, frame.PeekBatchID(body), err.Error())})
 		return
 	}
+	putsTotal.Inc()
+	recordsTotal.Add(len(p.Records))
+	for i := range p.Records {
+		recordBytesTotal.Add(len(p.Records[i].Data))
+	}
 	r := &request{bytes: size, put: p, body: body}
 	if st.dedupOn && p.BatchID != 0 {
 		r.crc = h.BodyCRC
@@ -283,6 +292,7 @@ func (st *connState) handlePut(h frame.Header, raw []byte, size int64) {
 }
 
 func errorFrame(code frame.Code, batch uint64, msg string) []byte {
+	errorCounter(code).Inc()
 	return frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &frame.Error{BatchID: batch, Code: code, Message: msg}))
 }
 
@@ -391,6 +401,7 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 				"the batch id was already used for other records by this producer")...)
 		}
 		if first.dedup.ok {
+			dedupReplaysTotal.Inc()
 			return frame.AppendFrame(out, frame.TypeAck, 0, first.dedup.resp)
 		}
 		first.dedup, first.fresh = nil, false // the first attempt failed: run again

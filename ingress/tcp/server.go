@@ -203,6 +203,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		}
 		return frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &e)), gnet.Close
 	}
+	connsTotal.Inc()
 	st := newConnState(s, c)
 	if _, err := rand.Read(st.nonce[:]); err != nil {
 		panic("BUG: crypto/rand failed: " + err.Error())
