@@ -172,6 +172,11 @@ func (st *connState) onTraffic() {
 		}
 		fb, err := c.Peek(total)
 		if err != nil {
+			// Cannot happen (total bytes are buffered); give back what the
+			// Put took so the budget cannot leak.
+			if h.Type == frame.TypePut && st.phase == phaseReady {
+				s.release(int64(total))
+			}
 			break
 		}
 		body := fb[frame.HeaderSize:]
