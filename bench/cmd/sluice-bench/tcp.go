@@ -35,11 +35,27 @@ const tcpSection = "tcp"
 // Targets of the tcp suite, in column order.
 const (
 	tcpBinary  = "binary protocol"
+	tcpNull    = "binary, null store"
 	tcpJSON    = "Kinesis JSON PutRecords"
 	tcpDiscard = "gnet discard"
 )
 
-var tcpTargets = []string{tcpBinary, tcpJSON, tcpDiscard}
+var tcpTargets = []string{tcpBinary, tcpNull, tcpJSON, tcpDiscard}
+
+// nullStore acknowledges every record at once with a fixed shard and a
+// sequence number of real length: the binary protocol's cost without
+// storage.
+type nullStore struct{}
+
+const nullSeq = "49671234567890123456789012345678901234567890123456789012"
+
+func (nullStore) PutRecords(_ string, recs []stream.PutEntry) ([]stream.PutResult, error) {
+	out := make([]stream.PutResult, len(recs))
+	for i := range out {
+		out[i] = stream.PutResult{ShardID: "shardId-000000000000", SequenceNumber: nullSeq}
+	}
+	return out, nil
+}
 
 type tcpOptions struct {
 	quick     bool
@@ -105,12 +121,14 @@ type tcpRun struct {
 // tcpEnv is the in-process server: one stream.Manager behind the binary
 // protocol and the Kinesis API, and a gnet discard server.
 type tcpEnv struct {
-	m       *stream.Manager
-	tcpSrv  *tcp.Server
-	api     *httpapi.Server
-	apiAddr string
-	discard *discardServer
-	tcpDone chan error
+	m        *stream.Manager
+	tcpSrv   *tcp.Server
+	nullSrv  *tcp.Server
+	nullDone chan error
+	api      *httpapi.Server
+	apiAddr  string
+	discard  *discardServer
+	tcpDone  chan error
 }
 
 func startTCPEnv(root string, shards int) (*tcpEnv, error) {
@@ -120,7 +138,7 @@ func startTCPEnv(root string, shards int) (*tcpEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &tcpEnv{m: m, tcpDone: make(chan error, 1)}
+	e := &tcpEnv{m: m, tcpDone: make(chan error, 1), nullDone: make(chan error, 1)}
 	if err := m.CreateStream("bench", shards); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
@@ -130,6 +148,15 @@ func startTCPEnv(root string, shards int) (*tcpEnv, error) {
 	go func() { e.tcpDone <- e.tcpSrv.Serve("127.0.0.1:0") }()
 	if e.tcpSrv.Addr() == nil {
 		return nil, errors.Join(<-e.tcpDone, m.Close())
+	}
+	if e.nullSrv, err = tcp.New(tcp.Config{Store: nullStore{}, Logger: quiet}); err != nil {
+		return nil, errors.Join(err, e.close())
+	}
+	go func() { e.nullDone <- e.nullSrv.Serve("127.0.0.1:0") }()
+	if e.nullSrv.Addr() == nil {
+		err := <-e.nullDone
+		e.nullSrv = nil
+		return nil, errors.Join(err, e.close())
 	}
 	if e.api, err = httpapi.New(httpapi.Config{Manager: m, Logger: quiet}); err != nil {
 		return nil, errors.Join(err, e.close())
@@ -156,6 +183,9 @@ func (e *tcpEnv) close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if e.nullSrv != nil {
+		errs = append(errs, e.nullSrv.Shutdown(ctx), <-e.nullDone)
+	}
 	errs = append(errs, e.tcpSrv.Shutdown(ctx), <-e.tcpDone, e.m.Close())
 	return errors.Join(errs...)
 }
@@ -295,11 +325,15 @@ func runTCPLoad(env *tcpEnv, o tcpOptions, s tcpScenario, t, profile string) (tc
 	var work func(deadline time.Time) // runs until deadline
 	var setup, teardown func()
 	switch t {
-	case tcpBinary:
+	case tcpBinary, tcpNull:
 		var c *sluicetcp.Client
+		addr := env.tcpSrv.Addr().String()
+		if t == tcpNull {
+			addr = env.nullSrv.Addr().String()
+		}
 		setup = func() {
 			var err error
-			if c, err = sluicetcp.New(sluicetcp.Config{Addr: env.tcpSrv.Addr().String(), Conns: o.conns}); err != nil {
+			if c, err = sluicetcp.New(sluicetcp.Config{Addr: addr, Conns: o.conns}); err != nil {
 				fail(err)
 			}
 		}
@@ -472,6 +506,7 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results
 		w("%s\n", l)
 	}
 	w("\n- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
+	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (fixed shard id and a 56-digit sequence number): the protocol's own cost, client included, without storage.\n")
 	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
 	w("- **gnet discard**: the same Put frames written back to back over %d connections to a gnet server that drops them: the ceiling of the network path and gnet on this machine.\n\n", o.conns)
 	w("Figures are medians over runs with [min-max]; MB/s counts record data (1 MB = 10^6 bytes). The machine is\n")
