@@ -3,6 +3,7 @@ package tcp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -358,7 +359,8 @@ func (st *connState) give(n int64) {
 
 // process answers batch in order with one write.
 func (st *connState) process(batch []*request) {
-	var out []byte
+	bp := outPool.Get().(*[]byte)
+	out := (*bp)[:0]
 	var freed int64
 	fatal := false
 	for i := 0; i < len(batch); {
@@ -386,11 +388,28 @@ func (st *connState) process(batch []*request) {
 	// client that sends on receiving an ack never exceeds the window as
 	// the server counts it.
 	st.give(freed)
+	// gnet copies out into the connection's buffer or the socket before it
+	// calls the callback, so the buffer goes back to the pool there.
+	*bp = out
 	if fatal {
-		_ = st.conn.AsyncWrite(out, func(c gnet.Conn, _ error) error { return c.Close() })
+		_ = st.conn.AsyncWrite(out, func(c gnet.Conn, _ error) error { putOut(bp); return c.Close() })
 		return
 	}
-	_ = st.conn.AsyncWrite(out, nil)
+	if err := st.conn.AsyncWrite(out, func(gnet.Conn, error) error { putOut(bp); return nil }); err != nil {
+		putOut(bp)
+	}
+}
+
+// outPool holds answer buffers of process.
+var outPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// putOut returns a buffer to outPool; very large ones are dropped.
+func putOut(bp *[]byte) {
+	if cap(*bp) > 8<<20 {
+		*bp = nil
+	}
+	*bp = (*bp)[:0]
+	outPool.Put(bp)
 }
 
 // putRun writes the records of run (Puts to one stream) and appends their
@@ -437,6 +456,17 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 			out = st.putRun(out, []*request{r})
 		}
 		return out
+	}
+	if err == nil {
+		// Size the answers once: an Ack is most of what goes back.
+		need := len(run) * (frame.HeaderSize + 12)
+		for i := range results {
+			need += 4 + len(results[i].ShardID) + len(results[i].SequenceNumber)
+			if results[i].Err != nil {
+				need += 64
+			}
+		}
+		out = slices.Grow(out, need)
 	}
 	off := 0
 	for _, r := range run {
