@@ -279,8 +279,9 @@ func (st *connState) handlePut(h frame.Header, raw []byte, size int64) {
 		return
 	}
 	body := append([]byte(nil), raw...) // raw is gnet's buffer, valid until Discard
-	p := &frame.Put{}
+	p := putPool.Get().(*frame.Put)
 	if err := frame.DecodePut(body, p, st.srv.cfg.MaxRecords); err != nil {
+		releasePut(p)
 		st.enqueue(&request{bytes: size, resp: errorFrame(frame.CodeMalformed, frame.PeekBatchID(body), err.Error())})
 		return
 	}
@@ -295,6 +296,19 @@ func (st *connState) handlePut(h frame.Header, raw []byte, size int64) {
 		r.dedup, r.fresh = st.srv.dedup.begin(dedupKey{st.producer, p.BatchID}, h.BodyCRC)
 	}
 	st.enqueue(r)
+}
+
+// putPool holds decoded Puts (their Records slices); a request's Put goes
+// back once its answer is built.
+var putPool = sync.Pool{New: func() any { return new(frame.Put) }}
+
+func releasePut(p *frame.Put) {
+	if cap(p.Records) > 1<<16 {
+		p.Records = nil
+	}
+	clear(p.Records[:cap(p.Records)])
+	p.Records = p.Records[:0]
+	putPool.Put(p)
 }
 
 func errorFrame(code frame.Code, batch uint64, msg string) []byte {
@@ -381,6 +395,8 @@ func (st *connState) process(batch []*request) {
 		out = st.putRun(out, batch[i:j])
 		for _, q := range batch[i:j] {
 			freed += q.bytes
+			releasePut(q.put)
+			q.put, q.body = nil, nil
 		}
 		i = j
 	}
