@@ -30,7 +30,7 @@ SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
 E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api clean \
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-tcp clean \
 	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
@@ -83,10 +83,15 @@ e2e-clients: e2e-deps
 	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
 	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
 
-bench: bench-segment bench-api
+bench: bench-segment bench-api bench-tcp
 
 bench-segment:
 	$(GO) run ./bench/cmd/sluice-bench segment
+
+# The binary TCP protocol beside the JSON API and a gnet discard server,
+# in one process; about 2 minutes.
+bench-tcp:
+	$(GO) run ./bench/cmd/sluice-bench tcp $(BENCH_TCP_FLAGS)
 
 # The Kinesis API against kinesalite (npm, installed once) and a discard
 # server; about 8 minutes. BENCH_API_FLAGS=--quick for a short pass.

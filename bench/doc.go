@@ -2,7 +2,8 @@
 // has no code of its own; see its subdirectories:
 //
 //   - cmd/sluice-bench: the command that runs a suite and writes its
-//     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment").
+//     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment";
+//     suites segment, api and tcp).
 //   - internal/segload: bounded loads on the segment package's public API
 //     (append, read, read with lost fragments) and the plain-file
 //     baselines they are compared with.

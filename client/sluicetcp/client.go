@@ -372,8 +372,9 @@ func (c *Client) dropAll(err error) {
 func (c *Client) apply(b *batch, rep reply, results []Result, retry *[]int) error {
 	switch rep.typ {
 	case frame.TypeAck:
-		var a frame.Ack
-		if err := frame.DecodeAck(rep.body, &a, len(b.idx)); err != nil {
+		a := ackPool.Get().(*frame.Ack)
+		defer ackPool.Put(a)
+		if err := frame.DecodeAck(rep.body, a, len(b.idx)); err != nil {
 			return fmt.Errorf("%w: %w", errConnBroken, err)
 		}
 		if len(a.Results) != len(b.idx) || a.BatchID != frame.PeekBatchID(b.body()) {
@@ -402,6 +403,10 @@ func (c *Client) apply(b *batch, rep reply, results []Result, retry *[]int) erro
 		return fmt.Errorf("%w: answer of type 0x%02x to a Put", errConnBroken, rep.typ)
 	}
 }
+
+// ackPool holds decoded Acks (their Results slices); apply copies what it
+// keeps.
+var ackPool = sync.Pool{New: func() any { return new(frame.Ack) }}
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

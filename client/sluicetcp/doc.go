@@ -2,7 +2,8 @@
 // (wire/PROTOCOL.md): a pool of connections (Config.Conns), each
 // pipelined within the window the server advertises, PutRecords that
 // splits records into Puts within the server's frame and record limits,
-// and retries.
+// retries, and a Batcher that collects records added one at a time into
+// batches (by count, bytes or linger) with a bound on batches in flight.
 //
 // # Retries and duplicates
 //

@@ -3,6 +3,7 @@ package tcp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,7 @@ func (st *connState) stop() {
 func (st *connState) fatal(code frame.Code, batch uint64, msg string) {
 	st.phase = phaseDead
 	st.deadline.Store(0)
+	errorCounter(code).Inc()
 	e := frame.Error{BatchID: batch, Code: code, Fatal: true, Message: msg}
 	st.enqueue(&request{resp: frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &e)), fatal: true})
 	_, _ = st.conn.Discard(st.conn.InboundBuffered())
@@ -108,6 +110,7 @@ func (st *connState) reply(typ byte, body []byte) {
 }
 
 func (st *connState) replyError(code frame.Code, batch uint64, msg string) {
+	errorCounter(code).Inc()
 	st.reply(frame.TypeError, frame.AppendError(nil, &frame.Error{BatchID: batch, Code: code, Message: msg}))
 }
 
@@ -151,6 +154,7 @@ func (st *connState) onTraffic() {
 			if st.inflight.Load()+int64(total) > int64(s.cfg.WindowBytes) {
 				st.wantWake.Store(true)
 				if st.inflight.Load()+int64(total) > int64(s.cfg.WindowBytes) {
+					windowPausesTotal.Inc()
 					paused = true
 					break
 				}
@@ -160,6 +164,7 @@ func (st *connState) onTraffic() {
 				break
 			}
 			if !s.acquire(st, int64(total)) {
+				budgetPausesTotal.Inc()
 				paused = true
 				break
 			}
@@ -168,6 +173,11 @@ func (st *connState) onTraffic() {
 		}
 		fb, err := c.Peek(total)
 		if err != nil {
+			// Cannot happen (total bytes are buffered); give back what the
+			// Put took so the budget cannot leak.
+			if h.Type == frame.TypePut && st.phase == phaseReady {
+				s.release(int64(total))
+			}
 			break
 		}
 		body := fb[frame.HeaderSize:]
@@ -269,10 +279,16 @@ func (st *connState) handlePut(h frame.Header, raw []byte, size int64) {
 		return
 	}
 	body := append([]byte(nil), raw...) // raw is gnet's buffer, valid until Discard
-	p := &frame.Put{}
+	p := putPool.Get().(*frame.Put)
 	if err := frame.DecodePut(body, p, st.srv.cfg.MaxRecords); err != nil {
+		releasePut(p)
 		st.enqueue(&request{bytes: size, resp: errorFrame(frame.CodeMalformed, frame.PeekBatchID(body), err.Error())})
 		return
+	}
+	putsTotal.Inc()
+	recordsTotal.Add(len(p.Records))
+	for i := range p.Records {
+		recordBytesTotal.Add(len(p.Records[i].Data))
 	}
 	r := &request{bytes: size, put: p, body: body}
 	if st.dedupOn && p.BatchID != 0 {
@@ -282,7 +298,21 @@ func (st *connState) handlePut(h frame.Header, raw []byte, size int64) {
 	st.enqueue(r)
 }
 
+// putPool holds decoded Puts (their Records slices); a request's Put goes
+// back once its answer is built.
+var putPool = sync.Pool{New: func() any { return new(frame.Put) }}
+
+func releasePut(p *frame.Put) {
+	if cap(p.Records) > 1<<16 {
+		p.Records = nil
+	}
+	clear(p.Records[:cap(p.Records)])
+	p.Records = p.Records[:0]
+	putPool.Put(p)
+}
+
 func errorFrame(code frame.Code, batch uint64, msg string) []byte {
+	errorCounter(code).Inc()
 	return frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &frame.Error{BatchID: batch, Code: code, Message: msg}))
 }
 
@@ -343,7 +373,8 @@ func (st *connState) give(n int64) {
 
 // process answers batch in order with one write.
 func (st *connState) process(batch []*request) {
-	var out []byte
+	bp := outPool.Get().(*[]byte)
+	out := (*bp)[:0]
 	var freed int64
 	fatal := false
 	for i := 0; i < len(batch); {
@@ -364,6 +395,8 @@ func (st *connState) process(batch []*request) {
 		out = st.putRun(out, batch[i:j])
 		for _, q := range batch[i:j] {
 			freed += q.bytes
+			releasePut(q.put)
+			q.put, q.body = nil, nil
 		}
 		i = j
 	}
@@ -371,11 +404,28 @@ func (st *connState) process(batch []*request) {
 	// client that sends on receiving an ack never exceeds the window as
 	// the server counts it.
 	st.give(freed)
+	// gnet copies out into the connection's buffer or the socket before it
+	// calls the callback, so the buffer goes back to the pool there.
+	*bp = out
 	if fatal {
-		_ = st.conn.AsyncWrite(out, func(c gnet.Conn, _ error) error { return c.Close() })
+		_ = st.conn.AsyncWrite(out, func(c gnet.Conn, _ error) error { putOut(bp); return c.Close() })
 		return
 	}
-	_ = st.conn.AsyncWrite(out, nil)
+	if err := st.conn.AsyncWrite(out, func(gnet.Conn, error) error { putOut(bp); return nil }); err != nil {
+		putOut(bp)
+	}
+}
+
+// outPool holds answer buffers of process.
+var outPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// putOut returns a buffer to outPool; very large ones are dropped.
+func putOut(bp *[]byte) {
+	if cap(*bp) > 8<<20 {
+		*bp = nil
+	}
+	*bp = (*bp)[:0]
+	outPool.Put(bp)
 }
 
 // putRun writes the records of run (Puts to one stream) and appends their
@@ -391,6 +441,7 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 				"the batch id was already used for other records by this producer")...)
 		}
 		if first.dedup.ok {
+			dedupReplaysTotal.Inc()
 			return frame.AppendFrame(out, frame.TypeAck, 0, first.dedup.resp)
 		}
 		first.dedup, first.fresh = nil, false // the first attempt failed: run again
@@ -421,6 +472,17 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 			out = st.putRun(out, []*request{r})
 		}
 		return out
+	}
+	if err == nil {
+		// Size the answers once: an Ack is most of what goes back.
+		need := len(run) * (frame.HeaderSize + 12)
+		for i := range results {
+			need += 4 + len(results[i].ShardID) + len(results[i].SequenceNumber)
+			if results[i].Err != nil {
+				need += 64
+			}
+		}
+		out = slices.Grow(out, need)
 	}
 	off := 0
 	for _, r := range run {

@@ -48,6 +48,11 @@
 // Shutdown: decoding stops, queued batches finish and are answered, every
 // connection gets SHUTTING_DOWN, then the event loops stop.
 //
+// Metrics (process-wide, VictoriaMetrics/metrics): sluice_tcp_connections_total,
+// sluice_tcp_puts_total, sluice_tcp_records_total, sluice_tcp_record_bytes_total,
+// sluice_tcp_dedup_replays_total, sluice_tcp_backpressure_pauses_total{limit=
+// "window"|"global"} and sluice_tcp_errors_total{code="..."}.
+//
 // Concurrency: Server is safe for concurrent use; Serve blocks until
 // Shutdown.
 package tcp

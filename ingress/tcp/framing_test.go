@@ -258,6 +258,7 @@ func TestTCPDedup(t *testing.T) {
 	}
 	s := startServer(t, Config{Store: m})
 	producer := [16]byte{1, 2, 3}
+	replays := dedupReplaysTotal.Get()
 	r1 := dialRaw(t, s)
 	r1.hello(producer)
 	body := putBody(77, "s", "x", "y", "z")
@@ -272,6 +273,9 @@ func TestTCPDedup(t *testing.T) {
 		if a1.Results[i] != a2.Results[i] {
 			t.Fatalf("result %d: %+v then %+v", i, a1.Results[i], a2.Results[i])
 		}
+	}
+	if got := dedupReplaysTotal.Get() - replays; got != 1 {
+		t.Fatalf("sluice_tcp_dedup_replays_total rose by %d, want 1", got)
 	}
 	// Same id, other records: refused.
 	r2.send(frame.TypePut, putBody(77, "s", "other"))

@@ -39,6 +39,9 @@ type Server struct {
 
 	stopTicker chan struct{}
 	tickerDone chan struct{}
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // New checks cfg and returns a Server; Serve starts it.
@@ -63,6 +66,11 @@ func (s *Server) Serve(addr string) error {
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.EventLoops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		// One read per event-loop buffer: a buffer that holds a whole Put
+		// (up to MaxFrameBytes, 1 MiB at most here) lets Peek return it
+		// in place instead of assembling it from gnet's ring buffer. The
+		// buffer is per event loop, not per connection.
+		gnet.WithReadBufferCap(min(s.cfg.MaxFrameBytes+frame.HeaderSize, 1<<20)),
 		gnet.WithReusePort(false),
 		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
 	)
@@ -131,25 +139,44 @@ func (s *Server) tick() {
 
 // Shutdown stops reading new frames, lets the queued batches finish and
 // their acks go out (until ctx ends), tells every client SHUTTING_DOWN and
-// stops the engine. Safe to call once Serve has started.
+// stops the engine. Safe to call once Serve has started; later calls
+// return the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.started
 	if !s.booted.Load() {
 		return nil
 	}
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	s.mu.Lock()
-	for st := range s.conns {
-		_ = st.conn.Wake(nil)
-	}
-	s.mu.Unlock()
+	// Every connection, once woken, queues SHUTTING_DOWN after its pending
+	// batches, and the write of that frame closes it. Wait for all of them
+	// (waking again now and then: a connection that opened just as the
+	// drain began may have missed the first wake).
 	var err error
 	poll := time.NewTicker(5 * time.Millisecond)
-	for s.inflight.Load() > 0 && err == nil {
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		n := len(s.conns)
+		if i%20 == 0 {
+			for st := range s.conns {
+				_ = st.conn.Wake(nil)
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 && s.inflight.Load() == 0 {
+			break
+		}
 		select {
 		case <-ctx.Done():
-			err = fmt.Errorf("tcp: %d bytes of batches still in flight: %w", s.inflight.Load(), ctx.Err())
+			err = fmt.Errorf("tcp: %d connections with %d bytes of batches still open: %w", n, s.inflight.Load(), ctx.Err())
 		case <-poll.C:
+		}
+		if err != nil {
+			break
 		}
 	}
 	poll.Stop()
@@ -176,6 +203,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		}
 		return frame.AppendFrame(nil, frame.TypeError, 0, frame.AppendError(nil, &e)), gnet.Close
 	}
+	connsTotal.Inc()
 	st := newConnState(s, c)
 	if _, err := rand.Read(st.nonce[:]); err != nil {
 		panic("BUG: crypto/rand failed: " + err.Error())

@@ -435,11 +435,19 @@ func DecodeAck(body []byte, a *Ack, maxResults int) error {
 		a.Results = make([]Result, n)
 	}
 	a.Results = a.Results[:n]
+	lastShard := ""
 	for i := range a.Results {
 		res := &a.Results[i]
 		*res = Result{Code: Code(r.u16("result code"))}
 		if res.Code == CodeOK {
-			res.ShardID = string(r.bytes(int(r.u8("shard id length")), "shard id"))
+			// Records of a batch share few shards: reuse the last string.
+			id := r.bytes(int(r.u8("shard id length")), "shard id")
+			if string(id) == lastShard {
+				res.ShardID = lastShard
+			} else {
+				res.ShardID = string(id)
+				lastShard = res.ShardID
+			}
 			res.SequenceNumber = string(r.bytes(int(r.u8("sequence number length")), "sequence number"))
 		} else {
 			res.Message = string(r.bytes(int(r.u16("message length")), "message"))

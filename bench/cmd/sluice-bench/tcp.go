@@ -35,11 +35,27 @@ const tcpSection = "tcp"
 // Targets of the tcp suite, in column order.
 const (
 	tcpBinary  = "binary protocol"
+	tcpNull    = "binary, null store"
 	tcpJSON    = "Kinesis JSON PutRecords"
 	tcpDiscard = "gnet discard"
 )
 
-var tcpTargets = []string{tcpBinary, tcpJSON, tcpDiscard}
+var tcpTargets = []string{tcpBinary, tcpNull, tcpJSON, tcpDiscard}
+
+// nullStore acknowledges every record at once with a fixed shard and a
+// sequence number of real length: the binary protocol's cost without
+// storage.
+type nullStore struct{}
+
+const nullSeq = "49671234567890123456789012345678901234567890123456789012"
+
+func (nullStore) PutRecords(_ string, recs []stream.PutEntry) ([]stream.PutResult, error) {
+	out := make([]stream.PutResult, len(recs))
+	for i := range out {
+		out[i] = stream.PutResult{ShardID: "shardId-000000000000", SequenceNumber: nullSeq}
+	}
+	return out, nil
+}
 
 type tcpOptions struct {
 	quick     bool
@@ -105,12 +121,14 @@ type tcpRun struct {
 // tcpEnv is the in-process server: one stream.Manager behind the binary
 // protocol and the Kinesis API, and a gnet discard server.
 type tcpEnv struct {
-	m       *stream.Manager
-	tcpSrv  *tcp.Server
-	api     *httpapi.Server
-	apiAddr string
-	discard *discardServer
-	tcpDone chan error
+	m        *stream.Manager
+	tcpSrv   *tcp.Server
+	nullSrv  *tcp.Server
+	nullDone chan error
+	api      *httpapi.Server
+	apiAddr  string
+	discard  *discardServer
+	tcpDone  chan error
 }
 
 func startTCPEnv(root string, shards int) (*tcpEnv, error) {
@@ -120,7 +138,7 @@ func startTCPEnv(root string, shards int) (*tcpEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &tcpEnv{m: m, tcpDone: make(chan error, 1)}
+	e := &tcpEnv{m: m, tcpDone: make(chan error, 1), nullDone: make(chan error, 1)}
 	if err := m.CreateStream("bench", shards); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
@@ -130,6 +148,15 @@ func startTCPEnv(root string, shards int) (*tcpEnv, error) {
 	go func() { e.tcpDone <- e.tcpSrv.Serve("127.0.0.1:0") }()
 	if e.tcpSrv.Addr() == nil {
 		return nil, errors.Join(<-e.tcpDone, m.Close())
+	}
+	if e.nullSrv, err = tcp.New(tcp.Config{Store: nullStore{}, Logger: quiet}); err != nil {
+		return nil, errors.Join(err, e.close())
+	}
+	go func() { e.nullDone <- e.nullSrv.Serve("127.0.0.1:0") }()
+	if e.nullSrv.Addr() == nil {
+		err := <-e.nullDone
+		e.nullSrv = nil
+		return nil, errors.Join(err, e.close())
 	}
 	if e.api, err = httpapi.New(httpapi.Config{Manager: m, Logger: quiet}); err != nil {
 		return nil, errors.Join(err, e.close())
@@ -156,6 +183,9 @@ func (e *tcpEnv) close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if e.nullSrv != nil {
+		errs = append(errs, e.nullSrv.Shutdown(ctx), <-e.nullDone)
+	}
 	errs = append(errs, e.tcpSrv.Shutdown(ctx), <-e.tcpDone, e.m.Close())
 	return errors.Join(errs...)
 }
@@ -245,7 +275,7 @@ func runTCP(ctx context.Context, args []string) error {
 		o.runs, o.runTime, o.conns, o.producers, o.shards)
 	results := map[string]map[string][]tcpRun{}
 	profileTop := ""
-	began := time.Now()
+	began, loadStart := time.Now(), loadAvg()
 	for _, s := range tcpScenarios {
 		results[s.name()] = map[string][]tcpRun{}
 		for i := range o.runs {
@@ -271,9 +301,7 @@ func runTCP(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	// Every record the binary runs acknowledged is in the stream: a check
-	// that the figures are of records stored, not only sent.
-	body := tcpSectionText(o, info, time.Since(began), results, profileTop)
+	body := tcpSectionText(o, info, time.Since(began), results, profileTop, loadStart)
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, tcpSection, body); err != nil {
@@ -297,11 +325,15 @@ func runTCPLoad(env *tcpEnv, o tcpOptions, s tcpScenario, t, profile string) (tc
 	var work func(deadline time.Time) // runs until deadline
 	var setup, teardown func()
 	switch t {
-	case tcpBinary:
+	case tcpBinary, tcpNull:
 		var c *sluicetcp.Client
+		addr := env.tcpSrv.Addr().String()
+		if t == tcpNull {
+			addr = env.nullSrv.Addr().String()
+		}
 		setup = func() {
 			var err error
-			if c, err = sluicetcp.New(sluicetcp.Config{Addr: env.tcpSrv.Addr().String(), Conns: o.conns}); err != nil {
+			if c, err = sluicetcp.New(sluicetcp.Config{Addr: addr, Conns: o.conns}); err != nil {
 				fail(err)
 			}
 		}
@@ -426,23 +458,40 @@ func runTCPLoad(env *tcpEnv, o tcpOptions, s tcpScenario, t, profile string) (tc
 	return r, nil
 }
 
-// pprofTop summarizes a CPU profile with go tool pprof (best effort).
+// pprofTop summarizes a CPU profile with go tool pprof (best effort): the
+// top functions by own time, and sluice's functions by cumulative time.
 func pprofTop(path string) string {
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", path).CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("(go tool pprof failed: %v)", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	// Drop the header lines that name the temporary file and binary.
-	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimSpace(l), "flat ") {
-			return strings.Join(lines[max(i-2, 0):], "\n")
+	run := func(args ...string) string {
+		out, err := exec.Command("go", append([]string{"tool", "pprof"}, append(args, path)...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Sprintf("(go tool pprof failed: %v)", err)
 		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		// Drop the header lines that name the temporary file and binary.
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), "flat ") {
+				return strings.Join(lines[max(i-2, 0):], "\n")
+			}
+		}
+		return strings.Join(lines, "\n")
 	}
-	return strings.Join(lines, "\n")
+	return run("-top", "-nodecount=25") + "\n\n" + run("-top", "-cum", "-nodecount=25", "-show=sluicehq|gnet|syscall|runtime.gcBgMarkWorker")
 }
 
-func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results map[string]map[string][]tcpRun, profileTop string) string {
+// loadAvg returns the 1-minute load average from /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results map[string]map[string][]tcpRun, profileTop, loadStart string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## TCP ingest (tcp)\n\n")
@@ -457,11 +506,15 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results
 		w("%s\n", l)
 	}
 	w("\n- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
+	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (fixed shard id and a 56-digit sequence number): the protocol's own cost, client included, without storage.\n")
 	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
 	w("- **gnet discard**: the same Put frames written back to back over %d connections to a gnet server that drops them: the ceiling of the network path and gnet on this machine.\n\n", o.conns)
-	w("Figures are medians over runs with [min-max]; MB/s counts record data (1 MB = 10^6 bytes).\n\n")
-	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores"},
-		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r'}}
+	w("Figures are medians over runs with [min-max]; MB/s counts record data (1 MB = 10^6 bytes). The machine is\n")
+	w("shared with other jobs (load average %s at the start, %s at the end, on %d CPUs), so the CPU this process\n", loadStart, loadAvg(), info.CPUs)
+	w("gets varies from run to run; records per CPU-second (records/s divided by the cores used) is the figure that\n")
+	w("compares paths on a loaded machine.\n\n")
+	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores", "records per CPU-second"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'}}
 	col := func(runs []tcpRun, f func(tcpRun) float64) []float64 {
 		out := make([]float64, len(runs))
 		for i, r := range runs {
@@ -481,7 +534,8 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results
 				fmtSummary(stats.Summarize(col(runs, func(r tcpRun) float64 { return r.mbps })), func(v float64) string { return fmt.Sprintf("%.1f", v) }),
 				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p50 }))),
 				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p99 }))),
-				fmt.Sprintf("%.2f", stats.Median(col(runs, func(r tcpRun) float64 { return r.cores }))))
+				fmt.Sprintf("%.2f", stats.Median(col(runs, func(r tcpRun) float64 { return r.cores }))),
+				fmtSummary(stats.Summarize(col(runs, func(r tcpRun) float64 { return r.recs / max(r.cores, 1e-9) })), fmtRate))
 		}
 		bin := results[s.name()][tcpBinary]
 		js := results[s.name()][tcpJSON]

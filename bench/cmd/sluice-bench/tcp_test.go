@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchTCPQuick runs the tcp suite end to end for a fraction of a
+// second per target and checks the section it writes: a row per size and
+// target with non-zero records/s, and the other sections kept.
+func TestBenchTCPQuick(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "RESULTS.md")
+	if err := os.WriteFile(out, []byte("# r\n\n<!-- api:begin -->\nkept\n<!-- api:end -->\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := runTCP(ctx, []string{"--quick", "--run-time", "300ms", "--out", out, "--dir", t.TempDir(), "--profile=false",
+		"--producers", "2", "--conns", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	if !strings.Contains(doc, "<!-- api:begin -->\nkept\n<!-- api:end -->") || !strings.Contains(doc, "<!-- tcp:begin -->\n## TCP ingest (tcp)") {
+		t.Fatalf("sections:\n%s", doc)
+	}
+	for _, size := range []string{"100B", "1KiB"} {
+		for _, target := range tcpTargets {
+			found := false
+			for _, line := range strings.Split(doc, "\n") {
+				cells := strings.Split(line, "|")
+				if len(cells) > 4 && strings.TrimSpace(cells[1]) == size && strings.TrimSpace(cells[2]) == target {
+					found = true
+					if rate := strings.TrimSpace(cells[3]); rate == "" || strings.HasPrefix(rate, "0 ") || rate == "0" {
+						t.Fatalf("%s %s: records/s %q", size, target, rate)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no row for %s %s:\n%s", size, target, doc)
+			}
+		}
+	}
+}
