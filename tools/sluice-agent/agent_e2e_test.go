@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluicehq/sluice/client/sluicetcp"
 )
 
 // lockedBuffer collects a child's output.
@@ -524,4 +526,99 @@ func TestAgentThrottled(t *testing.T) {
 	if t.Failed() {
 		t.Logf("agent log:\n%s", tail(out.String(), 4000))
 	}
+}
+
+// TestAgentInDoubtBatch: a checkpoint left with an intent whose batch
+// partly landed (as after a SIGKILL during PutRecords) is finished without
+// repeating what landed: over the Kinesis API by finding the records'
+// markers in the stream, over the binary protocol by replaying the batch
+// ids (the server answers from its cache).
+func TestAgentInDoubtBatch(t *testing.T) {
+	agentBin := buildBinary(t, ".", "sluice-agent")
+	api, tcp := startServer(t)
+	kc := testClient(api)
+	ctx := context.Background()
+	producer := [16]byte{0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+
+	run := func(t *testing.T, stream string, in *intent, args ...string) []types.Record {
+		t.Helper()
+		dir := t.TempDir()
+		ck := filepath.Join(dir, "ck")
+		if err := saveCheckpoint(ck, appendCheckpoint(nil, &checkpoint{ProducerID: producer, NextBatch: in.BatchID, Intent: in})); err != nil {
+			t.Fatal(err)
+		}
+		out := &lockedBuffer{}
+		p := startProcess(t, out, agentBin, append([]string{"--stream", stream, "--files", filepath.Join(dir, "*.log"),
+			"--checkpoint", ck, "--settle", "100ms", "--progress", "0"}, args...)...)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c, err := loadCheckpoint(ck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Intent == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the intent was not resolved in 10 s; log:\n%s", out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.done
+		if !strings.Contains(out.String(), `msg="finishing the batch in doubt"`) {
+			t.Errorf("log lacks the in-doubt message:\n%s", out)
+		}
+		return readStream(t, kc, stream)[0]
+	}
+
+	t.Run("protocol=kinesis", func(t *testing.T) {
+		createStream(t, kc, "indoubt-kinesis", 1)
+		ph := producerHex(producer)
+		in := &intent{BatchID: 7, TimeMS: time.Now().UnixMilli()}
+		for i := range 4 {
+			in.Records = append(in.Records, record{PartitionKey: "k" + marker(ph, 7, i), ExplicitHashKey: hashKey("k"), Data: []byte(fmt.Sprint("line ", i))})
+		}
+		// Records 0 and 2 landed before the "crash", after a record of
+		// another producer with the same batch id.
+		entries := []types.PutRecordsRequestEntry{{PartitionKey: aws.String("k" + marker("0000000000000000", 7, 1)), Data: []byte("other")}}
+		for _, i := range []int{0, 2} {
+			r := in.Records[i]
+			entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String(r.PartitionKey), ExplicitHashKey: aws.String(r.ExplicitHashKey), Data: r.Data})
+		}
+		if _, err := kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("indoubt-kinesis"), Records: entries}); err != nil {
+			t.Fatal(err)
+		}
+		recs := run(t, "indoubt-kinesis", in, "--endpoint", "http://"+api)
+		var got []string
+		for _, r := range recs {
+			got = append(got, string(r.Data))
+		}
+		if want := []string{"other", "line 0", "line 2", "line 1", "line 3"}; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("stream has %q, want %q", got, want)
+		}
+	})
+
+	t.Run("protocol=tcp", func(t *testing.T) {
+		createStream(t, kc, "indoubt-tcp", 1)
+		in := &intent{BatchID: 1 << 20, TimeMS: time.Now().UnixMilli()}
+		var recs []sluicetcp.Record
+		for i := range 4 {
+			in.Records = append(in.Records, record{PartitionKey: "k", Data: []byte(fmt.Sprint("line ", i))})
+			recs = append(recs, sluicetcp.Record{PartitionKey: "k", Data: []byte(fmt.Sprint("line ", i))})
+		}
+		// The whole batch landed; the "dead" agent never saw the answer.
+		c, err := sluicetcp.New(sluicetcp.Config{Addr: tcp, ProducerID: producer, FirstBatchID: in.BatchID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutRecords(ctx, "indoubt-tcp", recs); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		got := run(t, "indoubt-tcp", in, "--protocol", "tcp", "--endpoint", tcp)
+		if len(got) != 4 {
+			t.Fatalf("stream has %d records, want the 4 of the batch once", len(got))
+		}
+	})
 }
