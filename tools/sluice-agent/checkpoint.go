@@ -241,6 +241,9 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 	if v := binary.BigEndian.Uint16(b[8:]); v != checkpointVersion {
 		return nil, fmt.Errorf("%w: version %d, this agent reads version %d", errCheckpointCorrupt, v, checkpointVersion)
 	}
+	if r := binary.BigEndian.Uint16(b[10:]); r != 0 {
+		return nil, fmt.Errorf("%w: reserved header field is %#04x, want 0", errCheckpointCorrupt, r)
+	}
 	n := binary.BigEndian.Uint32(b[12:])
 	if n > maxCheckpointBody || int(n) != len(b)-checkpointHeader {
 		return nil, fmt.Errorf("%w: body length %d, file has %d bytes after the header", errCheckpointCorrupt, n, len(b)-checkpointHeader)

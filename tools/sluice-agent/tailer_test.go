@@ -222,6 +222,7 @@ func TestAgentCheckpointRoundTrip(t *testing.T) {
 		"flipped body":   func(b []byte) []byte { b[30] ^= 1; return b },
 		"bad magic":      func(b []byte) []byte { b[0] = 'X'; return b },
 		"bad version":    func(b []byte) []byte { b[9] = 9; return b },
+		"reserved set":   func(b []byte) []byte { b[11] = 1; return b },
 		"trailing bytes": func(b []byte) []byte { return append(b, 0) },
 		"empty":          func(b []byte) []byte { return nil },
 	}
