@@ -261,3 +261,69 @@ func TestAgentMarker(t *testing.T) {
 		t.Error("seqLess")
 	}
 }
+
+// TestAgentRecords: the records of a batch. Over the Kinesis API the
+// partition key carries the marker and ExplicitHashKey routes as the
+// user's key would; over the binary protocol the key is the user's.
+func TestAgentRecords(t *testing.T) {
+	long := "/" + strings.Repeat("d", 300) + "/app.log"
+	tr := &tracked{fileState: fileState{Dev: 1, Ino: 2, Offset: 10, Key: long}}
+	lines := [][]byte{[]byte("a"), []byte("b")}
+	mk := func(protocol, pk string) *intent {
+		a := &agent{cfg: agentConfig{Protocol: protocol, PartitionKey: pk}, snd: &kinesisSender{next: 5}}
+		a.ck = &checkpoint{ProducerID: [16]byte{0xff}}
+		return a.makeIntent(tr, lines, 14)
+	}
+	in := mk("kinesis", "file")
+	if in.BatchID != 5 || in.Start != 10 || in.End != 14 || in.Dev != 1 || in.Ino != 2 || len(in.Records) != 2 {
+		t.Fatalf("intent %+v", in)
+	}
+	for i, r := range in.Records {
+		m := marker(producerHex([16]byte{0xff}), 5, i)
+		if len(r.PartitionKey) > maxPartitionKey || !strings.HasSuffix(r.PartitionKey, m) || !strings.HasPrefix(long, strings.TrimSuffix(r.PartitionKey, m)) {
+			t.Errorf("record %d: partition key %q", i, r.PartitionKey)
+		}
+		if r.ExplicitHashKey != hashKey(long) || string(r.Data) != string(lines[i]) {
+			t.Errorf("record %d: %+v", i, r)
+		}
+	}
+	in = mk("kinesis", "line")
+	if in.Records[0].ExplicitHashKey == in.Records[1].ExplicitHashKey {
+		t.Errorf("--partition-key line: both lines hash to %s", in.Records[0].ExplicitHashKey)
+	}
+	in = mk("tcp", "file")
+	if r := in.Records[0]; r.PartitionKey != long[:maxPartitionKey] || r.ExplicitHashKey != "" {
+		t.Errorf("tcp record %+v", r)
+	}
+}
+
+func TestAgentFlags(t *testing.T) {
+	f := func(want string, args ...string) {
+		t.Helper()
+		var out bytes.Buffer
+		if code := run(t.Context(), args, &out); code != exitUsage || !strings.Contains(out.String(), want) {
+			t.Errorf("%q: exit %d, output %q; want exit 2 and %q", args, code, out.String(), want)
+		}
+	}
+	f("--stream is required", "--files", "*.log")
+	f("--files is required", "--stream", "s")
+	f(`--protocol "udp"`, "--stream", "s", "--files", "x", "--protocol", "udp")
+	f(`--partition-key "random"`, "--stream", "s", "--files", "x", "--partition-key", "random")
+	f("--batch-lines 501", "--stream", "s", "--files", "x", "--batch-lines", "501")
+	f(`--files "[": syntax error`, "--stream", "s", "--files", "[")
+	f(`unexpected argument "extra"`, "--stream", "s", "--files", "x", "extra")
+	var out bytes.Buffer
+	if code := run(t.Context(), []string{"--help"}, &out); code != exitOK || !strings.Contains(out.String(), "-checkpoint") {
+		t.Errorf("--help: exit %d, %q", code, out.String())
+	}
+	// A corrupt checkpoint stops the agent with exit 1 and says what to do.
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	if err := os.WriteFile(ck, []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"--stream", "s", "--files", filepath.Join(dir, "*.log"), "--checkpoint", ck, "--endpoint", "http://127.0.0.1:1"}, &out); code != exitFailed || !strings.Contains(out.String(), "move it away") {
+		t.Errorf("corrupt checkpoint: exit %d, %q", code, out.String())
+	}
+}
