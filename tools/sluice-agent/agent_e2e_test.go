@@ -286,7 +286,7 @@ func TestAgentKillRestart(t *testing.T) {
 			if proto == "tcp" {
 				endpoint = tcp
 			}
-			args := []string{"--stream", stream, "--files", filepath.Join(dir, "*.log"), "--files", filepath.Join(dir, "b*.log"),
+			args := []string{"--stream", stream, "--files", filepath.Join(dir, "*.log"), "--files", filepath.Join(dir, "b*.log"), "--files", filepath.Join(dir, "c.log*"),
 				"--endpoint", endpoint, "--protocol", proto, "--checkpoint", ckpt, "--settle", "600ms",
 				"--rotate-wait", "150ms", "--scan-interval", "40ms", "--batch-lines", "40", "--progress", "1s"}
 

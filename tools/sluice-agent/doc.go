@@ -58,9 +58,11 @@
 // from its start. Lines written between copytruncate's copy and its
 // truncate are lost, by copytruncate itself; a file created and
 // copytruncated while the agent was not watching it (stopped, or within
-// one --scan-interval) cannot be found again; copies whose names match
-// the globs are shipped again as new files: give the globs only the live
-// names.
+// one --scan-interval) cannot be found again. A rotated file whose new
+// name the globs match is kept (not shipped again) while it matches; a
+// copy whose name they match is not shipped as a file of its own when it
+// starts with the full fingerprint (1 KiB) of a tailed file, but a copy
+// of a smaller file is: give the globs only the live names where you can.
 //
 // # Checkpoint and guarantees
 //

@@ -50,6 +50,11 @@ type tracked struct {
 	f         *os.File
 	size      int64
 	retiredAt time.Time
+	// drained: retired and read to its end, but still matched by a glob
+	// (a rotated name like app.log.1 under "app.log*"). It is kept, so
+	// that it is not found again as a new file, until it no longer
+	// matches; it no longer holds up its key's queue.
+	drained bool
 }
 
 // tailer follows the files of its globs. Owned by one goroutine; lag()
@@ -65,13 +70,16 @@ type tailer struct {
 	// the owner clears it.
 	changed bool
 
+	copies  map[[2]uint64]bool // copies already reported by scan
+	matched map[[2]uint64]bool // the files the globs matched at the last scan
+
 	lagMu   sync.Mutex
 	lagSnap map[string]int64
 }
 
 func newTailer(cfg tailConfig, log *slog.Logger) *tailer {
 	cfg.withDefaults()
-	return &tailer{cfg: cfg, log: log, lagSnap: map[string]int64{}}
+	return &tailer{cfg: cfg, log: log, lagSnap: map[string]int64{}, copies: map[[2]uint64]bool{}}
 }
 
 // fileID returns the device and inode of fi.
@@ -94,6 +102,21 @@ func fingerprint(f *os.File, n int) (uint64, bool, error) {
 		return 0, false, nil
 	}
 	return xxhash.Sum64(b), true, nil
+}
+
+// copyOf returns the tracked file whose fingerprinted first bytes f
+// starts with, if any. Only full fingerprints count: two files that share
+// a short start (a header line) are not copies of each other.
+func (tl *tailer) copyOf(f *os.File, size int64) *tracked {
+	for _, t := range tl.files {
+		if int(t.FPLen) < tl.cfg.FingerprintBytes || size < int64(t.FPLen) {
+			continue
+		}
+		if h, ok, err := fingerprint(f, int(t.FPLen)); err == nil && ok && h == t.FPHash {
+			return t
+		}
+	}
+	return nil
 }
 
 func (tl *tailer) byID(dev, ino uint64) *tracked {
@@ -201,12 +224,15 @@ func (tl *tailer) scan() {
 	}
 	slices.Sort(paths)
 	paths = slices.Compact(paths)
+	tl.matched = make(map[[2]uint64]bool, len(paths))
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if t := tl.byID(fileID(fi)); t != nil {
+		dev, ino := fileID(fi)
+		tl.matched[[2]uint64{dev, ino}] = true
+		if t := tl.byID(dev, ino); t != nil {
 			t.Path = p
 			continue
 		}
@@ -220,8 +246,20 @@ func (tl *tailer) scan() {
 			f.Close()
 			continue
 		}
-		dev, ino := fileID(fi)
+		dev, ino = fileID(fi)
 		if tl.byID(dev, ino) != nil { // replaced between Stat and Open
+			f.Close()
+			continue
+		}
+		if orig := tl.copyOf(f, fi.Size()); orig != nil {
+			// A copy of a file being tailed (copytruncate's, when the
+			// globs match its name): its lines are shipped from the
+			// original, or from this copy by truncated() once the
+			// original is cut.
+			if !tl.copies[[2]uint64{dev, ino}] {
+				tl.copies[[2]uint64{dev, ino}] = true
+				tl.log.Info("not shipping a copy of a tailed file", "path", p, "original", orig.Path)
+			}
 			f.Close()
 			continue
 		}
@@ -230,6 +268,11 @@ func (tl *tailer) scan() {
 		tl.files = append(tl.files, t)
 		tl.changed = true
 		tl.log.Info("new file", "path", p)
+	}
+	for _, t := range slices.Clone(tl.files) {
+		if t.drained && !tl.matched[[2]uint64{t.Dev, t.Ino}] {
+			tl.drop(t)
+		}
 	}
 	tl.check(now)
 }
@@ -337,7 +380,7 @@ func (tl *tailer) findCopy(t *tracked) *tracked {
 func (tl *tailer) head(key string) *tracked {
 	var h *tracked
 	for _, t := range tl.files {
-		if t.Key == key && (h == nil || t.Order < h.Order) {
+		if t.Key == key && !t.drained && (h == nil || t.Order < h.Order) {
 			h = t
 		}
 	}
@@ -383,7 +426,11 @@ func (tl *tailer) next(maxLines, maxBytes int) (t *tracked, lines [][]byte, end 
 			}
 			if eof && h.Retired && now.Sub(h.retiredAt) >= tl.cfg.RotateWait {
 				tl.log.Info("rotated file done", "path", h.Path, "offset", h.Offset)
-				tl.drop(h)
+				if tl.matched[[2]uint64{h.Dev, h.Ino}] {
+					h.drained = true
+				} else {
+					tl.drop(h)
+				}
 				continue
 			}
 			break

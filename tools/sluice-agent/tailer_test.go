@@ -101,6 +101,40 @@ func TestAgentTailerRenameRotation(t *testing.T) {
 	}
 }
 
+// TestAgentTailerRotatedNameMatchesGlob: a rotated file under a name the
+// globs match is not shipped again after it was drained.
+func TestAgentTailerRotatedNameMatchesGlob(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "a1\n")
+	tl := newTailer(tailConfig{Globs: []string{filepath.Join(dir, "app.log*")}, RotateWait: time.Millisecond}, quietLog())
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "a1")
+	appendFile(t, p, "a2\n")
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b1\n")
+	for range 3 {
+		tl.scan()
+		time.Sleep(5 * time.Millisecond)
+	}
+	wantLines(t, shipAll(t, tl), "a2", "b1")
+	for range 3 {
+		tl.scan()
+		wantLines(t, shipAll(t, tl))
+	}
+	// Once it no longer matches, it is forgotten.
+	if err := os.Remove(p + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	tl.scan()
+	if len(tl.files) != 1 {
+		t.Fatalf("%d files tracked, want 1", len(tl.files))
+	}
+}
+
 func TestAgentTailerCopyTruncate(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "app.log")
@@ -125,6 +159,37 @@ func TestAgentTailerCopyTruncate(t *testing.T) {
 	tl.scan()
 	time.Sleep(5 * time.Millisecond)
 	wantLines(t, shipAll(t, tl), "a3", "b1 longer than before")
+}
+
+// TestAgentTailerCopyMatchesGlob: copytruncate's copy has a name the
+// globs match; it is not shipped as a new file, only its unshipped rest.
+func TestAgentTailerCopyMatchesGlob(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "a1\na2\n")
+	tl := newTailer(tailConfig{Globs: []string{filepath.Join(dir, "app*")}, RotateWait: time.Millisecond, FingerprintBytes: 4}, quietLog())
+	defer tl.close()
+	tl.scan()
+	wantLines(t, shipAll(t, tl), "a1", "a2")
+	appendFile(t, p, "a3\n")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.old"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Seen before the truncation too: still not shipped as a file of its own.
+	tl.scan()
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b1\n")
+	tl.scan()
+	time.Sleep(5 * time.Millisecond)
+	wantLines(t, shipAll(t, tl), "a3", "b1")
+	tl.scan()
+	wantLines(t, shipAll(t, tl))
 }
 
 func TestAgentTailerTruncateNoCopy(t *testing.T) {
