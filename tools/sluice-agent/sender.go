@@ -278,7 +278,7 @@ func (k *kinesisSender) scan(ctx context.Context, in *intent) (map[int]bool, err
 			return nil, fmt.Errorf("GetShardIterator %s: %w", id, err)
 		}
 		iter := it.ShardIterator
-		for iter != nil {
+		for aws.ToString(iter) != "" { // none at the end of a closed shard
 			out, err := k.client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(k.scanLimit)})
 			if err != nil {
 				// An expired iterator too: the caller scans again.
