@@ -21,7 +21,8 @@
 //	                          kinesis: else the AWS default chain (a dummy key
 //	                          when --endpoint is set and no AWS_* key is);
 //	                          tcp: the key pair of a server run with --auth
-//	--batch-lines N           most lines per batch (default 500, the PutRecords limit)
+//	--batch-lines N           most lines per batch (default: kinesis 500, the
+//	                          PutRecords limit; tcp 5000, at most 10000)
 //	--batch-bytes N           most bytes per batch (default 1 MiB)
 //	--settle D                kinesis: see "Guarantees" (default 3s)
 //	--clock-skew D            kinesis: see "Guarantees" (default 5m)

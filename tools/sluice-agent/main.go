@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.accessKey, "access-key", "", "access key id (kinesis: else the AWS default chain, or a dummy with --endpoint; tcp: for --auth servers)")
 	fs.StringVar(&o.secretKey, "secret-key", "", "secret access key, with --access-key")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT/metrics")
-	fs.IntVar(&o.batchLines, "batch-lines", 500, "most lines per batch (kinesis: at most 500)")
+	fs.IntVar(&o.batchLines, "batch-lines", 0, "most lines per batch (default: kinesis 500, its most; tcp 5000)")
 	fs.IntVar(&o.batchBytes, "batch-bytes", 1<<20, "most bytes of lines per batch")
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "kinesis: wait this long after the last send of an in-doubt batch before checking what landed")
 	fs.DurationVar(&o.skew, "clock-skew", 5*time.Minute, "kinesis: assumed bound on the clock difference to the server (recovery reads back from the batch's time minus this)")
@@ -81,6 +81,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "request-timeout", 30*time.Second, "timeout of one request")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.batchLines == 0 {
+		o.batchLines = 500
+		if o.protocol == "tcp" {
+			o.batchLines = 5000
+		}
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -93,8 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--protocol %q: want kinesis or tcp", o.protocol)
 	case o.partitionKey != "file" && o.partitionKey != "line":
 		return nil, fmt.Errorf("--partition-key %q: want file or line", o.partitionKey)
-	case o.batchLines < 1 || (o.protocol == "kinesis" && o.batchLines > 500):
-		return nil, fmt.Errorf("--batch-lines %d: want 1 to 500 (PutRecords takes at most 500 records)", o.batchLines)
+	case o.batchLines < 1 || (o.protocol == "kinesis" && o.batchLines > 500) || o.batchLines > 10000:
+		return nil, fmt.Errorf("--batch-lines %d: want 1 to 500 for kinesis (PutRecords takes at most 500 records), 1 to 10000 for tcp", o.batchLines)
 	case o.batchBytes < 1024 || o.batchBytes > 4<<20:
 		return nil, fmt.Errorf("--batch-bytes %d: want 1024 to %d", o.batchBytes, 4<<20)
 	}
