@@ -136,6 +136,7 @@ func TestTCPBackpressure(t *testing.T) {
 			}
 		}
 	}()
+	pauses := windowPausesTotal.Get() + budgetPausesTotal.Get()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -198,6 +199,10 @@ func TestTCPBackpressure(t *testing.T) {
 	total := producers * batches * perBatch
 	if acked.Load() != int64(total) {
 		t.Fatalf("%d records acked, want %d", acked.Load(), total)
+	}
+	// The store was the bottleneck: connections were paused, not buffered.
+	if n := windowPausesTotal.Get() + budgetPausesTotal.Get() - pauses; n == 0 {
+		t.Fatal("no connection was ever paused: the load did not outrun the store")
 	}
 	if p := peak.Load(); p > budget || p == 0 {
 		t.Fatalf("in-flight bytes peaked at %d, budget %d", p, budget)
