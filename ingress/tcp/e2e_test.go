@@ -207,9 +207,13 @@ func TestTCPBackpressure(t *testing.T) {
 	if p := peak.Load(); p > budget || p == 0 {
 		t.Fatalf("in-flight bytes peaked at %d, budget %d", p, budget)
 	}
+	// What gnet buffered for one connection stayed within its window.
+	if b := s.peakBuffered.Load(); b > window || b == 0 {
+		t.Fatalf("a connection's inbound buffer peaked at %d bytes, window %d", b, window)
+	}
 	// The clients hold 16 MB of records themselves; the server may add its
 	// budget, the windows and the store's buffers, not the whole stream.
-	t.Logf("in-flight peak %d bytes; heap %d -> peak %d; %d store calls", peak.Load(), before.HeapInuse, heapPeak, store.calls.Load())
+	t.Logf("in-flight peak %d bytes, inbound buffer peak %d; heap %d -> peak %d; %d store calls", peak.Load(), s.peakBuffered.Load(), before.HeapInuse, heapPeak, store.calls.Load())
 	got := readAll(t, m, "bp")
 	if len(got) != total {
 		t.Fatalf("read %d records, want %d", len(got), total)
