@@ -136,6 +136,9 @@ func (st *connState) onTraffic() {
 		st.fatal(frame.CodeShuttingDown, 0, "the server is shutting down; reconnect and resend unacknowledged batches")
 		return
 	}
+	if n := int64(c.InboundBuffered()); n > s.peakBuffered.Load() {
+		s.peakBuffered.Store(n) // loops race here; a close estimate is enough
+	}
 	progressed, paused := false, false
 	for st.phase != phaseDead {
 		hb, err := c.Peek(frame.HeaderSize)

@@ -136,6 +136,7 @@ func TestTCPBackpressure(t *testing.T) {
 			}
 		}
 	}()
+	pauses := windowPausesTotal.Get() + budgetPausesTotal.Get()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -199,12 +200,20 @@ func TestTCPBackpressure(t *testing.T) {
 	if acked.Load() != int64(total) {
 		t.Fatalf("%d records acked, want %d", acked.Load(), total)
 	}
+	// The store was the bottleneck: connections were paused, not buffered.
+	if n := windowPausesTotal.Get() + budgetPausesTotal.Get() - pauses; n == 0 {
+		t.Fatal("no connection was ever paused: the load did not outrun the store")
+	}
 	if p := peak.Load(); p > budget || p == 0 {
 		t.Fatalf("in-flight bytes peaked at %d, budget %d", p, budget)
 	}
+	// What gnet buffered for one connection stayed within its window.
+	if b := s.peakBuffered.Load(); b > window || b == 0 {
+		t.Fatalf("a connection's inbound buffer peaked at %d bytes, window %d", b, window)
+	}
 	// The clients hold 16 MB of records themselves; the server may add its
 	// budget, the windows and the store's buffers, not the whole stream.
-	t.Logf("in-flight peak %d bytes; heap %d -> peak %d; %d store calls", peak.Load(), before.HeapInuse, heapPeak, store.calls.Load())
+	t.Logf("in-flight peak %d bytes, inbound buffer peak %d; heap %d -> peak %d; %d store calls", peak.Load(), s.peakBuffered.Load(), before.HeapInuse, heapPeak, store.calls.Load())
 	got := readAll(t, m, "bp")
 	if len(got) != total {
 		t.Fatalf("read %d records, want %d", len(got), total)

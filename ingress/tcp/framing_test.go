@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -176,8 +177,18 @@ func TestTCPFraming(t *testing.T) {
 			}
 		}
 		r.write(all)
+		last := map[string]*big.Int{}
 		for i := range 50 {
-			r.wantAck(uint64(100+i), 1)
+			a := r.wantAck(uint64(100+i), 1)
+			// Puts of one connection are written in order (PROTOCOL.md 5).
+			seq, ok := new(big.Int).SetString(a.Results[0].SequenceNumber, 10)
+			if !ok {
+				t.Fatalf("sequence number %q", a.Results[0].SequenceNumber)
+			}
+			if prev := last[a.Results[0].ShardID]; prev != nil && seq.Cmp(prev) <= 0 {
+				t.Fatalf("put %d: sequence number %s not above %s in %s", i, seq, prev, a.Results[0].ShardID)
+			}
+			last[a.Results[0].ShardID] = seq
 			if i == 20 {
 				if e := r.wantError(frame.CodeStreamNotFound, false); e.BatchID != 999 {
 					t.Fatalf("error %+v", e)

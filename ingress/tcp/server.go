@@ -29,8 +29,11 @@ type Server struct {
 
 	inflight atomic.Int64 // Put frame bytes decoded and not yet acknowledged, all connections
 	draining atomic.Bool  // Shutdown began: finish what is queued, read nothing new
-	booted   atomic.Bool  // OnBoot ran
-	dedup    *dedupCache
+	// peakBuffered is the most bytes seen in one connection's inbound
+	// buffer (read, not yet decoded); for tests and the curious.
+	peakBuffered atomic.Int64
+	booted       atomic.Bool // OnBoot ran
+	dedup        *dedupCache
 
 	mu      sync.Mutex
 	conns   map[*connState]struct{}

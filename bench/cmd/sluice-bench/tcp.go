@@ -545,7 +545,10 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, results
 			if ratio < 2 {
 				v = "NOT met"
 			}
-			verdicts = append(verdicts, fmt.Sprintf("- %s: binary / JSON records/s = %s (target >= 2x: %s)", sizeName(s.size), fmtRatio(ratio), v))
+			perCPU := func(r tcpRun) float64 { return r.recs / max(r.cores, 1e-9) }
+			cpuRatio := stats.Median(stats.Ratios(col(bin, perCPU), col(js, perCPU)))
+			verdicts = append(verdicts, fmt.Sprintf("- %s: binary / JSON records/s = %s (target >= 2x: %s); per CPU-second = %s",
+				sizeName(s.size), fmtRatio(ratio), v, fmtRatio(cpuRatio)))
 		}
 		if s.size == 100 && len(bin) > 0 {
 			m := stats.Median(col(bin, func(r tcpRun) float64 { return r.recs }))
