@@ -333,6 +333,16 @@ func TestAgentKillRestart(t *testing.T) {
 			for time.Now().Before(writeUntil) {
 				p := startProcess(t, out, agentBin, args...)
 				time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
+				if kills%2 == 1 {
+					// Every other kill waits (up to 1 s) for a batch in
+					// flight, so that restarts find one in doubt: a
+					// caught-up agent is mostly idle, with no intent.
+					for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+						if c, err := loadCheckpoint(ckpt); err == nil && c != nil && c.Intent != nil {
+							break
+						}
+					}
+				}
 				p.kill(t)
 				kills++
 			}
