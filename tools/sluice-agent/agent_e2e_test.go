@@ -274,7 +274,7 @@ func (w *logWriter) rotate(copyTruncate bool) {
 // GetRecords. About 10 s per protocol: 7 s of writing (about 450
 // lines/s over three files, each rotated every 200 lines, alternately by
 // rename and by copytruncate) while the agent is killed every 0.2 to
-// 1.5 s, then one last run until every line is in. --settle is 600 ms: a
+// 1.5 s, then one last run until every line is in. --settle is 1 s: a
 // PutRecords the killed agent sent must be applied by then, and the first
 // write to a new shard takes a few hundred ms on a loaded machine (with
 // 200 ms the test caught duplicates).
@@ -293,7 +293,7 @@ func TestAgentKillRestart(t *testing.T) {
 				endpoint = tcp
 			}
 			args := []string{"--stream", stream, "--files", filepath.Join(dir, "*.log"), "--files", filepath.Join(dir, "b*.log"), "--files", filepath.Join(dir, "c.log*"),
-				"--endpoint", endpoint, "--protocol", proto, "--checkpoint", ckpt, "--settle", "600ms",
+				"--endpoint", endpoint, "--protocol", proto, "--checkpoint", ckpt, "--settle", "1s",
 				"--rotate-wait", "150ms", "--scan-interval", "40ms", "--batch-lines", "40", "--progress", "1s"}
 
 			seed := uint64(time.Now().UnixNano())
