@@ -16,6 +16,7 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	wire/kinesis:FuzzDecodeInputJSON wire/kinesis:FuzzDecodeInputCBOR wire/kinesis:FuzzDecodePutRecordsCBOR \
 	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff ingress/httpapi:FuzzHTTPAPIDispatch \
 	wire/eventstream:FuzzDecode \
+	tools/sluice-agent:FuzzDecodeCheckpoint \
 	wire/frame:FuzzDecodeHeader wire/frame:FuzzDecodePut wire/frame:FuzzDecodeAck wire/frame:FuzzDecodeError \
 	wire/frame:FuzzDecodeHello wire/frame:FuzzDecodeHelloOK wire/frame:FuzzDecodeAuth
 # An iteration count, not a duration: a short -fuzztime duration sometimes

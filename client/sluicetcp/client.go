@@ -40,6 +40,11 @@ type Config struct {
 	DisableDedup bool
 	// ClientName is sent in Hello (informational). Default "sluicetcp".
 	ClientName string
+	// FirstBatchID is the batch id of the first Put; later Puts count up
+	// from it. Default 1. A producer that keeps its ProducerID across
+	// restarts (tools/sluice-agent) starts past the ids it used before, or
+	// at the id of a batch whose answer it never saw, to resend it.
+	FirstBatchID uint64
 }
 
 // Record is one record to put.
@@ -99,7 +104,18 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("sluicetcp: cannot make a producer id: %w", err)
 		}
 	}
-	return &Client{cfg: cfg, conns: make([]*conn, cfg.Conns)}, nil
+	c := &Client{cfg: cfg, conns: make([]*conn, cfg.Conns)}
+	if cfg.FirstBatchID > 0 {
+		c.batchID.Store(cfg.FirstBatchID - 1)
+	}
+	return c, nil
+}
+
+// NextBatchID is the batch id the next Put will carry. With one caller at
+// a time, the next PutRecords numbers its Puts from it, consecutively, in
+// the order of its records.
+func (c *Client) NextBatchID() uint64 {
+	return c.batchID.Load() + 1
 }
 
 // Close closes the connections; calls in progress fail.

@@ -31,6 +31,13 @@
 // So a record is written twice only if a server restart or cache eviction
 // falls between a write and the resend of a batch whose answer was lost.
 //
+// A producer that keeps its ProducerID across restarts (tools/sluice-agent
+// stores it in its checkpoint) numbers its batches on from where it was
+// with Config.FirstBatchID, and resends a batch whose answer it never saw
+// from that batch's id (NextBatchID tells the id the next Put gets): the
+// Puts split and number the same way, so the server answers them from its
+// cache.
+//
 // Concurrency: a Client is safe for concurrent use; concurrent PutRecords
 // calls share and pipeline the pooled connections. Buffers: PutRecords
 // copies the records into its frames before it returns; the caller may
