@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/sluicehq/sluice/client/sluicetcp"
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 // lockedBuffer collects a child's output.
@@ -143,6 +144,7 @@ func testClient(api string) *kinesis.Client {
 	return kinesis.New(kinesis.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String("http://" + api), Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDAGENT", "secret", ""),
+		HTTPClient:  sdkhttp.New(nil), // internal/sdkhttp: large GetRecords answers
 	})
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/sluicehq/sluice/client/sluicetcp"
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 const (
@@ -209,7 +210,9 @@ func kinesisClient(ctx context.Context, o *options) (*kinesis.Client, error) {
 	hc := awshttp.NewBuildableClient().WithTimeout(o.timeout)
 	return kinesis.NewFromConfig(cfg, func(ko *kinesis.Options) {
 		ko.Retryer = aws.NopRetryer{}
-		ko.HTTPClient = hc
+		// internal/sdkhttp: smithy-go's request body can make net/http close
+		// the connection under a large GetRecords answer (the in-doubt scan).
+		ko.HTTPClient = sdkhttp.New(hc)
 		if o.endpoint != "" {
 			ko.BaseEndpoint = aws.String(o.endpoint)
 		}
