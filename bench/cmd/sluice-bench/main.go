@@ -3,6 +3,7 @@
 //
 //	go run ./bench/cmd/sluice-bench segment [--quick] [--runs N] [--dir D] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench api [--quick] [--runs N] [--only RE] [--targets T,...] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench fanout [--quick] [--runs N] [--modes async,fsync] [--out bench/RESULTS.md]
 //	sluice-bench discard-server --addr 127.0.0.1:PORT
 package main
 
@@ -22,6 +23,9 @@ suites:
   api       Kinesis API: PutRecords, PutRecord and GetRecords against the
             sluice server beside kinesalite and a discard server
             (sluice-bench api -h for flags)
+  fanout    enhanced fan-out: latency from PutRecords acknowledgement to
+            receipt by SubscribeToShard consumers (HTTP/2) beside GetRecords
+            polling (sluice-bench fanout -h for flags)
   discard-server
             the api suite's discard server: reads and drops every body,
             answers canned responses (--addr host:port)
@@ -42,6 +46,8 @@ func main() {
 		err = runSegment(ctx, os.Args[2:])
 	case "api":
 		err = runAPI(ctx, os.Args[2:])
+	case "fanout":
+		err = runFanout(ctx, os.Args[2:])
 	case "discard-server":
 		err = runDiscardServer(os.Args[2:])
 	case "-h", "-help", "--help", "help":
