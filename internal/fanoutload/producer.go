@@ -37,10 +37,14 @@ type ProducerConfig struct {
 	Rate float64
 	// Size is the data size of a record, at least StampLen.
 	Size int
-	// Duration bounds the load in time; the Tracker's capacity bounds it
-	// in records.
-	Duration time.Duration
+	// Duration bounds the load in time; MaxRecords (if not 0) and the
+	// Tracker's capacity bound it in records.
+	Duration   time.Duration
+	MaxRecords int64
 	Tracker  *Tracker
+	// Acked, when set, is increased by the records of every acknowledged
+	// request as it is acknowledged.
+	Acked *atomic.Int64
 	// Running, when set, is read before every request: false pauses the
 	// producers (the schedule restarts when it turns true again).
 	Running *atomic.Bool
@@ -84,8 +88,10 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A short idle time lets fasthttp's connection cleaner
+			// goroutine end soon after the load (goleak in tests).
 			c := &fasthttp.HostClient{Addr: cfg.Addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-				NoDefaultUserAgentHeader: true}
+				NoDefaultUserAgentHeader: true, MaxIdleConnDuration: time.Second}
 			defer c.CloseIdleConnections()
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)
@@ -118,9 +124,12 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 					}
 					next = next.Add(interval)
 				}
+				if cfg.MaxRecords > 0 && records.Load() >= cfg.MaxRecords {
+					break
+				}
 				first, ok := cfg.Tracker.Alloc(cfg.Batch)
 				if !ok {
-					return
+					break
 				}
 				body = appendPutRecords(body[:0], cfg.Stream, first, cfg.Batch, filler)
 				req.Reset()
@@ -151,6 +160,9 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 				lats = append(lats, time.Duration(ackAt-sentAt))
 				records.Add(int64(cfg.Batch))
 				reqs.Add(1)
+				if cfg.Acked != nil {
+					cfg.Acked.Add(int64(cfg.Batch))
+				}
 			}
 			mu.Lock()
 			res.Latencies = append(res.Latencies, lats...)

@@ -102,6 +102,12 @@ func (t *Tracker) Received(consumer int, data []byte, at int64) {
 	}
 }
 
+// Times returns when record id was sent and acknowledged (0, 0 if not).
+func (t *Tracker) Times(id uint64) (sent, ack int64) { return t.sent[id].Load(), t.ack[id].Load() }
+
+// Receipt returns when consumer received record id (0 if not).
+func (t *Tracker) Receipt(consumer int, id uint64) int64 { return t.recv[consumer][id].Load() }
+
 // Latencies is the outcome of one consumer over a window of records.
 type Latencies struct {
 	// AckToReceipt holds, per record acknowledged in the window and

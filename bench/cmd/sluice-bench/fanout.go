@@ -462,20 +462,20 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("process, getrusage; machine: every process, /proc/stat), so machine minus server and client is the load of other\n")
 	w("processes on the machine during the pass.\n\n")
 	dt := report.Table{Header: []string{"mode", "pass", "offered", "acked", "late requests", "PutRecords p50", "PutRecords p99",
-		"SubscribeToShard send-to-receipt p50", "received before ack", "missing", "duplicates", "server CPU", "client CPU",
+		"SubscribeToShard send-to-receipt p50", "p99", "received before ack", "missing", "duplicates", "server CPU", "client CPU",
 		"machine CPU", "load avg 1m (start-end)"},
-		Align: []byte{'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'}}
+		Align: []byte{'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'}}
 	n := map[string]int{}
 	for _, p := range passes {
 		n[p.mode]++
 		put := stats.DurationPercentiles(p.put, 50, 99)
-		s2r := stats.DurationPercentiles(p.efo.SendToReceipt, 50)
+		s2r := stats.DurationPercentiles(p.efo.SendToReceipt, 50, 99)
 		before := "-"
 		if len(p.efo.AckToReceipt) > 0 {
 			before = fmt.Sprintf("%.1f%%", 100*float64(p.efo.BeforeAck)/float64(len(p.efo.AckToReceipt)))
 		}
 		dt.Add(p.mode, strconv.Itoa(n[p.mode]), fmtRate(p.offered), fmtRate(p.achieved), strconv.FormatInt(p.late, 10),
-			fmtDur(put[0].Seconds()), fmtDur(put[1].Seconds()), fmtDur(s2r[0].Seconds()), before,
+			fmtDur(put[0].Seconds()), fmtDur(put[1].Seconds()), fmtDur(s2r[0].Seconds()), fmtDur(s2r[1].Seconds()), before,
 			fmt.Sprintf("%d / %d", p.efo.Missing, p.poll.Missing), fmt.Sprintf("%d / %d", p.efo.Duplicates, p.poll.Duplicates),
 			fmt.Sprintf("%.2f", p.serverCPU), fmt.Sprintf("%.2f", p.clientCPU), fmt.Sprintf("%.2f", p.busy),
 			fmt.Sprintf("%.2f-%.2f", p.load1[0], p.load1[1]))
@@ -489,8 +489,8 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("- Producers: %d, each on its own keep-alive HTTP/1.1 connection (fasthttp), sending a PutRecords request of %d\n", o.producers, o.batch)
 	w("  records on a fixed schedule (%.0f records/s together, the producers' schedules staggered); a late request is\n", o.rate)
 	w("  sent at once (column late: more than one interval late; PutRecords latencies include the warm-up). Every\n")
-	w("  record's data starts with its id; partition keys\n")
-	w("  are hashes of the ids, so records spread evenly over the shards. Every response must report FailedRecordCount 0.\n")
+	w("  record's data starts with its id; partition keys are hashes of the ids, so records spread evenly over the\n")
+	w("  shards. Every response must report FailedRecordCount 0.\n")
 	w("- SubscribeToShard: each consumer has one HTTP/2 connection (h2c with prior knowledge, golang.org/x/net/http2\n")
 	w("  client) with one SubscribeToShard stream per shard from LATEST, opened before the producers start; events are\n")
 	w("  decoded with the AWS SDK's event-stream codec and the records' ids read from the JSON payload. A subscription\n")
