@@ -41,7 +41,7 @@ type ProducerConfig struct {
 	// Tracker's capacity bound it in records.
 	Duration   time.Duration
 	MaxRecords int64
-	Tracker  *Tracker
+	Tracker    *Tracker
 	// Acked, when set, is increased by the records of every acknowledged
 	// request as it is acknowledged.
 	Acked *atomic.Int64
