@@ -21,7 +21,7 @@ import (
 func Poll(ctx context.Context, addr, stream, shardID string, interval time.Duration, limit int, now func() int64,
 	ready func(), onRecord func(data []byte, at int64)) error {
 	c := &fasthttp.HostClient{Addr: addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-		NoDefaultUserAgentHeader: true, MaxIdleConnDuration: time.Second, MaxResponseBodySize: 64 << 20}
+		NoDefaultUserAgentHeader: true, MaxIdleConnDuration: time.Second, Dial: dial, MaxResponseBodySize: 64 << 20}
 	defer c.CloseIdleConnections()
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,7 +92,7 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 			// A short idle time lets fasthttp's connection cleaner
 			// goroutine end soon after the load (goleak in tests).
 			c := &fasthttp.HostClient{Addr: cfg.Addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-				NoDefaultUserAgentHeader: true, MaxIdleConnDuration: time.Second}
+				NoDefaultUserAgentHeader: true, MaxIdleConnDuration: time.Second, Dial: dial}
 			defer c.CloseIdleConnections()
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)
@@ -174,6 +175,10 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 	res.Records, res.Requests, res.Late = records.Load(), reqs.Load(), late.Load()
 	return res
 }
+
+// dial connects without fasthttp's default dialer, whose DNS cache starts
+// a goroutine that never ends (goleak in tests).
+func dial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
 
 var failedZero = []byte(`"FailedRecordCount":0`)
 
