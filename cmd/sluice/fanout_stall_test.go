@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sluicehq/sluice/internal/fanoutload"
 )
 
@@ -29,18 +31,21 @@ const (
 	// not a stalled one's), a closed one is torn down.
 	stallGuard = 120 * time.Millisecond
 	// stallPairs is the number of A-B window pairs of one attempt.
-	stallPairs = 30
-	// stallMaxLoad bounds the first attempt in time; the test fails if
-	// the backlog has not reached stallBacklogFactor times the memory
-	// bound by then.
-	stallMaxLoad = 40 * time.Second
+	stallPairs = 25
+	// stallMaxPrefill bounds the prefill in time; the test fails if the
+	// backlog has not reached stallBacklogFactor times the memory bound by
+	// then.
+	stallMaxPrefill = 30 * time.Second
+	// stallPrefillRecordSize is the data size of a prefill record.
+	stallPrefillRecordSize = 16 << 10
 	// stallTrim is the share of ratios trimmed off each end before the
 	// ratios are averaged (a trimmed geometric mean: less noisy than the
 	// median, indifferent to the odd window that another process on the
 	// machine spoilt).
 	stallTrim = 0.2
-	// stallRecordSize is the data size of a record.
-	stallRecordSize = 2 << 10
+	// stallRecordSize is the data size of a record of the measured load:
+	// small, so that the producers are bound by CPU, not by the disk.
+	stallRecordSize = 256
 	// stallMemoryBound is the bound on the server's anonymous resident
 	// memory (heap, stacks; the mapped segment files are page cache and
 	// not counted), sampled every 10 ms for the whole test.
@@ -130,7 +135,29 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 		<-sampleDone
 	}()
 
-	// The live consumers read every shard for the whole test.
+	// The backlog first: the stream is filled with large records at full
+	// speed (not measured), and the page cache written back, so that the
+	// measured windows are not paced by the kernel's write-back of this
+	// burst. Every stalled consumer starts at TRIM_HORIZON: its backlog
+	// is the whole stream.
+	prefill := fanoutload.RunProducers(ctx, fanoutload.ProducerConfig{Addr: apiAddr, Stream: "stall", Producers: 2,
+		Batch: 100, Size: stallPrefillRecordSize, Duration: stallMaxPrefill,
+		MaxRecords: stallBacklogFactor * stallMemoryBound / stallPrefillRecordSize,
+		Tracker:    fanoutload.NewTracker(stallBacklogFactor*stallMemoryBound/stallPrefillRecordSize+1000, 0)})
+	if prefill.Err != nil {
+		t.Fatalf("prefill: %v", prefill.Err)
+	}
+	prefillBytes := prefill.Records * stallPrefillRecordSize
+	if prefillBytes < stallBacklogFactor*stallMemoryBound {
+		t.Fatalf("prefill: %d MiB in %v, short of %d times the memory bound (%d MiB): the machine is too slow for this test",
+			prefillBytes>>20, prefill.Elapsed.Round(time.Millisecond), stallBacklogFactor, stallMemoryBound>>20)
+	}
+	syncStart := time.Now()
+	unix.Sync()
+	t.Logf("prefill: %d MiB in %v, written back in %v; server RssAnon peak so far %.1f MiB", prefillBytes>>20,
+		prefill.Elapsed.Round(time.Millisecond), time.Since(syncStart).Round(time.Millisecond), float64(peakRSS.Load())/(1<<20))
+
+	// The live consumers read every shard for the rest of the test.
 	tr := fanoutload.NewTracker(2500000, live)
 	rctx, stopReaders := context.WithCancel(ctx)
 	var (
@@ -141,6 +168,7 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 	)
 	for k := range live {
 		lc := fanoutload.NewClient(apiAddr)
+		lc.StampOnly = true
 		defer lc.Close()
 		for _, shard := range st.Shards {
 			wg.Add(1)
@@ -186,7 +214,7 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 	prodDone := make(chan fanoutload.ProducerResult, 1)
 	go func() {
 		prodDone <- fanoutload.RunProducers(pctx, fanoutload.ProducerConfig{Addr: apiAddr, Stream: "stall", Producers: 2,
-			Batch: 50, Size: stallRecordSize, Duration: 2 * stallMaxLoad, Tracker: tr, Acked: &acked})
+			Batch: 100, Size: stallRecordSize, Duration: 2 * time.Minute, Tracker: tr, Acked: &acked})
 	}()
 	producerFailed := func() {
 		t.Helper()
@@ -200,9 +228,8 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 
 	var backlog int64 // bytes: the whole stream when the last stalled consumer went away
 	stalledIndex := 0
-	// runWindows runs A-B window pairs, at least pairs of them and more
-	// while more returns true, then a last A window.
-	runWindows := func(pairs int, more func() bool) []stallWindowSpan {
+	// runWindows runs A-B window pairs, then a last A window.
+	runWindows := func(pairs int) []stallWindowSpan {
 		t.Helper()
 		var windows []stallWindowSpan
 		window := func(kind byte) {
@@ -222,7 +249,7 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 			w.w1 = tr.Now()
 			windows = append(windows, w)
 			if stalled != nil {
-				backlog = acked.Load() * stallRecordSize
+				backlog = prefillBytes + acked.Load()*stallRecordSize
 				if err := stalled.Close(); err != nil {
 					t.Fatal(err)
 				}
@@ -230,7 +257,7 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 			producerFailed()
 			checkReaders()
 		}
-		for n := 0; n < pairs || more(); n++ {
+		for range pairs {
 			window('A')
 			window('B')
 		}
@@ -254,20 +281,7 @@ func TestCmdFanoutStalledConsumer(t *testing.T) {
 	loadStart := time.Now()
 	var verdict stallVerdict
 	for attempt := 1; attempt <= 2; attempt++ {
-		more := func() bool { return false }
-		if attempt == 1 {
-			more = func() bool {
-				if backlog >= stallBacklogFactor*stallMemoryBound {
-					return false
-				}
-				if time.Since(loadStart) > stallMaxLoad {
-					t.Fatalf("after %v the stalled consumers' backlog is %.0f MiB, short of %d times the memory bound (%d MiB): the machine is too slow for this test",
-						stallMaxLoad, float64(backlog)/(1<<20), stallBacklogFactor, stallMemoryBound>>20)
-				}
-				return true
-			}
-		}
-		windows := runWindows(stallPairs, more)
+		windows := runWindows(stallPairs)
 		verdict = stallCompare(t, tr, live, windows)
 		t.Logf("attempt %d: %d window pairs; medians A/B: producers %.0f/%.0f records/s, live consumers' latency p50 %v/%v",
 			attempt, len(verdict.tput), verdict.tputA, verdict.tputB, time.Duration(verdict.latA), time.Duration(verdict.latB))

@@ -241,6 +241,7 @@ func runFanoutPass(ctx context.Context, o fanoutOptions, bin, root, mode string)
 	clients := make([]*fanoutload.Client, o.consumers)
 	for k := range clients {
 		clients[k] = fanoutload.NewClient(srv.addr)
+		clients[k].StampOnly = true
 		defer clients[k].Close()
 		for _, shard := range st.Shards {
 			wg.Add(1)
