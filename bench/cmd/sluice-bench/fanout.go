@@ -56,7 +56,7 @@ func parseFanoutFlags(args []string) (fanoutOptions, error) {
 	rate := fs.Float64("rate", 0, "PutRecords records/s over all producers (default 10000, 2000 with --quick)")
 	shards := fs.Int("shards", 4, "shards of the stream")
 	consumers := fs.Int("consumers", 2, "enhanced fan-out consumers, each subscribed to every shard (consumers per shard)")
-	producers := fs.Int("producers", 4, "producers, each on its own HTTP/1.1 connection")
+	producers := fs.Int("producers", 16, "producers, each on its own HTTP/1.1 connection")
 	batch := fs.Int("batch", 25, "records per PutRecords request")
 	size := fs.Int("size", 1024, "data bytes per record")
 	poll := fs.Duration("poll-interval", 200*time.Millisecond, "GetRecords polling interval")
@@ -425,8 +425,8 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	for _, p := range passes {
 		byMode[p.mode] = append(byMode[p.mode], p)
 	}
-	tb := report.Table{Header: []string{"mode", "reader", "samples", "p50", "p99", "p99.9", "max", "target", "result"},
-		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l'}}
+	tb := report.Table{Header: []string{"mode", "reader", "samples", "p50", "p99", "p99.9", "max", "received before ack", "target", "result"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'}}
 	for _, mode := range o.modes {
 		ps := byMode[mode]
 		if len(ps) == 0 {
@@ -445,8 +445,12 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 					res = "PASS"
 				}
 			}
+			before := "-"
+			if len(l.AckToReceipt) > 0 {
+				before = fmt.Sprintf("%.1f%%", 100*float64(l.BeforeAck)/float64(len(l.AckToReceipt)))
+			}
 			tb.Add(mode, reader, strconv.Itoa(len(l.AckToReceipt)), fmtDur(q[0].Seconds()), fmtDur(q[1].Seconds()),
-				fmtDur(q[2].Seconds()), fmtDur(q[3].Seconds()), target, res)
+				fmtDur(q[2].Seconds()), fmtDur(q[3].Seconds()), before, target, res)
 		}
 		var verdict func(p50, p99 time.Duration) bool
 		target := "-"
@@ -463,20 +467,16 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("process, getrusage; machine: every process, /proc/stat), so machine minus server and client is the load of other\n")
 	w("processes on the machine during the pass.\n\n")
 	dt := report.Table{Header: []string{"mode", "pass", "offered", "acked", "late requests", "PutRecords p50", "PutRecords p99",
-		"SubscribeToShard send-to-receipt p50", "p99", "received before ack", "missing", "duplicates", "server CPU", "client CPU",
+		"SubscribeToShard send-to-receipt p50", "p99", "missing", "duplicates", "server CPU", "client CPU",
 		"machine CPU", "load avg 1m (start-end)"},
-		Align: []byte{'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'}}
+		Align: []byte{'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'}}
 	n := map[string]int{}
 	for _, p := range passes {
 		n[p.mode]++
 		put := stats.DurationPercentiles(p.put, 50, 99)
 		s2r := stats.DurationPercentiles(p.efo.SendToReceipt, 50, 99)
-		before := "-"
-		if len(p.efo.AckToReceipt) > 0 {
-			before = fmt.Sprintf("%.1f%%", 100*float64(p.efo.BeforeAck)/float64(len(p.efo.AckToReceipt)))
-		}
 		dt.Add(p.mode, strconv.Itoa(n[p.mode]), fmtRate(p.offered), fmtRate(p.achieved), strconv.FormatInt(p.late, 10),
-			fmtDur(put[0].Seconds()), fmtDur(put[1].Seconds()), fmtDur(s2r[0].Seconds()), fmtDur(s2r[1].Seconds()), before,
+			fmtDur(put[0].Seconds()), fmtDur(put[1].Seconds()), fmtDur(s2r[0].Seconds()), fmtDur(s2r[1].Seconds()),
 			fmt.Sprintf("%d / %d", p.efo.Missing, p.poll.Missing), fmt.Sprintf("%d / %d", p.efo.Duplicates, p.poll.Duplicates),
 			fmt.Sprintf("%.2f", p.serverCPU), fmt.Sprintf("%.2f", p.clientCPU), fmt.Sprintf("%.2f", p.busy),
 			fmt.Sprintf("%.2f-%.2f", p.load1[0], p.load1[1]))
