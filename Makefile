@@ -4,7 +4,8 @@ GO ?= go
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 # Packages with goroutines and locks, run under the race detector.
-RACE_PKGS := ./segment/... ./stream/... ./ingress/... ./wire/sigv4/... ./internal/cborclient/...
+RACE_PKGS := ./segment/... ./stream/... ./ingress/... ./wire/sigv4/... ./internal/cborclient/... \
+	./fanout/... ./wire/eventstream/...
 # Fuzz targets run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords \
 	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
@@ -13,19 +14,20 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	stream:FuzzConsumerToken stream:FuzzParseResourceARN stream:FuzzListShardsToken \
 	wire/sigv4:FuzzParseAuthorization wire/sigv4:FuzzVerify internal/cborclient:FuzzDecode \
 	wire/kinesis:FuzzDecodeInputJSON wire/kinesis:FuzzDecodeInputCBOR wire/kinesis:FuzzDecodePutRecordsCBOR \
-	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff ingress/httpapi:FuzzHTTPAPIDispatch
+	wire/kinesis:FuzzDecodeHotCBOR ingress/httpapi:FuzzSniff ingress/httpapi:FuzzHTTPAPIDispatch \
+	wire/eventstream:FuzzDecode
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
 FUZZTIME ?= 60000x
 FUZZTIME_LONG ?= 2m
 
 # End-to-end runs of real clients against the server binary (TestCmdClients,
-# TestCmdTelegraf): the AWS CLI, boto3, @aws-sdk/client-kinesis (npm ci into a
+# TestCmdTelegraf, TestCmdSubscribeNode): the AWS CLI, boto3, @aws-sdk/client-kinesis (npm ci into a
 # cache keyed by the lockfile) and Telegraf (built once per version). Both
 # caches live under SLUICE_CACHE; a warm run needs no network.
 SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
-E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf
+E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode
 
 .PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-fanout clean \
 	e2e-clients e2e-deps

@@ -122,6 +122,13 @@ func TestCmdClients(t *testing.T) {
 // <step>[: why]" lines into a subtest named after the step.
 func runFlowScript(t *testing.T, p *sluiceProcess, env []string, interpreter, script, endpoint, stream string) {
 	t.Helper()
+	runStepScript(t, p, env, interpreter, script, endpoint, stream, flowSteps)
+}
+
+// runStepScript runs a script that reports the given steps the way the
+// flow scripts do.
+func runStepScript(t *testing.T, p *sluiceProcess, env []string, interpreter, script, endpoint, stream string, steps []string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, interpreter, script, endpoint, stream)
@@ -147,9 +154,9 @@ func runFlowScript(t *testing.T, p *sluiceProcess, env []string, interpreter, sc
 		}
 		results[step] = result{status, why}
 	}
-	known := make(map[string]bool, len(flowSteps))
+	known := make(map[string]bool, len(steps))
 	failed := false
-	for _, step := range flowSteps {
+	for _, step := range steps {
 		known[step] = true
 		r, ok := results[step]
 		t.Run(step, func(t *testing.T) {

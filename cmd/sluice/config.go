@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/wire/sigv4"
 )
@@ -77,6 +78,16 @@ type Config struct {
 	// GetRecords answer ProvisionedThroughputExceededException. Flag
 	// --emulate-quotas, env SLUICE_EMULATE_QUOTAS, default false.
 	EmulateQuotas bool
+	// SubscribeHeartbeat is the longest a SubscribeToShard event stream
+	// stays without an event: an idle subscription gets an empty event
+	// this often. Flag --subscribe-heartbeat, env
+	// SLUICE_SUBSCRIBE_HEARTBEAT, default 5s (AWS's pace).
+	SubscribeHeartbeat time.Duration
+	// SubscribeLifetime is how long a SubscribeToShard subscription lives
+	// before the server ends its stream (the client re-subscribes from the
+	// last ContinuationSequenceNumber). Flag --subscribe-lifetime, env
+	// SLUICE_SUBSCRIBE_LIFETIME, default 5m (AWS's).
+	SubscribeLifetime time.Duration
 }
 
 // authKeysEnv is the environment variable of Config.AuthKeysEnv.
@@ -106,6 +117,8 @@ var options = []option{
 	{"auth", "SLUICE_AUTH", "false", "verify the SigV4 signature of every API request (keys from --auth-keys and " + authKeysEnv + ")", true},
 	{"auth-keys", "SLUICE_AUTH_KEYS_FILE", "", "file of access keys for --auth: AKID:SECRET lines or an AWS credentials (INI) file", false},
 	{"emulate-quotas", "SLUICE_EMULATE_QUOTAS", "false", "enforce AWS's per-shard throughput quotas (ProvisionedThroughputExceededException)", true},
+	{"subscribe-heartbeat", "SLUICE_SUBSCRIBE_HEARTBEAT", "5s", "longest time a SubscribeToShard stream goes without an event (a Go duration)", false},
+	{"subscribe-lifetime", "SLUICE_SUBSCRIBE_LIFETIME", "5m", "how long a SubscribeToShard subscription lives (a Go duration)", false},
 }
 
 // loadConfig builds a Config from the command-line arguments (without the
@@ -184,6 +197,16 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		AuthKeysEnv:   getenv(authKeysEnv),
 		EmulateQuotas: *switches["emulate-quotas"],
 	}
+	for _, d := range []struct {
+		flag string
+		dst  *time.Duration
+	}{{"subscribe-heartbeat", &cfg.SubscribeHeartbeat}, {"subscribe-lifetime", &cfg.SubscribeLifetime}} {
+		v, err := time.ParseDuration(*values[d.flag])
+		if err != nil {
+			return Config{}, fmt.Errorf("invalid duration %q from %s: use a Go duration such as 5s or 5m", *values[d.flag], source(d.flag))
+		}
+		*d.dst = v
+	}
 	level := *values["log-level"]
 	switch strings.ToLower(level) {
 	case "debug", "info", "warn", "error":
@@ -230,6 +253,12 @@ func (c *Config) validate(source func(flagName string) string) error {
 			return fmt.Errorf("a TLS key %q from %s without a certificate: set --tls-cert (SLUICE_TLS_CERT) too", c.TLSKey, source("tls-key"))
 		}
 		return fmt.Errorf("a TLS certificate %q from %s without a key: set --tls-key (SLUICE_TLS_KEY) too", c.TLSCert, source("tls-cert"))
+	}
+	if c.SubscribeHeartbeat <= 0 {
+		return fmt.Errorf("invalid subscribe heartbeat %v from %s: it must be positive, e.g. 5s", c.SubscribeHeartbeat, source("subscribe-heartbeat"))
+	}
+	if c.SubscribeLifetime <= 0 {
+		return fmt.Errorf("invalid subscribe lifetime %v from %s: it must be positive, e.g. 5m", c.SubscribeLifetime, source("subscribe-lifetime"))
 	}
 	keys, err := c.authKeys(source)
 	if err != nil {

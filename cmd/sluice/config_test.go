@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // envMap returns a getenv func reading from m, so tests never touch the
@@ -30,6 +31,9 @@ func TestCmdConfigDefaults(t *testing.T) {
 		AccountID:  "000000000000",
 		Region:     "us-east-1",
 		LogLevel:   slog.LevelInfo,
+
+		SubscribeHeartbeat: 5 * time.Second,
+		SubscribeLifetime:  5 * time.Minute,
 	}
 	if cfg != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -50,6 +54,9 @@ func TestCmdConfigEnv(t *testing.T) {
 		"SLUICE_LOG_LEVEL":  "debug",
 		"SLUICE_TLS_CERT":   "/etc/sluice/cert.pem",
 		"SLUICE_TLS_KEY":    "/etc/sluice/key.pem",
+
+		"SLUICE_SUBSCRIBE_HEARTBEAT": "250ms",
+		"SLUICE_SUBSCRIBE_LIFETIME":  "1m30s",
 	}
 	cfg, err := loadConfig(nil, envMap(env), io.Discard)
 	if err != nil {
@@ -65,6 +72,9 @@ func TestCmdConfigEnv(t *testing.T) {
 		LogLevel:   slog.LevelDebug,
 		TLSCert:    "/etc/sluice/cert.pem",
 		TLSKey:     "/etc/sluice/key.pem",
+
+		SubscribeHeartbeat: 250 * time.Millisecond,
+		SubscribeLifetime:  90 * time.Second,
 	}
 	if cfg != want {
 		t.Fatalf("from env:\n got %+v\nwant %+v", cfg, want)
@@ -91,6 +101,8 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		"SLUICE_LOG_LEVEL":  "error",
 		"SLUICE_TLS_CERT":   "/env/cert.pem",
 		"SLUICE_TLS_KEY":    "/env/key.pem",
+
+		"SLUICE_SUBSCRIBE_HEARTBEAT": "1s",
 	}
 	args := []string{
 		"--data-dir", "/from/flag",
@@ -101,6 +113,8 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		"--region", "us-gov-west-1",
 		"--log-level", "WARN",
 		"--tls-cert", "/flag/cert.pem",
+		"--subscribe-heartbeat", "2s",
+		"--subscribe-lifetime=10s",
 	}
 	cfg, err := loadConfig(args, envMap(env), io.Discard)
 	if err != nil {
@@ -116,6 +130,9 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		LogLevel:   slog.LevelWarn,
 		TLSCert:    "/flag/cert.pem",
 		TLSKey:     "/env/key.pem",
+
+		SubscribeHeartbeat: 2 * time.Second,
+		SubscribeLifetime:  10 * time.Second,
 	}
 	if cfg != want {
 		t.Fatalf("flags over env:\n got %+v\nwant %+v", cfg, want)
@@ -181,6 +198,9 @@ func TestCmdConfigInvalid(t *testing.T) {
 	f([]string{"extra"}, nil, `"extra"`)
 	f([]string{"--tls-cert", "c.pem"}, nil, "--tls-cert", "--tls-key")
 	f(nil, map[string]string{"SLUICE_TLS_KEY": "k.pem"}, "SLUICE_TLS_KEY", "--tls-cert")
+	f([]string{"--subscribe-heartbeat", "5"}, nil, `"5"`, "--subscribe-heartbeat", "Go duration")
+	f(nil, map[string]string{"SLUICE_SUBSCRIBE_LIFETIME": "0s"}, "SLUICE_SUBSCRIBE_LIFETIME", "positive")
+	f([]string{"--subscribe-heartbeat=-1s"}, nil, "--subscribe-heartbeat", "positive")
 }
 
 func TestCmdConfigHelp(t *testing.T) {

@@ -23,6 +23,8 @@
 //	--auth                 SLUICE_AUTH            false (verify SigV4 signatures)
 //	--auth-keys FILE       SLUICE_AUTH_KEYS_FILE  none (AKID:SECRET lines or an AWS credentials INI file)
 //	--emulate-quotas       SLUICE_EMULATE_QUOTAS  false (AWS's per-shard throughput quotas)
+//	--subscribe-heartbeat D  SLUICE_SUBSCRIBE_HEARTBEAT  5s (longest SubscribeToShard silence: an empty event)
+//	--subscribe-lifetime D   SLUICE_SUBSCRIBE_LIFETIME   5m (a SubscribeToShard stream then ends cleanly)
 //
 // SLUICE_AUTH_KEYS="AKID:SECRET,AKID2:SECRET2" adds access keys to those of
 // --auth-keys (it has no flag: a secret on the command line shows in ps).
@@ -62,8 +64,15 @@
 //	GET /metrics   Prometheus text format (VictoriaMetrics/metrics, with process metrics)
 //	anything else  404 with a JSON body
 //
-// SIGINT or SIGTERM starts a shutdown: /readyz turns 503, in-flight requests
-// are drained for at most 10 s (http.Server.Shutdown), the lock is released,
+// The API includes enhanced fan-out: serve builds a fanout.Server over the
+// Manager (with --subscribe-heartbeat and --subscribe-lifetime) and hands
+// it to the API server, which streams SubscribeToShard through it on every
+// transport.
+//
+// SIGINT or SIGTERM starts a shutdown: /readyz turns 503, live
+// SubscribeToShard streams end at once (cleanly: clients re-subscribe),
+// in-flight requests are drained for at most 10 s (http.Server.Shutdown),
+// the fanout.Server and then the Manager are closed, the lock is released,
 // msg=stopped is logged and the process exits 0. A second signal during the
 // shutdown kills the process (the default signal action is restored).
 //

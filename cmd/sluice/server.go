@@ -23,6 +23,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"golang.org/x/sys/unix"
 
+	"github.com/sluicehq/sluice/fanout"
 	"github.com/sluicehq/sluice/ingress/httpapi"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
@@ -103,19 +104,26 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
+	// Enhanced fan-out: SubscribeToShard's event streams, read straight
+	// from the shard logs (by default AWS's 5-minute lifetime and 5 s
+	// heartbeat).
+	fan, err := fanout.New(manager, fanout.Config{Lifetime: cfg.SubscribeLifetime, Heartbeat: cfg.SubscribeHeartbeat, Logger: log})
+	if err != nil {
+		return errors.Join(err, manager.Close(), lock.release())
+	}
 	var ready atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
 		Manager: manager, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
-		Ops: newHandler(&ready), TLSConfig: tlsConfig, Verifier: verifier,
+		Ops: newHandler(&ready), TLSConfig: tlsConfig, Verifier: verifier, Fanout: fan,
 	})
 	if err != nil {
-		return errors.Join(err, manager.Close(), lock.release())
+		return errors.Join(err, fan.Close(), manager.Close(), lock.release())
 	}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return errors.Join(
 			fmt.Errorf("cannot listen on --api-addr %s: %w; stop the process using it or choose another address", cfg.APIAddr, err),
-			manager.Close(), lock.release())
+			fan.Close(), manager.Close(), lock.release())
 	}
 
 	serveErr := make(chan error, 1)
@@ -152,6 +160,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if runErr == nil {
 		<-serveErr // nil after Shutdown: the Serve goroutine has ended.
+	}
+	// The API's shutdown has ended the subscriptions (it closes fan);
+	// closing it again is harmless and keeps the order explicit: no
+	// subscription reads a shard log once the Manager closes them.
+	if err := fan.Close(); err != nil {
+		runErr = errors.Join(runErr, err)
 	}
 	// The shard logs are closed (synced, marked clean) once no request uses
 	// them any more.

@@ -6,10 +6,11 @@
 //
 // # Use
 //
-//	srv, err := httpapi.New(httpapi.Config{Manager: m, Ops: opsMux, TLSConfig: tlsCfg})
+//	fan, err := fanout.New(m, fanout.Config{})   // enhanced fan-out (SubscribeToShard)
+//	srv, err := httpapi.New(httpapi.Config{Manager: m, Fanout: fan, Ops: opsMux, TLSConfig: tlsCfg})
 //	go srv.Serve(ln)              // HTTP/1.1, h2c, and TLS when TLSConfig has a certificate
 //	...
-//	srv.ShutdownContext(ctx)      // then close the Manager
+//	srv.ShutdownContext(ctx)      // ends live subscriptions (closes fan); then close the Manager
 //
 // # Transports (KINESIS_API.md 1.8)
 //
@@ -21,8 +22,11 @@
 // fasthttp (HTTP/1.1, where an Upgrade: h2c request is switched to HTTP/2).
 // A connection that does not tell its protocol within Config.SniffTimeout
 // is closed. GET and HEAD go to Config.Ops (the operational endpoints) on
-// every transport. Shutdown sends GOAWAY on HTTP/2 connections and drains
-// HTTP/1.1 ones.
+// every transport. Shutdown first closes Config.Fanout, which ends every
+// live SubscribeToShard stream cleanly, then sends GOAWAY on HTTP/2
+// connections and drains HTTP/1.1 ones; when its context ends it cancels
+// the subscriptions still running and closes their connections (a client
+// that stopped reading blocks its subscription in a write).
 //
 // Both transports fill the same transport-neutral Request and Response
 // (exchange.go, pooled) and run the same dispatch and operation handlers.
@@ -152,10 +156,30 @@
 // init function. The rules are the Manager's (stream/tags.go,
 // consumers.go, policy.go, account.go); a ResourceARN or StreamARN of a
 // missing stream answers "Stream X under account A not found." with the
-// name in the ARN (arnErr). SubscribeToShard validates its input and then
-// answers 501: its event stream is not served yet.
+// name in the ARN (arnErr).
 //
-// Not implemented yet: the SubscribeToShard event stream; metrics.
+// # SubscribeToShard (KINESIS_API.md section 4)
+//
+// ops_consumers.go decodes the request with the model codec (JSON or
+// CBOR) and hands it to Config.Fanout (the fanout package). Its pre-stream
+// checks (consumer exists and is ACTIVE, shard, starting position, one
+// live subscription per consumer and shard: ResourceInUseException within
+// 5 s of the live one, a takeover after) fail as ordinary error responses
+// through toAWS, in the request's encoding. After them the answer is 200
+// application/vnd.amazon.eventstream with x-amzn-RequestId and no
+// Content-Length, and fanout.Subscription.Run writes the event stream,
+// flushing every message: on HTTP/1.1 from fasthttp's body stream writer
+// (chunked; it runs on a goroutine of its own after the handler returned,
+// counted for Shutdown), on HTTP/2 (h2c with prior knowledge or Upgrade,
+// h2 over TLS) in the handler, through the net/http ResponseWriter, until
+// the request's context ends. A client that goes away ends its
+// subscription at the next write (HTTP/1.1) or at once (an HTTP/2 stream
+// reset cancels the request's context). Event payloads follow the
+// request's encoding: JSON 1.1, or CBOR for a CBOR request (the Java SDKs)
+// [unsure: no Java client could be run]. Without Config.Fanout,
+// SubscribeToShard validates its input and answers 501.
+//
+// Not implemented yet: metrics.
 //
 // # Concurrency
 //

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -62,6 +63,7 @@ type Request struct {
 
 	fh   *fasthttp.RequestHeader // HTTP/1.1
 	nh   http.Header             // HTTP/2
+	ctx  context.Context         // HTTP/2: the request's context (nil on HTTP/1.1)
 	auth *authState              // the exchange's SigV4 scratch; nil outside an exchange
 }
 

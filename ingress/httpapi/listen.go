@@ -353,13 +353,22 @@ func (s *Server) ShutdownContext(ctx context.Context) error {
 	for ln := range s.listeners {
 		_ = ln.Close()
 	}
+	// Live subscriptions end now, cleanly (their clients re-subscribe
+	// elsewhere or later); new ones are refused. Their requests are then
+	// no longer in flight, so the graceful shutdown below does not wait
+	// for the 5-minute lifetime.
+	if s.cfg.Fanout != nil {
+		_ = s.cfg.Fanout.Close()
+	}
 	// Connections still being sniffed have sent no request yet.
 	for c := range s.sniffing {
 		_ = c.Close()
 	}
 	srv, h2base := s.srv, s.h2base
 	s.mu.Unlock()
+	defer s.subCancel()
 	if srv == nil {
+		s.waitSubscriptions(ctx)
 		return nil
 	}
 	// GOAWAY to the HTTP/2 connections (h2base serves none itself, so this
@@ -379,7 +388,7 @@ func (s *Server) ShutdownContext(ctx context.Context) error {
 	for {
 		select {
 		case <-done:
-			return err
+			return errors.Join(err, s.waitSubscriptions(ctx))
 		case <-tick.C:
 			// A connection that started just before the first GOAWAY
 			// round may have missed it.
@@ -391,6 +400,7 @@ func (s *Server) ShutdownContext(ctx context.Context) error {
 			}
 			s.mu.Unlock()
 			<-done
+			_ = s.waitSubscriptions(ctx) // ctx is done: cancels and closes them
 			return errors.Join(err, ctx.Err())
 		}
 	}
@@ -489,3 +499,28 @@ var (
 	sniffFailuresTotal    = metrics.NewCounter(`sluice_api_sniff_failures_total`)
 	tlsFailuresTotal      = metrics.NewCounter(`sluice_api_tls_handshake_failures_total`)
 )
+
+// waitSubscriptions waits for the running subscriptions (the HTTP/1.1
+// ones run on fasthttp's body stream goroutines, which its shutdown may
+// not wait for when their connection failed). When ctx ends first it
+// cancels them and waits for them to see it.
+func (s *Server) waitSubscriptions(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.subs.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.subCancel()
+		s.mu.Lock()
+		for c := range s.subConns {
+			_ = c.Close() // a subscription blocked in a write to a stalled client
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}

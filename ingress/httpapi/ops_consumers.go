@@ -1,15 +1,22 @@
 package httpapi
 
 import (
+	"bufio"
+	"context"
+	"net"
+
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluicehq/sluice/fanout"
 	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/wire/eventstream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 )
 
-// The enhanced fan-out consumer operations (KINESIS_API.md 2.4, 4.1) except
-// SubscribeToShard: RegisterStreamConsumer, DescribeStreamConsumer,
-// ListStreamConsumers, DeregisterStreamConsumer. The rules (names, limits,
+// The enhanced fan-out consumer operations (KINESIS_API.md 2.4, 4.1):
+// RegisterStreamConsumer, DescribeStreamConsumer, ListStreamConsumers,
+// DeregisterStreamConsumer, and SubscribeToShard over the fanout package
+// (Config.Fanout). The rules (names, limits,
 // ARNs, CREATING until Config.ConsumerActivationDelay has passed) are the
 // Manager's (stream/consumers.go).
 
@@ -111,12 +118,103 @@ func firstARN(arns ...*string) string {
 	return ""
 }
 
-// subscribeToShard checks a SubscribeToShard request against the model
-// and then answers 501: the event stream is not served yet.
+// subscribeToShard serves SubscribeToShard through Config.Fanout
+// (KINESIS_API.md 4.2-4.7): the request is decoded and checked against the
+// model here, then fanout.Server.Open does the pre-stream checks, whose
+// failures are ordinary error responses (toAWS). After that the response
+// is 200 application/vnd.amazon.eventstream and the subscription runs:
+// on HTTP/1.1 (fasthttp) in its body stream writer, chunked, after this
+// returns; on HTTP/2 (h2c, h2 over TLS, the first request of an h2c
+// Upgrade) in this call, on the request's goroutine, until it ends. The
+// event payloads are in the request's encoding. Without Config.Fanout it
+// answers 501.
 func (s *Server) subscribeToShard(in *Request, out *Response) error {
 	var req kinesis.SubscribeToShardInput
 	if err := decodeModel(in, "SubscribeToShard", &req); err != nil {
 		return err
 	}
-	return &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: SubscribeToShard", Status: fasthttp.StatusNotImplemented}
+	if s.cfg.Fanout == nil {
+		return &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: SubscribeToShard", Status: fasthttp.StatusNotImplemented}
+	}
+	fr := fanout.Request{
+		ConsumerARN: req.ConsumerARN,
+		ShardID:     req.ShardId,
+		StartingPosition: fanout.StartingPosition{
+			Type:           req.StartingPosition.Type,
+			SequenceNumber: optStr(req.StartingPosition.SequenceNumber),
+		},
+		CBOR: in.Encoding == EncodingCBOR,
+	}
+	if ts := req.StartingPosition.Timestamp; ts != nil {
+		fr.StartingPosition.TimestampMillis, fr.StartingPosition.HasTimestamp = ts.Millis(), true
+	}
+	sub, err := s.cfg.Fanout.Open(fr)
+	if err != nil {
+		return callErr(err, streamOfARN(req.ConsumerARN), req.ShardId)
+	}
+	// Count the subscription for Shutdown, unless it has begun.
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		sub.Close()
+		return stream.ErrClosed
+	}
+	s.subs.Add(1)
+	var conn net.Conn
+	if out.ctx != nil {
+		// Shutdown closes it if the subscription is still stuck in a
+		// write when its time is up.
+		conn = out.ctx.Conn()
+		if s.subConns == nil {
+			s.subConns = make(map[net.Conn]struct{})
+		}
+		s.subConns[conn] = struct{}{}
+	}
+	s.mu.Unlock()
+	out.written = true
+	requestID := out.requestID
+	if rc := out.ctx; rc != nil {
+		rc.SetStatusCode(fasthttp.StatusOK)
+		rc.SetContentType(eventstream.ContentType)
+		rc.Response.Header.Set(requestIDHeader, requestID)
+		// fasthttp runs the writer on a goroutine of its own once the
+		// head is out, and sends what it writes as chunks: each Flush
+		// is one chunk on the wire.
+		rc.SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer func() {
+				s.mu.Lock()
+				delete(s.subConns, conn)
+				s.mu.Unlock()
+				s.subs.Done()
+			}()
+			s.runSubscription(s.subCtx, sub, fanout.NewBufioStreamWriter(w), requestID)
+		})
+		return nil
+	}
+	defer s.subs.Done()
+	w, err := fanout.HTTPResponseStarter{W: out.w, RequestID: requestID}.Start()
+	if err != nil {
+		sub.Close()
+		s.log.Debug("httpapi: SubscribeToShard: cannot start the event stream", "requestId", requestID, "err", err)
+		return nil
+	}
+	// The request's context ends when the client resets the stream or
+	// the connection goes; Shutdown's cancel ends it too.
+	parent := in.ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	defer context.AfterFunc(s.subCtx, cancel)()
+	s.runSubscription(ctx, sub, w, requestID)
+	return nil
+}
+
+// runSubscription runs sub until its stream ends. A client that goes away
+// ends it with a write error, which is only logged at debug level.
+func (s *Server) runSubscription(ctx context.Context, sub *fanout.Subscription, w fanout.StreamWriter, requestID string) {
+	if err := sub.Run(ctx, w); err != nil {
+		s.log.Debug("httpapi: SubscribeToShard: event stream ended", "requestId", requestID, "err", err)
+	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"golang.org/x/net/http2"
 
+	"github.com/sluicehq/sluice/fanout"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/kinesis"
 	"github.com/sluicehq/sluice/wire/sigv4"
@@ -78,6 +80,11 @@ type Config struct {
 	Verifier *sigv4.Verifier
 	// Now is the clock of the signature date check. Default time.Now.
 	Now func() time.Time
+	// Fanout, if set, serves SubscribeToShard's event stream (on every
+	// transport); without it SubscribeToShard validates its input and
+	// answers 501. Shutdown closes it (fanout.Server.Close), which ends
+	// the live subscriptions cleanly; it is built over the same Manager.
+	Fanout *fanout.Server
 }
 
 // Server is the Kinesis HTTP API front end. It is safe for concurrent use.
@@ -89,6 +96,15 @@ type Server struct {
 	opsFast      fasthttp.RequestHandler // Ops through fasthttpadaptor
 	exchangePool sync.Pool               // *exchange
 	h2Requests   atomic.Int64            // requests served over HTTP/2 (for tests and metrics)
+
+	// subCtx is the context of the subscriptions that run on fasthttp's
+	// body stream writers (HTTP/1.1); Shutdown cancels it after the
+	// graceful end if they are still running. subs counts the running
+	// subscriptions of both transports (Add under mu, not once closing).
+	subCtx    context.Context
+	subCancel context.CancelFunc
+	subs      sync.WaitGroup
+	subConns  map[net.Conn]struct{} // under mu: the connections of HTTP/1.1 subscriptions
 
 	mu        sync.Mutex
 	srv       *fasthttp.Server
@@ -147,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ops: make(map[string]opFunc, len(operations))}
+	s.subCtx, s.subCancel = context.WithCancel(context.Background())
 	for _, op := range operations {
 		s.ops[op] = nil
 	}
@@ -279,6 +296,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.req = Request{
 		Method: []byte(r.Method), Path: []byte(path), RawQuery: []byte(query),
 		Host: []byte(r.Host), Proto: r.Proto, RemoteAddr: remote, nh: r.Header, auth: x.auth,
+		ctx: r.Context(),
 	}
 	x.resp = Response{w: w}
 	// The body limit: read one byte more than allowed to tell a body at

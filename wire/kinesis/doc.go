@@ -87,7 +87,8 @@
 // up: they stream over a copy of the body the request owns, so the
 // ownership rules below hold for both encodings.
 //
-// Not implemented yet: Firehose, SubscribeToShard event-stream framing
-// (EncodeOutput encodes a SubscribeToShardEvent payload but refuses the
-// SubscribeToShardOutput stream), and SigV4 verification.
+// Not here: Firehose; the SubscribeToShard event stream (EncodeOutput
+// encodes a SubscribeToShardEvent payload but refuses the
+// SubscribeToShardOutput stream: the framing is wire/eventstream's, the
+// events are the fanout package's); SigV4 verification (wire/sigv4).
 package kinesis
