@@ -470,16 +470,17 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("process, getrusage; machine: every process, /proc/stat), so machine minus server and client is the load of other\n")
 	w("processes on the machine during the pass.\n\n")
 	dt := report.Table{Header: []string{"mode", "pass", "offered", "acked", "late requests", "PutRecords p50", "PutRecords p99",
-		"SubscribeToShard send-to-receipt p50", "p99", "missing", "duplicates", "server CPU", "client CPU",
+		"SubscribeToShard p50", "p99", "send-to-receipt p50", "p99", "missing", "duplicates", "server CPU", "client CPU",
 		"machine CPU", "load avg 1m (start-end)"},
-		Align: []byte{'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'}}
+		Align: []byte{'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'}}
 	n := map[string]int{}
 	for _, p := range passes {
 		n[p.mode]++
 		put := stats.DurationPercentiles(p.put, 50, 99)
 		s2r := stats.DurationPercentiles(p.efo.SendToReceipt, 50, 99)
+		a2r := stats.DurationPercentiles(p.efo.AckToReceipt, 50, 99)
 		dt.Add(p.mode, strconv.Itoa(n[p.mode]), fmtRate(p.offered), fmtRate(p.achieved), strconv.FormatInt(p.late, 10),
-			fmtDur(put[0].Seconds()), fmtDur(put[1].Seconds()), fmtDur(s2r[0].Seconds()), fmtDur(s2r[1].Seconds()),
+			fmtDur(put[0].Seconds()), fmtDur(put[1].Seconds()), fmtDur(a2r[0].Seconds()), fmtDur(a2r[1].Seconds()), fmtDur(s2r[0].Seconds()), fmtDur(s2r[1].Seconds()),
 			fmt.Sprintf("%d / %d", p.efo.Missing, p.poll.Missing), fmt.Sprintf("%d / %d", p.efo.Duplicates, p.poll.Duplicates),
 			fmt.Sprintf("%.2f", p.serverCPU), fmt.Sprintf("%.2f", p.clientCPU), fmt.Sprintf("%.2f", p.busy),
 			fmt.Sprintf("%.2f-%.2f", p.load1[0], p.load1[1]))

@@ -48,7 +48,7 @@ func TestBenchFanoutQuick(t *testing.T) {
 		}
 	}
 	details := tableRow(t, doc, "| async |    1 |")
-	if got := details[9]; got != "0 / 0" {
+	if got := details[11]; got != "0 / 0" {
 		t.Fatalf("missing records (SubscribeToShard / GetRecords): %q in %q", got, details)
 	}
 }
