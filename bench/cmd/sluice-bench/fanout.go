@@ -421,15 +421,18 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 		w("%s\n", l)
 	}
 	w("\nLatency is from the PutRecords acknowledgement (the response arriving at the producer) to the receipt of the\n")
-	w("record by a reader, for every record acknowledged in the measured time and every reader; percentiles over all\n")
-	w("those samples (pooled over passes and consumers). %.0f records/s of %s over %d shards.\n\n", o.rate, sizeName(o.size), o.shards)
+	w("record by a reader, for every record acknowledged in the measured time and every reader: percentiles over all\n")
+	w("those samples (pooled over passes and consumers), and per pass as the median over passes [min-max]; the target\n")
+	w("is checked on the medians over passes (one pass spoilt by other processes on the shared machine does not decide\n")
+	w("it alone). %.0f records/s of %s over %d shards.\n\n", o.rate, sizeName(o.size), o.shards)
 
 	byMode := map[string][]fanoutPass{}
 	for _, p := range passes {
 		byMode[p.mode] = append(byMode[p.mode], p)
 	}
-	tb := report.Table{Header: []string{"mode", "reader", "samples", "p50", "p99", "p99.9", "max", "received before ack", "target", "result"},
-		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'}}
+	tb := report.Table{Header: []string{"mode", "reader", "samples", "p50", "p99", "p99.9", "max", "p50 per pass", "p99 per pass",
+		"received before ack", "target", "result"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'}}
 	for _, mode := range o.modes {
 		ps := byMode[mode]
 		if len(ps) == 0 {
@@ -439,12 +442,19 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 		for _, p := range ps {
 			efo, poll = mergeLatencies(efo, p.efo), mergeLatencies(poll, p.poll)
 		}
-		row := func(reader string, l fanoutload.Latencies, target string, verdict func(p50, p99 time.Duration) bool) {
+		row := func(reader string, l fanoutload.Latencies, perPass []fanoutload.Latencies, target string, verdict func(p50, p99 time.Duration) bool) {
+			var p50s, p99s []float64
+			for _, pl := range perPass {
+				q := stats.DurationPercentiles(pl.AckToReceipt, 50, 99)
+				p50s, p99s = append(p50s, q[0].Seconds()), append(p99s, q[1].Seconds())
+			}
 			q := stats.DurationPercentiles(l.AckToReceipt, 50, 99, 99.9, 100)
+			med50, med99 := stats.Median(p50s), stats.Median(p99s)
 			res := "-"
 			if verdict != nil {
 				res = "MISS"
-				if len(l.AckToReceipt) > 0 && l.Missing == 0 && verdict(q[0], q[1]) {
+				if len(l.AckToReceipt) > 0 && l.Missing == 0 &&
+					verdict(time.Duration(med50*float64(time.Second)), time.Duration(med99*float64(time.Second))) {
 					res = "PASS"
 				}
 			}
@@ -453,7 +463,8 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 				before = fmt.Sprintf("%.1f%%", 100*float64(l.BeforeAck)/float64(len(l.AckToReceipt)))
 			}
 			tb.Add(mode, reader, strconv.Itoa(len(l.AckToReceipt)), fmtDur(q[0].Seconds()), fmtDur(q[1].Seconds()),
-				fmtDur(q[2].Seconds()), fmtDur(q[3].Seconds()), before, target, res)
+				fmtDur(q[2].Seconds()), fmtDur(q[3].Seconds()), fmtSummary(stats.Summarize(p50s), fmtDur),
+				fmtSummary(stats.Summarize(p99s), fmtDur), before, target, res)
 		}
 		var verdict func(p50, p99 time.Duration) bool
 		target := "-"
@@ -461,8 +472,12 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 			target = fmt.Sprintf("p50 <= %v, p99 <= %v", fanoutTargetP50, fanoutTargetP99)
 			verdict = func(p50, p99 time.Duration) bool { return p50 <= fanoutTargetP50 && p99 <= fanoutTargetP99 }
 		}
-		row(fmt.Sprintf("SubscribeToShard (h2c), %d per shard", o.consumers), efo, target, verdict)
-		row(fmt.Sprintf("GetRecords every %v, 1 per shard", o.pollInterval), poll, "-", nil)
+		var efoPass, pollPass []fanoutload.Latencies
+		for _, p := range ps {
+			efoPass, pollPass = append(efoPass, p.efo), append(pollPass, p.poll)
+		}
+		row(fmt.Sprintf("SubscribeToShard (h2c), %d per shard", o.consumers), efo, efoPass, target, verdict)
+		row(fmt.Sprintf("GetRecords every %v, 1 per shard", o.pollInterval), poll, pollPass, "-", nil)
 	}
 	b.WriteString(tb.Markdown())
 
