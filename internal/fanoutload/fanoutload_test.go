@@ -70,3 +70,30 @@ func TestFanoutLoadTracker(t *testing.T) {
 		t.Fatalf("Pending = %d", p)
 	}
 }
+
+func TestFanoutLoadTrackerSampled(t *testing.T) {
+	tr := NewSampledTracker(10, 1, 4) // ids 0..7 handed out, 0 and 4 recorded
+	if _, ok := tr.Alloc(8); !ok {
+		t.Fatal("Alloc(8)")
+	}
+	if _, ok := tr.Alloc(1); ok {
+		t.Fatal("Alloc beyond the capacity (rounded down to a multiple of 4)")
+	}
+	tr.Acked(0, 8, 10, 100)
+	for id := range uint64(8) {
+		if id != 4 {
+			tr.Received(0, AppendStamp(nil, id), 150)
+		}
+	}
+	tr.Received(0, AppendStamp(nil, 9), 150) // beyond the ids handed out
+	if s, a := tr.Times(4); s != 10 || a != 100 {
+		t.Fatalf("Times(4) = %d, %d", s, a)
+	}
+	if s, a := tr.Times(5); s != 0 || a != 0 {
+		t.Fatalf("Times(5) = %d, %d: not sampled", s, a)
+	}
+	l := tr.Latencies(0, 0, 1<<62)
+	if len(l.AckToReceipt) != 1 || l.AckToReceipt[0] != 50 || l.Missing != 1 || l.Alien != 1 || tr.Pending(0, 0, 1<<62) != 1 {
+		t.Fatalf("%+v", l)
+	}
+}

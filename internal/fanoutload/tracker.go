@@ -37,6 +37,8 @@ func RecordID(data []byte) (uint64, bool) {
 // use.
 type Tracker struct {
 	base  time.Time
+	every uint64 // only ids divisible by every are recorded
+	max   uint64 // ids handed out are below max
 	next  atomic.Uint64
 	sent  []atomic.Int64
 	ack   []atomic.Int64
@@ -48,16 +50,29 @@ type Tracker struct {
 // NewTracker returns a tracker of at most maxRecords records and
 // consumers consumers (numbered from 0).
 func NewTracker(maxRecords, consumers int) *Tracker {
+	return NewSampledTracker(maxRecords, consumers, 1)
+}
+
+// NewSampledTracker returns a tracker that hands out up to maxRecords ids
+// but records only every every-th of them (ids divisible by every): the
+// others are sent and received like any record, and Latencies, Pending
+// and Times ignore them. Its memory is 8*(2+consumers)*maxRecords/every
+// bytes.
+func NewSampledTracker(maxRecords, consumers, every int) *Tracker {
+	maxRecords = maxRecords / every * every
+	slots := maxRecords / every
 	t := &Tracker{
 		base:  time.Now(),
-		sent:  make([]atomic.Int64, maxRecords),
-		ack:   make([]atomic.Int64, maxRecords),
+		every: uint64(every),
+		max:   uint64(maxRecords),
+		sent:  make([]atomic.Int64, slots),
+		ack:   make([]atomic.Int64, slots),
 		recv:  make([][]atomic.Int64, consumers),
 		dups:  make([]atomic.Int64, consumers),
 		alien: make([]atomic.Int64, consumers),
 	}
 	for i := range t.recv {
-		t.recv[i] = make([]atomic.Int64, maxRecords)
+		t.recv[i] = make([]atomic.Int64, slots)
 	}
 	return t
 }
@@ -72,41 +87,72 @@ func (t *Tracker) Time(ns int64) time.Time { return t.base.Add(time.Duration(ns)
 // Alloc hands out n consecutive ids; false when the capacity is used up.
 func (t *Tracker) Alloc(n int) (first uint64, ok bool) {
 	end := t.next.Add(uint64(n))
-	if end > uint64(len(t.ack)) {
+	if end > t.max {
 		return 0, false
 	}
 	return end - uint64(n), true
 }
 
 // Allocated returns the number of ids handed out (capped at the capacity).
-func (t *Tracker) Allocated() uint64 { return min(t.next.Load(), uint64(len(t.ack))) }
+func (t *Tracker) Allocated() uint64 { return min(t.next.Load(), t.max) }
+
+// Every returns the sampling step: only ids divisible by it are recorded.
+func (t *Tracker) Every() uint64 { return t.every }
+
+// slot returns the index of id in the arrays, false if id is not sampled.
+func (t *Tracker) slot(id uint64) (uint64, bool) {
+	if id%t.every != 0 || id >= t.max {
+		return 0, false
+	}
+	return id / t.every, true
+}
 
 // Acked records that records first..first+n-1, sent at sentAt, were
 // acknowledged at ackAt.
 func (t *Tracker) Acked(first uint64, n int, sentAt, ackAt int64) {
 	for id := first; id < first+uint64(n); id++ {
-		t.sent[id].Store(sentAt)
-		t.ack[id].Store(ackAt)
+		if i, ok := t.slot(id); ok {
+			t.sent[i].Store(sentAt)
+			t.ack[i].Store(ackAt)
+		}
 	}
 }
 
 // Received records that consumer got the record with data at time at.
 func (t *Tracker) Received(consumer int, data []byte, at int64) {
 	id, ok := RecordID(data)
-	if !ok || id >= uint64(len(t.ack)) {
+	if !ok || id >= t.max {
 		t.alien[consumer].Add(1)
 		return
 	}
-	if !t.recv[consumer][id].CompareAndSwap(0, at) {
+	i, ok := t.slot(id)
+	if !ok {
+		return
+	}
+	if !t.recv[consumer][i].CompareAndSwap(0, at) {
 		t.dups[consumer].Add(1)
 	}
 }
 
-// Times returns when record id was sent and acknowledged (0, 0 if not).
-func (t *Tracker) Times(id uint64) (sent, ack int64) { return t.sent[id].Load(), t.ack[id].Load() }
+// Times returns when record id was sent and acknowledged (0, 0 if not, or
+// if id is not sampled).
+func (t *Tracker) Times(id uint64) (sent, ack int64) {
+	i, ok := t.slot(id)
+	if !ok {
+		return 0, 0
+	}
+	return t.sent[i].Load(), t.ack[i].Load()
+}
 
-// Receipt returns when consumer received record id (0 if not).
-func (t *Tracker) Receipt(consumer int, id uint64) int64 { return t.recv[consumer][id].Load() }
+// Receipt returns when consumer received record id (0 if not, or if id is
+// not sampled).
+func (t *Tracker) Receipt(consumer int, id uint64) int64 {
+	i, ok := t.slot(id)
+	if !ok {
+		return 0
+	}
+	return t.recv[consumer][i].Load()
+}
 
 // Latencies is the outcome of one consumer over a window of records.
 type Latencies struct {
@@ -125,17 +171,17 @@ type Latencies struct {
 	Duplicates, Alien int64
 }
 
-// Latencies returns consumer's latencies for the records sent in [from, to)
-// (Now values) and acknowledged.
+// Latencies returns consumer's latencies for the (sampled) records sent in
+// [from, to) (Now values) and acknowledged.
 func (t *Tracker) Latencies(consumer int, from, to int64) Latencies {
 	l := Latencies{Duplicates: t.dups[consumer].Load(), Alien: t.alien[consumer].Load()}
-	n := t.Allocated()
-	for id := range n {
-		sent, ack := t.sent[id].Load(), t.ack[id].Load()
+	n := t.slots()
+	for i := range n {
+		sent, ack := t.sent[i].Load(), t.ack[i].Load()
 		if ack == 0 || sent < from || sent >= to {
 			continue
 		}
-		r := t.recv[consumer][id].Load()
+		r := t.recv[consumer][i].Load()
 		if r == 0 {
 			l.Missing++
 			continue
@@ -151,13 +197,16 @@ func (t *Tracker) Latencies(consumer int, from, to int64) Latencies {
 	return l
 }
 
+// slots returns the number of slots in use.
+func (t *Tracker) slots() uint64 { return (t.Allocated() + t.every - 1) / t.every }
+
 // Pending returns how many records acknowledged in [from, to) consumer
 // has not received yet.
 func (t *Tracker) Pending(consumer int, from, to int64) int {
 	missing := 0
-	for id := range t.Allocated() {
-		sent, ack := t.sent[id].Load(), t.ack[id].Load()
-		if ack != 0 && sent >= from && sent < to && t.recv[consumer][id].Load() == 0 {
+	for i := range t.slots() {
+		sent, ack := t.sent[i].Load(), t.ack[i].Load()
+		if ack != 0 && sent >= from && sent < to && t.recv[consumer][i].Load() == 0 {
 			missing++
 		}
 	}
