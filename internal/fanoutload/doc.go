@@ -18,6 +18,8 @@
 //   - Tracker: per record id (stamped into the record's data), the time of
 //     the PutRecords acknowledgement and of each consumer's receipt, on one
 //     monotonic clock; Latencies turns them into ack-to-receipt samples.
+//     NewSampledTracker records only every n-th id, for loads of millions
+//     of records.
 //
 // # Concurrency and buffers
 //

@@ -46,9 +46,6 @@ type ProducerConfig struct {
 	// Acked, when set, is increased by the records of every acknowledged
 	// request as it is acknowledged.
 	Acked *atomic.Int64
-	// Running, when set, is read before every request: false pauses the
-	// producers (the schedule restarts when it turns true again).
-	Running *atomic.Bool
 }
 
 // ProducerResult is the outcome of RunProducers.
@@ -101,16 +98,7 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 			var body []byte
 			// Spread the producers' schedules over one interval.
 			next := time.Now().Add(interval * time.Duration(p) / time.Duration(cfg.Producers))
-			paused := false
 			for ctx.Err() == nil {
-				if cfg.Running != nil && !cfg.Running.Load() {
-					paused = true
-					time.Sleep(time.Millisecond)
-					continue
-				}
-				if paused {
-					paused, next = false, time.Now()
-				}
 				if interval > 0 {
 					if d := time.Until(next); d > 0 {
 						t := time.NewTimer(d)

@@ -81,9 +81,6 @@ func NewSampledTracker(maxRecords, consumers, every int) *Tracker {
 // least 1, so that 0 means "not yet").
 func (t *Tracker) Now() int64 { return max(1, int64(time.Since(t.base))) }
 
-// Time converts a Now value back to a time.Time.
-func (t *Tracker) Time(ns int64) time.Time { return t.base.Add(time.Duration(ns)) }
-
 // Alloc hands out n consecutive ids; false when the capacity is used up.
 func (t *Tracker) Alloc(n int) (first uint64, ok bool) {
 	end := t.next.Add(uint64(n))
