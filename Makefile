@@ -32,7 +32,7 @@ SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
 E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-tcp clean \
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-tcp bench-fanout clean \
 	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
@@ -85,7 +85,7 @@ e2e-clients: e2e-deps
 	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
 	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
 
-bench: bench-segment bench-api bench-tcp
+bench: bench-segment bench-api bench-tcp bench-fanout
 
 bench-segment:
 	$(GO) run ./bench/cmd/sluice-bench segment
@@ -100,6 +100,13 @@ bench-tcp:
 bench-api:
 	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
 	./bin/sluice-bench api $(BENCH_API_FLAGS)
+
+# Enhanced fan-out latency: SubscribeToShard (h2c) beside GetRecords
+# polling, async and fsync passes of 20 s; about 1 minute.
+# BENCH_FANOUT_FLAGS=--quick for a short pass.
+bench-fanout:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench fanout $(BENCH_FANOUT_FLAGS)
 
 clean:
 	rm -rf bin data

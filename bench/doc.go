@@ -3,13 +3,18 @@
 //
 //   - cmd/sluice-bench: the command that runs a suite and writes its
 //     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment";
-//     suites segment, api and tcp).
+//     suites segment, api, tcp and fanout).
+//   - internal/apiload: the Kinesis API load generator and discard server.
 //   - internal/segload: bounded loads on the segment package's public API
 //     (append, read, read with lost fragments) and the plain-file
 //     baselines they are compared with.
 //   - internal/stats: medians, percentiles, spreads and pairwise ratios.
 //   - internal/machine: the machine description printed with the results.
 //   - report: the Markdown section writer and tables.
+//
+// The fanout suite's client (h2c SubscribeToShard, paced producers,
+// GetRecords poller, latency tracker) is internal/fanoutload at the module
+// root, since cmd/sluice's stalled-consumer test uses it too.
 //
 // Every load is bounded by a count and by a deadline, and every figure is
 // reported beside a baseline measured in the same run on the same file

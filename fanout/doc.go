@@ -65,6 +65,10 @@
 //
 // Run owns its encoding buffers and reuses them between events; it writes
 // each encoded message with one Write call and does not touch the slice
-// after Write returns. Server.SubscribeToShard and DecodeRequestJSON do not
-// retain the request body.
+// after Write returns. The net/http writer (NewHTTPStreamWriter) copies
+// each message through a 32 KiB buffer of its own before net/http sees it:
+// golang.org/x/net/http2 keeps the slice of a write in flight on a
+// connection that died reachable, which pinned one event buffer per
+// stalled subscription that went away. Server.SubscribeToShard and
+// DecodeRequestJSON do not retain the request body.
 package fanout

@@ -39,16 +39,41 @@ type bufioWriter struct{ *bufio.Writer }
 // http.ResponseController, which reaches the connection through wrapping
 // middleware writers that implement Unwrap.
 func NewHTTPStreamWriter(w http.ResponseWriter) StreamWriter {
-	return httpWriter{w: w, rc: http.NewResponseController(w)}
+	return &httpWriter{w: w, rc: http.NewResponseController(w)}
 }
+
+// httpChunk is the most an httpWriter hands net/http in one Write.
+const httpChunk = 32 << 10
 
 type httpWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte // httpChunk bytes, made by the first Write
 }
 
-func (h httpWriter) Write(p []byte) (int, error) { return h.w.Write(p) }
-func (h httpWriter) Flush() error                { return h.rc.Flush() }
+// Write copies p to the ResponseWriter through buf, httpChunk bytes at a
+// time. golang.org/x/net/http2's server keeps the slice of a write that was
+// in flight when its connection died reachable afterwards: handed the
+// subscription's event buffer (up to about 1.5 MiB), it held one per
+// subscription whose client stopped reading and went away, and the
+// server's memory grew with their number (TestCmdFanoutStalledConsumer in
+// cmd/sluice). Copying through a small buffer bounds that to httpChunk.
+func (h *httpWriter) Write(p []byte) (int, error) {
+	if h.buf == nil {
+		h.buf = make([]byte, httpChunk)
+	}
+	n := 0
+	for len(p) > 0 {
+		c := copy(h.buf, p)
+		if _, err := h.w.Write(h.buf[:c]); err != nil {
+			return n, err
+		}
+		n, p = n+c, p[c:]
+	}
+	return n, nil
+}
+
+func (h *httpWriter) Flush() error { return h.rc.Flush() }
 
 // HTTPResponseStarter is a ResponseStarter for net/http: Start sets the
 // event-stream Content-Type and x-amzn-RequestId (RequestID, if not

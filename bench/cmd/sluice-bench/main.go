@@ -4,6 +4,7 @@
 //	go run ./bench/cmd/sluice-bench segment [--quick] [--runs N] [--dir D] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench api [--quick] [--runs N] [--only RE] [--targets T,...] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench tcp [--quick] [--runs N] [--run-time D] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench fanout [--quick] [--runs N] [--modes async,fsync] [--out bench/RESULTS.md]
 //	sluice-bench discard-server --addr 127.0.0.1:PORT
 package main
 
@@ -26,6 +27,9 @@ suites:
   tcp       TCP ingest: the binary protocol beside the Kinesis JSON
             PutRecords path and a gnet discard server, in one process
             (sluice-bench tcp -h for flags)
+  fanout    enhanced fan-out: latency from PutRecords acknowledgement to
+            receipt by SubscribeToShard consumers (HTTP/2) beside GetRecords
+            polling (sluice-bench fanout -h for flags)
   discard-server
             the api suite's discard server: reads and drops every body,
             answers canned responses (--addr host:port)
@@ -48,6 +52,8 @@ func main() {
 		err = runAPI(ctx, os.Args[2:])
 	case "tcp":
 		err = runTCP(ctx, os.Args[2:])
+	case "fanout":
+		err = runFanout(ctx, os.Args[2:])
 	case "discard-server":
 		err = runDiscardServer(os.Args[2:])
 	case "-h", "-help", "--help", "help":

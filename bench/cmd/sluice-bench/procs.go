@@ -164,10 +164,12 @@ func httpReady(url string) func() bool {
 // buildSluice builds ./cmd/sluice into dir and returns the binary's path.
 func buildSluice(dir string) (string, error) {
 	bin := filepath.Join(dir, "sluice")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/sluice")
+	// The import path works from any directory of the module (tests run
+	// in their package's directory).
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/sluicehq/sluice/cmd/sluice")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("cannot build ./cmd/sluice (run sluice-bench from the repository root, or pass --sluice-bin): %v: %s", err, out)
+		return "", fmt.Errorf("cannot build ./cmd/sluice (run sluice-bench inside the repository, or pass --sluice-bin): %v: %s", err, out)
 	}
 	return bin, nil
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/machine"
+	"github.com/sluicehq/sluice/internal/fanoutload"
+)
+
+// TestBenchFanoutQuick runs the fanout suite end to end against the sluice
+// binary (built from this module) for one short async pass and checks the
+// section it writes: both readers have latency figures, every record
+// reached every reader, and the other sections are kept.
+func TestBenchFanoutQuick(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "RESULTS.md")
+	if err := os.WriteFile(out, []byte("# r\n\n<!-- segment:begin -->\nkept\n<!-- segment:end -->\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := runFanout(ctx, []string{"--quick", "--modes", "async", "--run-time", "1s", "--warmup", "300ms", "--drain", "2s",
+		"--rate", "1000", "--out", out, "--dir", t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
+		t.Fatalf("the segment section was not kept:\n%s", doc)
+	}
+	if !strings.Contains(doc, "<!-- fanout:begin -->\n## Enhanced fan-out latency") {
+		t.Fatalf("no fanout section:\n%s", doc)
+	}
+	for _, reader := range []string{"SubscribeToShard (h2c), 2 per shard", "GetRecords every 200ms, 1 per shard"} {
+		cells := tableRow(t, doc, "| async | "+reader)
+		// | mode | reader | samples | p50 | p99 | p99.9 | max | p50/pass | p99/pass | before ack | target | result |
+		if len(cells) < 12 || cells[2] == "0" || cells[3] == "-" || !strings.HasSuffix(cells[4], "s") {
+			t.Fatalf("row %q has no figures: %q", reader, cells)
+		}
+	}
+	details := tableRow(t, doc, "| async |    1 |")
+	if got := details[11]; got != "0 / 0" {
+		t.Fatalf("missing records (SubscribeToShard / GetRecords): %q in %q", got, details)
+	}
+}
+
+// tableRow returns the trimmed cells of the first line of doc starting
+// with prefix (without the empty cells outside the outer pipes).
+func tableRow(t *testing.T, doc, prefix string) []string {
+	t.Helper()
+	i := strings.Index(doc, prefix)
+	if i < 0 {
+		t.Fatalf("no row %q in:\n%s", prefix, doc)
+	}
+	line := doc[i : i+strings.IndexByte(doc[i:], '\n')]
+	cells := strings.Split(strings.Trim(line, "|"), "|")
+	for k := range cells {
+		cells[k] = strings.TrimSpace(cells[k])
+	}
+	return cells
+}
+
+func TestBenchFanoutFlags(t *testing.T) {
+	o, err := parseFanoutFlags([]string{"--quick"})
+	if err != nil || o.runTime != time.Second || o.warmup != 500*time.Millisecond || o.rate != 2000 || len(o.modes) != 2 {
+		t.Fatalf("--quick: %+v, %v", o, err)
+	}
+	o, err = parseFanoutFlags(nil)
+	if err != nil || o.runTime != 20*time.Second || o.rate != 10000 || o.shards != 4 || o.consumers != 2 || o.pollInterval != 200*time.Millisecond {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	if _, err := parseFanoutFlags([]string{"--modes", "sync"}); err == nil {
+		t.Fatal("unknown mode accepted")
+	}
+	if _, err := parseFanoutFlags([]string{"--size", "8"}); err == nil {
+		t.Fatal("a record smaller than the stamp accepted")
+	}
+}
+
+func TestBenchFanoutVerdicts(t *testing.T) {
+	o, _ := parseFanoutFlags([]string{"--modes", "async,fsync"})
+	lat := func(ms ...float64) fanoutload.Latencies {
+		var l fanoutload.Latencies
+		for _, m := range ms {
+			l.AckToReceipt = append(l.AckToReceipt, time.Duration(m*float64(time.Millisecond)))
+		}
+		return l
+	}
+	fast := make([]float64, 100)
+	for i := range fast {
+		fast[i] = 1 // p50 1 ms, p99 1 ms
+	}
+	passes := []fanoutPass{
+		{mode: "async", efo: lat(fast...), poll: lat(100, 150, 200)},
+		{mode: "fsync", efo: lat(5, 20), poll: lat(100)},
+		{mode: "async", efo: lat(fast...), poll: lat(100, 150, 200)},
+	}
+	out := fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
+	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[3] != "1.00 ms" {
+		t.Fatalf("async row: %q", l)
+	}
+	if l := tableRow(t, out, "| fsync | SubscribeToShard"); l[len(l)-1] != "-" {
+		t.Fatalf("fsync row: %q", l)
+	}
+	// One pass of three with a p99 over 10 ms: the median over passes
+	// passes; two of three: MISS.
+	slow := append(fast[:0:0], fast...)
+	slow[99] = 50
+	slow[98] = 50
+	passes = append(passes, fanoutPass{mode: "async", efo: lat(slow...), poll: lat(100)})
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
+	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[8] != "1.00 ms [1.00 ms-50.00 ms]" {
+		t.Fatalf("async row with one slow pass: %q", l)
+	}
+	passes[2].efo = lat(slow...)
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
+	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "MISS" {
+		t.Fatalf("async row with two slow passes: %q", l)
+	}
+	passes[2].efo = lat(fast...)
+	passes[0].efo.Missing = 1
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
+	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "MISS" {
+		t.Fatalf("async row with a missing record: %q", l)
+	}
+}
+
+func TestBenchParseProcStatBusy(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	stat := "cpu  100 20 30 1000 50 5 5 10 7 0\ncpu0 1 2 3 4 5 6 7 8 9 0\n"
+	if got := parseProcStatBusy(stat); got != 1.7 {
+		t.Fatalf("parseProcStatBusy = %v, want 1.7", got)
+	}
+	if got := parseProcStatBusy("garbage"); !math.IsNaN(got) {
+		t.Fatalf("parseProcStatBusy(garbage) = %v", got)
+	}
+}
