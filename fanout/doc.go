@@ -20,11 +20,11 @@
 // event payloads (:content-type application/x-amz-cbor-1.1) for a CBOR
 // request, as the Java SDKs parse event payloads with their request's
 // protocol [unsure: not verified with a Java client]; otherwise they are
-// JSON 1.1. NewBufioStreamWriter adapts fasthttp's SetBodyStreamWriter
-// writer, NewHTTPStreamWriter and HTTPResponseStarter a net/http
-// ResponseWriter. DecodeRequestJSON and Server.SubscribeToShard (decode,
-// Open, start the response, Run) serve a caller without a model codec of
-// its own; they take JSON only.
+// JSON 1.1. The HTTP front end (ingress/httpapi) decodes the request with
+// the model codec, knows the Server only as a stream.Subscriber (ingress
+// and fanout never import each other; cmd/sluice passes it in) and
+// provides the StreamWriter: fasthttp's body stream writer, or a net/http
+// writer that copies each message through a 32 KiB buffer.
 //
 // Config sets AWS's timings, shorter in tests: Heartbeat (an empty event
 // after this long without one, 5 s), Lifetime (the stream ends cleanly,
@@ -33,8 +33,7 @@
 //
 // Pre-stream errors are the stream package's (*stream.ArgumentError,
 // *stream.APIError with its Kind, errors wrapping stream.ErrStreamNotFound
-// and stream.ErrShardNotFound) plus *SerializationError from
-// DecodeRequestJSON; the HTTP layer maps them to Kinesis error codes in
+// and stream.ErrShardNotFound); the HTTP layer maps them to Kinesis error codes in
 // the one place it maps every stream error. Failures after the stream
 // started are exception events (ResourceInUseException,
 // ResourceNotFoundException, InternalFailureException) that end it. The
@@ -65,10 +64,8 @@
 //
 // Run owns its encoding buffers and reuses them between events; it writes
 // each encoded message with one Write call and does not touch the slice
-// after Write returns. The net/http writer (NewHTTPStreamWriter) copies
-// each message through a 32 KiB buffer of its own before net/http sees it:
-// golang.org/x/net/http2 keeps the slice of a write in flight on a
-// connection that died reachable, which pinned one event buffer per
-// stalled subscription that went away. Server.SubscribeToShard and
-// DecodeRequestJSON do not retain the request body.
+// after Write returns. (golang.org/x/net/http2 keeps the slice of a write in
+// flight on a connection that died reachable, which pinned one event buffer
+// per stalled subscription that went away: the HTTP front end's net/http
+// writer therefore copies through a small buffer of its own.)
 package fanout

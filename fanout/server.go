@@ -1,7 +1,6 @@
 package fanout
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -139,38 +138,6 @@ func (s *Server) Live() int {
 	defer s.mu.Unlock()
 	return len(s.live)
 }
-
-// SubscribeToShard is the whole operation for a caller that can stream on
-// the calling goroutine (net/http on HTTP/1.1, h2c, h2): it decodes the
-// JSON body, opens the subscription and, if that worked, starts the
-// response with rs and runs the event stream until it ends.
-//
-// An error before rs.Start is a pre-stream failure for the ordinary error
-// path (see Open and DecodeRequestJSON for the types); once the stream
-// started, the result is that of Subscription.Run.
-func (s *Server) SubscribeToShard(ctx context.Context, body []byte, rs ResponseStarter) error {
-	req, err := DecodeRequestJSON(body)
-	if err != nil {
-		return err
-	}
-	sub, err := s.Open(req)
-	if err != nil {
-		return err
-	}
-	w, err := rs.Start()
-	if err != nil {
-		sub.Close()
-		return &StartedError{Err: err}
-	}
-	return sub.Run(ctx, w)
-}
-
-// StartedError wraps an error that happened after the response head was
-// (or may have been) sent: the caller must not write an error response.
-type StartedError struct{ Err error }
-
-func (e *StartedError) Error() string { return "fanout: event stream: " + e.Err.Error() }
-func (e *StartedError) Unwrap() error { return e.Err }
 
 // Open checks a SubscribeToShard request and registers the subscription,
 // in this order (each failure is returned before the stream starts):

@@ -228,14 +228,39 @@ func startEventStream(w http.ResponseWriter, requestID string) (stream.EventWrit
 	h.Set("Content-Type", eventstream.ContentType)
 	h.Set(requestIDHeader, requestID)
 	w.WriteHeader(http.StatusOK)
-	ew := httpEventWriter{w: w, rc: http.NewResponseController(w)}
+	ew := &httpEventWriter{w: w, rc: http.NewResponseController(w)}
 	return ew, ew.Flush()
 }
 
+// httpChunk is the most an httpEventWriter hands net/http in one Write.
+const httpChunk = 32 << 10
+
 type httpEventWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte // httpChunk bytes, made by the first Write
 }
 
-func (h httpEventWriter) Write(p []byte) (int, error) { return h.w.Write(p) }
-func (h httpEventWriter) Flush() error                { return h.rc.Flush() }
+// Write copies p to the ResponseWriter through buf, httpChunk bytes at a
+// time. golang.org/x/net/http2's server keeps the slice of a write that was
+// in flight when its connection died reachable afterwards: handed the
+// subscription's event buffer (up to about 1.5 MiB), it held one per
+// subscription whose client stopped reading and went away, and the
+// server's memory grew with their number (TestCmdFanoutStalledConsumer in
+// cmd/sluice). Copying through a small buffer bounds that to httpChunk.
+func (h *httpEventWriter) Write(p []byte) (int, error) {
+	if h.buf == nil {
+		h.buf = make([]byte, httpChunk)
+	}
+	n := 0
+	for len(p) > 0 {
+		c := copy(h.buf, p)
+		if _, err := h.w.Write(h.buf[:c]); err != nil {
+			return n, err
+		}
+		n, p = n+c, p[c:]
+	}
+	return n, nil
+}
+
+func (h *httpEventWriter) Flush() error { return h.rc.Flush() }
