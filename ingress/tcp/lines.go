@@ -1,0 +1,540 @@
+package tcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/sluicehq/sluice/stream"
+)
+
+// Format is what a line listener speaks.
+type Format int
+
+// Formats of a LineServer.
+const (
+	// FormatSyslog: syslog over TCP, RFC 6587 octet counting or LF
+	// framing (per connection, from its first byte), RFC 5424 or RFC 3164
+	// messages; partition key "host/app".
+	FormatSyslog Format = iota + 1
+	// FormatNDJSON: one JSON object per line; partition key from
+	// LineConfig.KeyField or a hash of the line.
+	FormatNDJSON
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatSyslog:
+		return "syslog"
+	case FormatNDJSON:
+		return "ndjson"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// LineConfig configures a LineServer. Zero values take the defaults.
+type LineConfig struct {
+	// Store receives the records. Required.
+	Store Store
+	// Stream is the stream every record of the listener goes to. Required.
+	Stream string
+	// Format is FormatSyslog or FormatNDJSON. Required.
+	Format Format
+	// KeyField (NDJSON) names the top-level field whose value is the
+	// partition key; empty, or absent from a line: the hex FNV-1a hash of
+	// the line.
+	KeyField string
+	// Logger receives connection errors. Default slog.Default().
+	Logger *slog.Logger
+	// MaxMessageBytes is the largest message (syslog) or line (NDJSON)
+	// accepted, without its framing (bytes). Default 64 KiB; at most
+	// 1 MiB, a Kinesis record's limit.
+	MaxMessageBytes int
+	// MaxPendingBytes caps a connection's messages read and not yet
+	// written by PutRecords (bytes). At it the connection is not decoded
+	// further. Default 4 MiB; at least MaxMessageBytes.
+	MaxPendingBytes int
+	// MaxBufferedBytes caps what gnet may read into a paused connection's
+	// buffer (bytes): beyond it the connection is closed. Default 4 MiB;
+	// at least MaxMessageBytes + 16.
+	MaxBufferedBytes int
+	// MaxConnections caps concurrent connections. Default 256.
+	MaxConnections int
+	// EventLoops is the number of gnet event loops. Default GOMAXPROCS.
+	EventLoops int
+}
+
+func (c *LineConfig) withDefaults() LineConfig {
+	d := *c
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.MaxMessageBytes == 0 {
+		d.MaxMessageBytes = 64 << 10
+	}
+	if d.MaxPendingBytes == 0 {
+		d.MaxPendingBytes = max(4<<20, d.MaxMessageBytes)
+	}
+	if d.MaxBufferedBytes == 0 {
+		d.MaxBufferedBytes = max(4<<20, d.MaxMessageBytes+16)
+	}
+	if d.MaxConnections == 0 {
+		d.MaxConnections = 256
+	}
+	if d.EventLoops == 0 {
+		d.EventLoops = runtime.GOMAXPROCS(0)
+	}
+	return d
+}
+
+// Validate checks a configuration after defaults.
+func (c *LineConfig) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("tcp: LineConfig.Store is required")
+	case c.Stream == "":
+		return errors.New("tcp: LineConfig.Stream is required")
+	case c.Format != FormatSyslog && c.Format != FormatNDJSON:
+		return fmt.Errorf("tcp: LineConfig.Format %v is neither syslog nor ndjson", c.Format)
+	case c.MaxMessageBytes < 16 || c.MaxMessageBytes > 1<<20:
+		return fmt.Errorf("tcp: MaxMessageBytes %d outside [16, %d]", c.MaxMessageBytes, 1<<20)
+	case c.MaxPendingBytes < c.MaxMessageBytes:
+		return fmt.Errorf("tcp: MaxPendingBytes %d below MaxMessageBytes %d", c.MaxPendingBytes, c.MaxMessageBytes)
+	case c.MaxBufferedBytes < c.MaxMessageBytes+16:
+		return fmt.Errorf("tcp: MaxBufferedBytes %d below MaxMessageBytes+16 (%d)", c.MaxBufferedBytes, c.MaxMessageBytes+16)
+	case c.MaxConnections < 1 || c.EventLoops < 1:
+		return fmt.Errorf("tcp: MaxConnections %d and EventLoops %d must be positive", c.MaxConnections, c.EventLoops)
+	}
+	return nil
+}
+
+// LineServer serves syslog or NDJSON on one address with gnet, into one
+// stream. There are no acknowledgements: a message counts once
+// PutRecords returned.
+type LineServer struct {
+	gnet.BuiltinEventEngine
+	cfg LineConfig
+
+	engine  gnet.Engine
+	addr    net.Addr
+	started chan struct{}
+	stopped chan struct{}
+	booted  atomic.Bool
+
+	draining atomic.Bool
+	// peakBuffered is the most bytes seen in one connection's inbound
+	// buffer; for tests.
+	peakBuffered atomic.Int64
+
+	mu      sync.Mutex
+	conns   map[*lineConn]struct{}
+	workers sync.WaitGroup
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+
+	recordsTotal, bytesTotal, connsTotal *metrics.Counter
+}
+
+// NewLine checks cfg and returns a LineServer; Serve starts it.
+func NewLine(cfg LineConfig) (*LineServer, error) {
+	c := cfg.withDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	f := c.Format.String()
+	return &LineServer{
+		cfg: c, started: make(chan struct{}), stopped: make(chan struct{}),
+		conns:        make(map[*lineConn]struct{}),
+		recordsTotal: metrics.GetOrCreateCounter(`sluice_tcp_line_records_total{format="` + f + `"}`),
+		bytesTotal:   metrics.GetOrCreateCounter(`sluice_tcp_line_record_bytes_total{format="` + f + `"}`),
+		connsTotal:   metrics.GetOrCreateCounter(`sluice_tcp_line_connections_total{format="` + f + `"}`),
+	}, nil
+}
+
+// lineCounter counts dropped messages and closed connections by reason.
+func (s *LineServer) lineCounter(what, reason string) *metrics.Counter {
+	return metrics.GetOrCreateCounter(`sluice_tcp_line_` + what + `_total{format="` + s.cfg.Format.String() + `",reason="` + reason + `"}`)
+}
+
+// Serve listens on addr (host:port) and serves until Shutdown.
+func (s *LineServer) Serve(addr string) error {
+	defer close(s.stopped)
+	err := gnet.Run(s, "tcp://"+addr,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(s.cfg.EventLoops),
+		gnet.WithReusePort(false),
+		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+	)
+	select {
+	case <-s.started:
+	default:
+		close(s.started)
+	}
+	if err != nil {
+		return fmt.Errorf("tcp: cannot serve %s on %s: %w", s.cfg.Format, addr, err)
+	}
+	return nil
+}
+
+// Addr waits for the listener and returns its address (nil if Serve
+// failed).
+func (s *LineServer) Addr() net.Addr {
+	<-s.started
+	return s.addr
+}
+
+// OnBoot records the engine and the listener's address.
+func (s *LineServer) OnBoot(eng gnet.Engine) gnet.Action {
+	s.engine = eng
+	s.booted.Store(true)
+	if fd, err := eng.Dup(); err == nil {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			switch a := sa.(type) {
+			case *unix.SockaddrInet4:
+				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+			case *unix.SockaddrInet6:
+				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+			}
+		}
+		_ = unix.Close(fd)
+	}
+	close(s.started)
+	return gnet.None
+}
+
+// Shutdown stops reading, writes the messages already read, closes every
+// connection and stops the engine.
+func (s *LineServer) Shutdown(ctx context.Context) error {
+	<-s.started
+	if !s.booted.Load() {
+		return nil
+	}
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *LineServer) shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	var err error
+	poll := time.NewTicker(5 * time.Millisecond)
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		n := len(s.conns)
+		if i%20 == 0 {
+			for lc := range s.conns {
+				_ = lc.conn.Wake(nil)
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("tcp: %d %s connections still open: %w", n, s.cfg.Format, ctx.Err())
+		case <-poll.C:
+		}
+		if err != nil {
+			break
+		}
+	}
+	poll.Stop()
+	if serr := s.engine.Stop(ctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("tcp: cannot stop the event loops: %w", serr))
+	}
+	<-s.stopped
+	s.workers.Wait()
+	return err
+}
+
+// lineConn is one connection. framing, dead and the batch being built
+// are owned by the event loop; the queue is shared with the worker.
+type lineConn struct {
+	srv     *LineServer
+	conn    gnet.Conn
+	framing int
+	dead    bool
+
+	// pending is the bytes of messages queued and not yet written.
+	pending  atomic.Int64
+	wantWake atomic.Bool
+
+	mu      sync.Mutex
+	queue   []*lineBatch
+	closed  bool
+	signal  chan struct{}
+	stopped chan struct{}
+}
+
+// lineBatch is the messages of one OnTraffic, copied out of gnet's
+// buffer: message i is data[ends[i-1]:ends[i]].
+type lineBatch struct {
+	data []byte
+	ends []int
+}
+
+// OnOpen sets up the connection's state and worker.
+func (s *LineServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	if n >= s.cfg.MaxConnections || s.draining.Load() {
+		s.lineCounter("closed", "too_many_connections").Inc()
+		s.cfg.Logger.Warn("tcp "+s.cfg.Format.String()+": connection refused", "remote", c.RemoteAddr(), "connections", n)
+		return nil, gnet.Close
+	}
+	s.connsTotal.Inc()
+	lc := &lineConn{srv: s, conn: c, signal: make(chan struct{}, 1), stopped: make(chan struct{})}
+	if s.cfg.Format == FormatNDJSON {
+		lc.framing = framingLF
+	}
+	c.SetContext(lc)
+	s.mu.Lock()
+	s.conns[lc] = struct{}{}
+	s.mu.Unlock()
+	s.workers.Add(1)
+	go lc.work()
+	return nil, gnet.None
+}
+
+// OnClose ends the worker once it has written what was queued.
+func (s *LineServer) OnClose(c gnet.Conn, _ error) gnet.Action {
+	lc, ok := c.Context().(*lineConn)
+	if !ok {
+		return gnet.None
+	}
+	s.mu.Lock()
+	delete(s.conns, lc)
+	s.mu.Unlock()
+	lc.mu.Lock()
+	if !lc.closed {
+		lc.closed = true
+		close(lc.stopped)
+	}
+	lc.mu.Unlock()
+	return gnet.None
+}
+
+// OnTraffic frames the complete messages in the buffer and queues them.
+// It never blocks.
+func (s *LineServer) OnTraffic(c gnet.Conn) gnet.Action {
+	lc, ok := c.Context().(*lineConn)
+	if !ok {
+		return gnet.Close
+	}
+	return lc.onTraffic()
+}
+
+// closeConn discards the input and closes the connection; what was queued
+// is still written.
+func (lc *lineConn) closeConn(reason string, err error) gnet.Action {
+	lc.dead = true
+	lc.srv.lineCounter("closed", reason).Inc()
+	lc.srv.cfg.Logger.Warn("tcp "+lc.srv.cfg.Format.String()+": closing connection", "remote", lc.conn.RemoteAddr(), "reason", reason, "err", err)
+	_, _ = lc.conn.Discard(lc.conn.InboundBuffered())
+	return gnet.Close
+}
+
+func (lc *lineConn) onTraffic() gnet.Action {
+	s := lc.srv
+	c := lc.conn
+	if lc.dead {
+		_, _ = c.Discard(c.InboundBuffered())
+		return gnet.Close
+	}
+	if s.draining.Load() {
+		_, _ = c.Discard(c.InboundBuffered())
+		return gnet.Close
+	}
+	buffered := c.InboundBuffered()
+	if int64(buffered) > s.peakBuffered.Load() {
+		s.peakBuffered.Store(int64(buffered)) // loops race here; a close estimate is enough
+	}
+	if buffered == 0 {
+		return gnet.None
+	}
+	buf, err := c.Peek(buffered)
+	if err != nil {
+		return gnet.None
+	}
+	if lc.framing == framingUnknown {
+		lc.framing = detectFraming(buf[0])
+	}
+	maxMsg := s.cfg.MaxMessageBytes
+	limit := int64(s.cfg.MaxPendingBytes)
+	var b *lineBatch
+	consumed, paused := 0, false
+	for consumed < len(buf) {
+		if lc.pending.Load() >= limit {
+			lc.wantWake.Store(true)
+			if lc.pending.Load() >= limit {
+				paused = true
+				break
+			}
+			lc.wantWake.Store(false)
+		}
+		msg, n, err := nextMessage(buf[consumed:], lc.framing, maxMsg)
+		if err != nil {
+			reason := "malformed"
+			if errors.Is(err, errTooLong) {
+				reason = "too_long"
+			}
+			lc.flush(b)
+			_, _ = c.Discard(consumed)
+			return lc.closeConn(reason, err)
+		}
+		if n == 0 {
+			break
+		}
+		consumed += n
+		if len(msg) == 0 {
+			continue
+		}
+		if b == nil {
+			b = &lineBatch{data: make([]byte, 0, min(len(buf)-consumed+len(msg), int(limit)+maxMsg))}
+		}
+		b.data = append(b.data, msg...)
+		b.ends = append(b.ends, len(b.data))
+		lc.pending.Add(int64(len(msg)))
+	}
+	lc.flush(b)
+	_, _ = c.Discard(consumed)
+	if paused && c.InboundBuffered() > s.cfg.MaxBufferedBytes {
+		// gnet cannot stop reading one connection: a sender that keeps
+		// going while its messages wait for the store is cut off here.
+		return lc.closeConn("backpressure", fmt.Errorf("%d bytes buffered while %d bytes wait for the store (limits %d and %d)",
+			c.InboundBuffered(), lc.pending.Load(), s.cfg.MaxBufferedBytes, s.cfg.MaxPendingBytes))
+	}
+	return gnet.None
+}
+
+// flush hands b to the worker.
+func (lc *lineConn) flush(b *lineBatch) {
+	if b == nil {
+		return
+	}
+	lc.mu.Lock()
+	lc.queue = append(lc.queue, b)
+	lc.mu.Unlock()
+	select {
+	case lc.signal <- struct{}{}:
+	default:
+	}
+}
+
+// work writes the queued batches, in order, until the connection closed
+// and its queue is empty.
+func (lc *lineConn) work() {
+	defer lc.srv.workers.Done()
+	for {
+		select {
+		case <-lc.signal:
+		case <-lc.stopped:
+		}
+		lc.mu.Lock()
+		q := lc.queue
+		lc.queue = nil
+		closed := lc.closed
+		lc.mu.Unlock()
+		for _, b := range q {
+			lc.write(b)
+		}
+		if closed && len(q) == 0 {
+			return
+		}
+		if closed {
+			select {
+			case lc.signal <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// maxPutRecords caps the records of one PutRecords call.
+const maxPutRecords = 10000
+
+// write parses the messages of b and writes them to the stream.
+func (lc *lineConn) write(b *lineBatch) {
+	s := lc.srv
+	entries := make([]stream.PutEntry, 0, min(len(b.ends), maxPutRecords))
+	start := 0
+	for _, end := range b.ends {
+		msg := b.data[start:end:end]
+		start = end
+		var key string
+		if s.cfg.Format == FormatSyslog {
+			key = syslogKey(parseSyslog(msg))
+		} else {
+			k, err := ndjsonKey(msg, s.cfg.KeyField)
+			if err != nil {
+				s.lineCounter("dropped", "not_json_object").Inc()
+				s.cfg.Logger.Debug("tcp ndjson: dropped a line", "remote", lc.conn.RemoteAddr(), "err", err)
+				continue
+			}
+			key = k
+		}
+		entries = append(entries, stream.PutEntry{PartitionKey: key, Data: msg})
+		if len(entries) == maxPutRecords {
+			lc.put(entries)
+			entries = entries[:0]
+		}
+	}
+	if len(entries) > 0 {
+		lc.put(entries)
+	}
+	lc.pending.Add(-int64(len(b.data)))
+	if lc.wantWake.CompareAndSwap(true, false) {
+		_ = lc.conn.Wake(nil)
+	}
+}
+
+// put writes entries, retrying the ones throttled (--emulate-quotas) for
+// up to a minute; what still fails is dropped and logged.
+func (lc *lineConn) put(entries []stream.PutEntry) {
+	s := lc.srv
+	delay := 10 * time.Millisecond
+	deadline := time.Now().Add(time.Minute)
+	for {
+		results, err := s.cfg.Store.PutRecords(s.cfg.Stream, entries)
+		if err != nil {
+			reason := "error"
+			if errors.Is(err, stream.ErrStreamNotFound) {
+				reason = "stream_not_found"
+			}
+			s.lineCounter("dropped", reason).Add(len(entries))
+			s.cfg.Logger.Warn("tcp "+s.cfg.Format.String()+": dropped messages", "stream", s.cfg.Stream, "records", len(entries), "err", err)
+			return
+		}
+		var retry []stream.PutEntry
+		for i := range results {
+			switch {
+			case results[i].Err == nil:
+				s.recordsTotal.Inc()
+				s.bytesTotal.Add(len(entries[i].Data))
+			case errors.Is(results[i].Err, stream.ErrThroughputExceeded) && time.Now().Before(deadline):
+				retry = append(retry, entries[i])
+			default:
+				s.lineCounter("dropped", "error").Inc()
+				s.cfg.Logger.Warn("tcp "+s.cfg.Format.String()+": dropped a message", "stream", s.cfg.Stream, "err", results[i].Err)
+			}
+		}
+		if len(retry) == 0 {
+			return
+		}
+		entries = retry
+		time.Sleep(delay)
+		delay = min(2*delay, time.Second)
+	}
+}
