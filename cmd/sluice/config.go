@@ -88,6 +88,84 @@ type Config struct {
 	// last ContinuationSequenceNumber). Flag --subscribe-lifetime, env
 	// SLUICE_SUBSCRIBE_LIFETIME, default 5m (AWS's).
 	SubscribeLifetime time.Duration
+	// SyslogRoutes are the syslog-over-TCP listeners (RFC 6587 octet
+	// counting or LF framing, RFC 5424 or 3164 messages), each writing
+	// into one stream with partition key "host/app". Flag --syslog-addr
+	// HOST:PORT=STREAM (repeatable), env SLUICE_SYSLOG_ADDR (comma-
+	// separated), default none.
+	SyslogRoutes []Route
+	// NDJSONRoutes are the NDJSON listeners (one JSON object per line),
+	// each writing into one stream. Flag --ndjson-addr HOST:PORT=STREAM
+	// (repeatable), env SLUICE_NDJSON_ADDR (comma-separated), default
+	// none.
+	NDJSONRoutes []Route
+	// NDJSONKeyField names the top-level field of an NDJSON line whose
+	// value is the partition key; empty, or missing from a line, the hex
+	// FNV-1a hash of the line. Flag --ndjson-key-field, env
+	// SLUICE_NDJSON_KEY_FIELD, default none.
+	NDJSONKeyField string
+}
+
+// Route is a line listener's address and the stream it writes into.
+type Route struct {
+	Addr, Stream string
+}
+
+// routeList is a repeatable HOST:PORT=STREAM flag.
+type routeList struct {
+	routes []Route
+	set    bool // given on the command line: replaces the environment's
+}
+
+func (r *routeList) String() string {
+	var parts []string
+	for _, x := range r.routes {
+		parts = append(parts, x.Addr+"="+x.Stream)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (r *routeList) Set(v string) error {
+	if !r.set {
+		r.routes, r.set = nil, true
+	}
+	for _, one := range strings.Split(v, ",") {
+		route, err := parseRoute(one)
+		if err != nil {
+			return err
+		}
+		r.routes = append(r.routes, route)
+	}
+	return nil
+}
+
+// parseRoute parses HOST:PORT=STREAM.
+func parseRoute(s string) (Route, error) {
+	addr, name, ok := strings.Cut(strings.TrimSpace(s), "=")
+	if !ok || name == "" {
+		return Route{}, fmt.Errorf("%q: want HOST:PORT=STREAM", s)
+	}
+	if err := validateAddr(addr); err != nil {
+		return Route{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if !isStreamName(name) {
+		return Route{}, fmt.Errorf("%q: the stream name must be 1 to 128 characters of a-z, A-Z, 0-9, _ . -", s)
+	}
+	return Route{Addr: addr, Stream: name}, nil
+}
+
+// isStreamName matches Kinesis stream names: [a-zA-Z0-9_.-]{1,128}.
+func isStreamName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // authKeysEnv is the environment variable of Config.AuthKeysEnv.
@@ -119,6 +197,14 @@ var options = []option{
 	{"emulate-quotas", "SLUICE_EMULATE_QUOTAS", "false", "enforce AWS's per-shard throughput quotas (ProvisionedThroughputExceededException)", true},
 	{"subscribe-heartbeat", "SLUICE_SUBSCRIBE_HEARTBEAT", "5s", "longest time a SubscribeToShard stream goes without an event (a Go duration)", false},
 	{"subscribe-lifetime", "SLUICE_SUBSCRIBE_LIFETIME", "5m", "how long a SubscribeToShard subscription lives (a Go duration)", false},
+	{"ndjson-key-field", "SLUICE_NDJSON_KEY_FIELD", "", "top-level field of an NDJSON line used as partition key (default: a hash of the line)", false},
+}
+
+// routeOptions are the repeatable HOST:PORT=STREAM listener flags; their
+// variables hold comma-separated lists.
+var routeOptions = []option{
+	{"syslog-addr", "SLUICE_SYSLOG_ADDR", "", "HOST:PORT=STREAM: a syslog-over-TCP listener (RFC 6587, RFC 5424/3164) writing into STREAM; repeatable", false},
+	{"ndjson-addr", "SLUICE_NDJSON_ADDR", "", "HOST:PORT=STREAM: an NDJSON listener (one JSON object per line) writing into STREAM; repeatable", false},
 }
 
 // loadConfig builds a Config from the command-line arguments (without the
@@ -149,6 +235,18 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		}
 		values[o.flag] = fs.String(o.flag, def, fmt.Sprintf("%s (env %s)", o.usage, o.env))
 	}
+	routes := make(map[string]*routeList, len(routeOptions))
+	for _, o := range routeOptions {
+		r := &routeList{}
+		if v := getenv(o.env); v != "" {
+			if err := r.Set(v); err != nil {
+				return Config{}, fmt.Errorf("invalid %s: %w", o.env, err)
+			}
+			r.set = false
+		}
+		routes[o.flag] = r
+		fs.Var(r, o.flag, fmt.Sprintf("%s (env %s, comma-separated)", o.usage, o.env))
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(usage, "Usage: sluice [flags]\n\nEach flag can also be set by its SLUICE_* environment variable; the flag wins.\n"+
@@ -168,7 +266,7 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	source := func(name string) string {
-		for _, o := range options {
+		for _, o := range append(options[:len(options):len(options)], routeOptions...) {
 			if o.flag != name {
 				continue
 			}
@@ -196,6 +294,10 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		AuthKeysFile:  *values["auth-keys"],
 		AuthKeysEnv:   getenv(authKeysEnv),
 		EmulateQuotas: *switches["emulate-quotas"],
+
+		SyslogRoutes:   routes["syslog-addr"].routes,
+		NDJSONRoutes:   routes["ndjson-addr"].routes,
+		NDJSONKeyField: *values["ndjson-key-field"],
 	}
 	for _, d := range []struct {
 		flag string
@@ -259,6 +361,26 @@ func (c *Config) validate(source func(flagName string) string) error {
 	}
 	if c.SubscribeLifetime <= 0 {
 		return fmt.Errorf("invalid subscribe lifetime %v from %s: it must be positive, e.g. 5m", c.SubscribeLifetime, source("subscribe-lifetime"))
+	}
+	seen := map[string]string{c.APIAddr: "api-addr", c.TCPAddr: "tcp-addr"}
+	for _, rs := range []struct {
+		flag   string
+		routes []Route
+	}{{"syslog-addr", c.SyslogRoutes}, {"ndjson-addr", c.NDJSONRoutes}} {
+		for _, r := range rs.routes {
+			if err := validateAddr(r.Addr); err != nil {
+				return fmt.Errorf("invalid address %q from %s: %w", r.Addr, source(rs.flag), err)
+			}
+			if !isStreamName(r.Stream) {
+				return fmt.Errorf("invalid stream name %q from %s: use 1 to 128 characters of a-z, A-Z, 0-9, _ . -", r.Stream, source(rs.flag))
+			}
+			if _, port, _ := net.SplitHostPort(r.Addr); port != "0" {
+				if other, dup := seen[r.Addr]; dup {
+					return fmt.Errorf("address %s from %s is also the address of --%s: give each listener its own port", r.Addr, source(rs.flag), other)
+				}
+				seen[r.Addr] = rs.flag
+			}
+		}
 	}
 	keys, err := c.authKeys(source)
 	if err != nil {

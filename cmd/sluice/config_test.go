@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestCmdConfigDefaults(t *testing.T) {
 		SubscribeHeartbeat: 5 * time.Second,
 		SubscribeLifetime:  5 * time.Minute,
 	}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -76,7 +77,7 @@ func TestCmdConfigEnv(t *testing.T) {
 		SubscribeHeartbeat: 250 * time.Millisecond,
 		SubscribeLifetime:  90 * time.Second,
 	}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("from env:\n got %+v\nwant %+v", cfg, want)
 	}
 
@@ -134,7 +135,7 @@ func TestCmdConfigFlagOverEnv(t *testing.T) {
 		SubscribeHeartbeat: 2 * time.Second,
 		SubscribeLifetime:  10 * time.Second,
 	}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("flags over env:\n got %+v\nwant %+v", cfg, want)
 	}
 
@@ -209,7 +210,7 @@ func TestCmdConfigHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: got error %v, want flag.ErrHelp", err)
 	}
-	for _, o := range options {
+	for _, o := range append(options[:len(options):len(options)], routeOptions...) {
 		if !strings.Contains(out.String(), "-"+o.flag) || !strings.Contains(out.String(), o.env) {
 			t.Fatalf("--help output does not mention -%s and %s:\n%s", o.flag, o.env, out.String())
 		}
@@ -291,4 +292,42 @@ func TestCmdConfigEmulateQuotas(t *testing.T) {
 		}
 	}
 	checkConfigError(t, nil, map[string]string{"SLUICE_EMULATE_QUOTAS": "yes"}, "SLUICE_EMULATE_QUOTAS", "true or false")
+}
+
+// TestCmdConfigRoutes: --syslog-addr and --ndjson-addr repeat, their
+// variables hold comma-separated lists, a flag replaces the variable, and
+// malformed routes name their source.
+func TestCmdConfigRoutes(t *testing.T) {
+	cfg, err := loadConfig([]string{"--syslog-addr", "127.0.0.1:5514=logs", "--syslog-addr=:5515=other.logs",
+		"--ndjson-key-field", "user"},
+		envMap(map[string]string{"SLUICE_SYSLOG_ADDR": "127.0.0.1:9999=ignored", "SLUICE_NDJSON_ADDR": "127.0.0.1:5170=events,127.0.0.1:5171=more"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSyslog := []Route{{"127.0.0.1:5514", "logs"}, {":5515", "other.logs"}}
+	wantNDJSON := []Route{{"127.0.0.1:5170", "events"}, {"127.0.0.1:5171", "more"}}
+	if !reflect.DeepEqual(cfg.SyslogRoutes, wantSyslog) || !reflect.DeepEqual(cfg.NDJSONRoutes, wantNDJSON) || cfg.NDJSONKeyField != "user" {
+		t.Fatalf("routes: syslog %v ndjson %v key %q", cfg.SyslogRoutes, cfg.NDJSONRoutes, cfg.NDJSONKeyField)
+	}
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{[]string{"--syslog-addr", "127.0.0.1:5514"}, nil, []string{"syslog-addr", "HOST:PORT=STREAM"}},
+		{[]string{"--ndjson-addr", "127.0.0.1:5514=bad/name"}, nil, []string{"ndjson-addr", "stream name"}},
+		{nil, map[string]string{"SLUICE_SYSLOG_ADDR": "nohost=logs"}, []string{"SLUICE_SYSLOG_ADDR", "host:port"}},
+		{[]string{"--syslog-addr", "127.0.0.1:4568=logs"}, nil, []string{"--syslog-addr", "tcp-addr"}},
+		{[]string{"--syslog-addr", "127.0.0.1:5514=a", "--ndjson-addr", "127.0.0.1:5514=b"}, nil, []string{"--ndjson-addr", "syslog-addr"}},
+	} {
+		_, err := loadConfig(c.args, envMap(c.env), io.Discard)
+		if err == nil {
+			t.Fatalf("%v %v: no error", c.args, c.env)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Fatalf("%v %v: error %q lacks %q", c.args, c.env, err, w)
+			}
+		}
+	}
 }

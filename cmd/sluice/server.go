@@ -147,6 +147,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			ln.Close(), fan.Close(), manager.Close(), lock.release())
 	}
 
+	// The syslog and NDJSON listeners, each into its stream.
+	lines, linesErr, err := startLineServers(cfg, manager, log)
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return errors.Join(err, ingest.Shutdown(ctx), <-tcpErr, ln.Close(), fan.Close(), manager.Close(), lock.release())
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- api.Serve(ln) }()
 	protocols := "HTTP/1.1, h2c"
@@ -173,6 +181,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case err := <-tcpErr:
 		runErr = fmt.Errorf("TCP ingest on %s stopped: %w", cfg.TCPAddr, err)
 		tcpErr = nil
+	case err := <-linesErr:
+		runErr = err
 	}
 	ready.Store(false)
 
@@ -184,6 +194,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() { tcpDone <- ingest.Shutdown(shutdownCtx) }()
 	if err := api.ShutdownContext(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("cannot drain in-flight requests within %s: %w", shutdownTimeout, err))
+	}
+	if err := shutdownLineServers(shutdownCtx, lines); err != nil {
+		runErr = errors.Join(runErr, err)
 	}
 	if err := <-tcpDone; err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("cannot drain the TCP ingest connections within %s: %w", shutdownTimeout, err))
@@ -356,4 +369,63 @@ func newVerifier(cfg Config) (*sigv4.Verifier, error) {
 		AllowUnsignedPayload: true,
 		ValidRegion:          func(r string) bool { return r == region },
 	})
+}
+
+// lineListener is one running syslog or NDJSON listener.
+type lineListener struct {
+	srv   *tcp.LineServer
+	route Route
+	done  chan error // Serve's result
+}
+
+// startLineServers starts the listeners of --syslog-addr and --ndjson-addr
+// and logs their addresses. A listener that stops early is reported on the
+// returned channel. On error, the ones already started are shut down.
+func startLineServers(cfg Config, store tcp.Store, log *slog.Logger) ([]*lineListener, <-chan error, error) {
+	failed := make(chan error, len(cfg.SyslogRoutes)+len(cfg.NDJSONRoutes))
+	var started []*lineListener
+	for _, g := range []struct {
+		flag   string
+		format tcp.Format
+		routes []Route
+	}{{"syslog-addr", tcp.FormatSyslog, cfg.SyslogRoutes}, {"ndjson-addr", tcp.FormatNDJSON, cfg.NDJSONRoutes}} {
+		for _, r := range g.routes {
+			srv, err := tcp.NewLine(tcp.LineConfig{Store: store, Stream: r.Stream, Format: g.format, KeyField: cfg.NDJSONKeyField, Logger: log})
+			if err != nil {
+				return nil, nil, errors.Join(err, shutdownLineServers(context.Background(), started))
+			}
+			l := &lineListener{srv: srv, route: r, done: make(chan error, 1)}
+			go func() {
+				err := srv.Serve(r.Addr)
+				l.done <- err
+				if err != nil {
+					failed <- fmt.Errorf("%s listener on %s stopped: %w", g.format, r.Addr, err)
+				}
+			}()
+			if srv.Addr() == nil {
+				err := <-l.done
+				return nil, nil, errors.Join(fmt.Errorf("cannot listen on --%s %s: %w; stop the process using it or choose another address", g.flag, r.Addr, err),
+					shutdownLineServers(context.Background(), started))
+			}
+			started = append(started, l)
+			log.Info("listening", g.format.String(), srv.Addr().String(), "stream", r.Stream)
+		}
+	}
+	return started, failed, nil
+}
+
+// shutdownLineServers stops the listeners; messages already read are
+// written first.
+func shutdownLineServers(ctx context.Context, ls []*lineListener) error {
+	var err error
+	for _, l := range ls {
+		if e := l.srv.Shutdown(ctx); e != nil {
+			err = errors.Join(err, fmt.Errorf("cannot drain the %s listener on %s within %s: %w", "line", l.route.Addr, shutdownTimeout, e))
+		}
+		select {
+		case <-l.done:
+		default:
+		}
+	}
+	return err
 }
