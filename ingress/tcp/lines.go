@@ -391,7 +391,6 @@ func (lc *lineConn) onTraffic() gnet.Action {
 				reason = "too_long"
 			}
 			lc.flush(b)
-			_, _ = c.Discard(consumed)
 			return lc.closeConn(reason, err)
 		}
 		if n == 0 {
@@ -409,7 +408,10 @@ func (lc *lineConn) onTraffic() gnet.Action {
 		lc.pending.Add(int64(len(msg)))
 	}
 	lc.flush(b)
-	_, _ = c.Discard(consumed)
+	if consumed > 0 {
+		// Not Discard(0): gnet takes n <= 0 for "everything".
+		_, _ = c.Discard(consumed)
+	}
 	if paused && c.InboundBuffered() > s.cfg.MaxBufferedBytes {
 		// gnet cannot stop reading one connection: a sender that keeps
 		// going while its messages wait for the store is cut off here.
