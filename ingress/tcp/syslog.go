@@ -69,7 +69,8 @@ func nextMessage(buf []byte, framing, max int) (msg []byte, n int, err error) {
 	default:
 		j := bytes.IndexByte(buf, '\n')
 		if j < 0 {
-			if len(buf) > max {
+			// A line of max bytes may still get its CR before the LF.
+			if len(buf) > max+1 || (len(buf) == max+1 && buf[max] != '\r') {
 				return nil, 0, fmt.Errorf("%w: %d bytes without a line feed, maximum %d", errTooLong, len(buf), max)
 			}
 			return nil, 0, nil
