@@ -26,12 +26,13 @@ FUZZTIME ?= 60000x
 FUZZTIME_LONG ?= 2m
 
 # End-to-end runs of real clients against the server binary (TestCmdClients,
-# TestCmdTelegraf, TestCmdSubscribeNode): the AWS CLI, boto3, @aws-sdk/client-kinesis (npm ci into a
-# cache keyed by the lockfile) and Telegraf (built once per version). Both
+# TestCmdTelegraf, TestCmdSubscribeNode, TestCmdRsyslog): the AWS CLI, boto3, @aws-sdk/client-kinesis (npm ci into a
+# cache keyed by the lockfile), Telegraf (built once per version) and Debian's
+# rsyslogd (.ci/run installs it). Both
 # caches live under SLUICE_CACHE; a warm run needs no network.
 SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
-E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode
+E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode|TestCmdRsyslog
 
 .PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-tcp bench-fanout clean \
 	e2e-clients e2e-deps
