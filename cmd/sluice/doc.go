@@ -1,8 +1,9 @@
 // Command sluice is the sluice server: a streaming-data ingestion appliance
 // that speaks the Kinesis Data Streams and Firehose protocols.
 //
-// It wires the Kinesis API (ingress/httpapi) and the TCP ingest listener
-// (ingress/tcp, the binary protocol of wire/PROTOCOL.md) to the streams
+// It wires the Kinesis API (ingress/httpapi) and the TCP ingest listeners
+// (ingress/tcp: the binary protocol of wire/PROTOCOL.md, syslog and
+// NDJSON) to the streams
 // (stream) over the segment store; fan-out and sinks are wired in here as
 // they land.
 //
@@ -26,6 +27,17 @@
 //	--emulate-quotas       SLUICE_EMULATE_QUOTAS  false (AWS's per-shard throughput quotas)
 //	--subscribe-heartbeat D  SLUICE_SUBSCRIBE_HEARTBEAT  5s (longest SubscribeToShard silence: an empty event)
 //	--subscribe-lifetime D   SLUICE_SUBSCRIBE_LIFETIME   5m (a SubscribeToShard stream then ends cleanly)
+//	--syslog-addr HOST:PORT=STREAM  SLUICE_SYSLOG_ADDR  none (syslog over TCP into STREAM; repeatable)
+//	--ndjson-addr HOST:PORT=STREAM  SLUICE_NDJSON_ADDR  none (NDJSON into STREAM; repeatable)
+//	--ndjson-key-field FIELD        SLUICE_NDJSON_KEY_FIELD  none (NDJSON partition key field; else a hash)
+//
+// --syslog-addr and --ndjson-addr may be given several times, each a
+// listener of its own (ingress/tcp.LineServer) writing into one stream,
+// which must exist; their variables hold comma-separated lists, and a flag
+// replaces its variable's list. Every listener needs its own port, apart
+// from --api-addr and --tcp-addr. Each logs msg=listening syslog=HOST:PORT
+// stream=STREAM (or ndjson=...) at startup, and drains on shutdown: the
+// messages already read are written, then the connections close.
 //
 // SLUICE_AUTH_KEYS="AKID:SECRET,AKID2:SECRET2" adds access keys to those of
 // --auth-keys (it has no flag: a secret on the command line shows in ps).

@@ -1,6 +1,7 @@
 // Package tcp is sluice's TCP ingest front end on gnet: the binary
-// protocol of wire/PROTOCOL.md (codec wire/frame) on --tcp-addr (:4568).
-// Syslog over TCP (RFC 6587) and NDJSON ports are not implemented yet.
+// protocol of wire/PROTOCOL.md (codec wire/frame) on --tcp-addr (:4568)
+// (Server), and syslog over TCP and NDJSON on ports routed to one stream
+// each (LineServer; --syslog-addr and --ndjson-addr).
 //
 // # Event loop and workers
 //
@@ -53,6 +54,55 @@
 // sluice_tcp_dedup_replays_total, sluice_tcp_backpressure_pauses_total{limit=
 // "window"|"global"} and sluice_tcp_errors_total{code="..."}.
 //
-// Concurrency: Server is safe for concurrent use; Serve blocks until
-// Shutdown.
+// # Syslog and NDJSON (LineServer)
+//
+// A LineServer listens on one address and writes every message into one
+// stream (LineConfig.Stream). Syslog (FormatSyslog) follows RFC 6587: a
+// connection whose first byte is a digit uses octet counting ("MSG-LEN SP
+// MSG"), any other first byte (normally '<') LF framing (a CR before the
+// LF is dropped, empty lines are skipped); the framing holds for the
+// connection's life. Each message becomes one record, its bytes unchanged
+// (without the framing), with partition key "HOST/APP": HOSTNAME and
+// APP-NAME of RFC 5424 ("<PRI>1 TIMESTAMP HOSTNAME APP-NAME ..."), or the
+// HOSTNAME and TAG (up to '[', ':' or a space) of RFC 3164 after a
+// "Mmm dd hh:mm:ss" or RFC 3339 timestamp; a missing or NILVALUE part is
+// "-", and the key is cut to 256 characters. Anything unparsable still
+// becomes a record ("-/-" at worst). NDJSON (FormatNDJSON) is LF-framed;
+// a line that is not one JSON object is dropped (counted, logged at debug
+// level) and the connection goes on; the partition key is the value of
+// LineConfig.KeyField (a string as is, another value as its JSON text) or,
+// when the field is unset, missing, null or "", the hex FNV-1a hash of
+// the line.
+//
+// MaxMessageBytes (64 KiB by default) is checked before a message is
+// buffered whole: an octet count above it, or more bytes than that without
+// an LF, closes the connection (the messages before it are kept). So does
+// a malformed octet count. There are no acknowledgements: a message counts
+// once PutRecords returned for it. Throttled records (--emulate-quotas)
+// are retried for up to a minute; records PutRecords refuses (an unknown
+// stream) are dropped and logged.
+//
+// The event loop only frames: it copies the complete messages of a read
+// into one batch and queues it to the connection's worker goroutine, which
+// parses them and calls PutRecords (at most 10,000 records a call), in
+// order. Backpressure: once a connection's queued, unwritten messages
+// reach MaxPendingBytes, its loop stops framing and leaves the bytes in
+// gnet's buffer; the worker wakes the connection when it has written them.
+// gnet cannot stop reading one connection (see above), and syslog has no
+// window to ask a sender to wait, so a paused connection whose buffer
+// passes MaxBufferedBytes is closed: the sender (rsyslog) reconnects and
+// goes on, and the messages in that buffer are lost to it. Memory is
+// bounded by MaxConnections * (MaxPendingBytes + MaxMessageBytes +
+// MaxBufferedBytes + gnet's read buffer). Idle connections are not timed
+// out (syslog senders keep connections open).
+//
+// Shutdown stops reading, closes every connection, writes what was queued
+// and stops the engine.
+//
+// Metrics: sluice_tcp_line_connections_total{format}, sluice_tcp_line_records_total{format},
+// sluice_tcp_line_record_bytes_total{format}, sluice_tcp_line_dropped_total{format,reason}
+// and sluice_tcp_line_closed_total{format,reason="too_long"|"malformed"|"backpressure"|"too_many_connections"}.
+//
+// Concurrency: Server and LineServer are safe for concurrent use; Serve
+// blocks until Shutdown.
 package tcp
