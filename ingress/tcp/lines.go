@@ -353,16 +353,28 @@ func (lc *lineConn) onTraffic() gnet.Action {
 		_, _ = c.Discard(c.InboundBuffered())
 		return gnet.Close
 	}
-	if s.draining.Load() {
-		_, _ = c.Discard(c.InboundBuffered())
-		return gnet.Close
-	}
+	// Shutdown: frame what is complete, queue it, and close.
+	draining := s.draining.Load()
 	buffered := c.InboundBuffered()
 	if int64(buffered) > s.peakBuffered.Load() {
 		s.peakBuffered.Store(int64(buffered)) // loops race here; a close estimate is enough
 	}
 	if buffered == 0 {
+		if draining {
+			return gnet.Close
+		}
 		return gnet.None
+	}
+	maxMsg := s.cfg.MaxMessageBytes
+	limit := int64(s.cfg.MaxPendingBytes)
+	// Paused: only the buffer's bound is checked, without peeking (a Peek
+	// may copy the whole buffer).
+	if !draining && lc.pending.Load() >= limit {
+		lc.wantWake.Store(true)
+		if lc.pending.Load() >= limit {
+			return lc.checkBuffered()
+		}
+		lc.wantWake.Store(false)
 	}
 	buf, err := c.Peek(buffered)
 	if err != nil {
@@ -371,12 +383,10 @@ func (lc *lineConn) onTraffic() gnet.Action {
 	if lc.framing == framingUnknown {
 		lc.framing = detectFraming(buf[0])
 	}
-	maxMsg := s.cfg.MaxMessageBytes
-	limit := int64(s.cfg.MaxPendingBytes)
 	var b *lineBatch
 	consumed, paused := 0, false
 	for consumed < len(buf) {
-		if lc.pending.Load() >= limit {
+		if !draining && lc.pending.Load() >= limit {
 			lc.wantWake.Store(true)
 			if lc.pending.Load() >= limit {
 				paused = true
@@ -412,11 +422,23 @@ func (lc *lineConn) onTraffic() gnet.Action {
 		// Not Discard(0): gnet takes n <= 0 for "everything".
 		_, _ = c.Discard(consumed)
 	}
-	if paused && c.InboundBuffered() > s.cfg.MaxBufferedBytes {
-		// gnet cannot stop reading one connection: a sender that keeps
-		// going while its messages wait for the store is cut off here.
+	if draining {
+		return gnet.Close
+	}
+	if paused {
+		return lc.checkBuffered()
+	}
+	return gnet.None
+}
+
+// checkBuffered closes a paused connection whose buffer passed
+// MaxBufferedBytes: gnet cannot stop reading one connection, so a sender
+// that keeps going while its messages wait for the store is cut off here.
+func (lc *lineConn) checkBuffered() gnet.Action {
+	s := lc.srv
+	if n := lc.conn.InboundBuffered(); n > s.cfg.MaxBufferedBytes {
 		return lc.closeConn("backpressure", fmt.Errorf("%d bytes buffered while %d bytes wait for the store (limits %d and %d)",
-			c.InboundBuffered(), lc.pending.Load(), s.cfg.MaxBufferedBytes, s.cfg.MaxPendingBytes))
+			n, lc.pending.Load(), s.cfg.MaxBufferedBytes, s.cfg.MaxPendingBytes))
 	}
 	return gnet.None
 }
@@ -525,7 +547,7 @@ func (lc *lineConn) put(entries []stream.PutEntry) {
 			case results[i].Err == nil:
 				s.recordsTotal.Inc()
 				s.bytesTotal.Add(len(entries[i].Data))
-			case errors.Is(results[i].Err, stream.ErrThroughputExceeded) && time.Now().Before(deadline):
+			case errors.Is(results[i].Err, stream.ErrThroughputExceeded) && time.Now().Before(deadline) && !s.draining.Load():
 				retry = append(retry, entries[i])
 			default:
 				s.lineCounter("dropped", "error").Inc()
