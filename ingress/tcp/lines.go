@@ -263,6 +263,7 @@ func (s *LineServer) shutdown(ctx context.Context) error {
 type lineConn struct {
 	srv     *LineServer
 	conn    gnet.Conn
+	remote  string // the peer's address, for logs (gnet clears its own on close)
 	framing int
 	dead    bool
 
@@ -296,6 +297,9 @@ func (s *LineServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	s.connsTotal.Inc()
 	lc := &lineConn{srv: s, conn: c, signal: make(chan struct{}, 1), stopped: make(chan struct{})}
+	if a := c.RemoteAddr(); a != nil {
+		lc.remote = a.String()
+	}
 	if s.cfg.Format == FormatNDJSON {
 		lc.framing = framingLF
 	}
@@ -341,7 +345,7 @@ func (s *LineServer) OnTraffic(c gnet.Conn) gnet.Action {
 func (lc *lineConn) closeConn(reason string, err error) gnet.Action {
 	lc.dead = true
 	lc.srv.lineCounter("closed", reason).Inc()
-	lc.srv.cfg.Logger.Warn("tcp "+lc.srv.cfg.Format.String()+": closing connection", "remote", lc.conn.RemoteAddr(), "reason", reason, "err", err)
+	lc.srv.cfg.Logger.Warn("tcp "+lc.srv.cfg.Format.String()+": closing connection", "remote", lc.remote, "reason", reason, "err", err)
 	_, _ = lc.conn.Discard(lc.conn.InboundBuffered())
 	return gnet.Close
 }
@@ -504,7 +508,7 @@ func (lc *lineConn) write(b *lineBatch) {
 			k, err := ndjsonKey(msg, s.cfg.KeyField)
 			if err != nil {
 				s.lineCounter("dropped", "not_json_object").Inc()
-				s.cfg.Logger.Debug("tcp ndjson: dropped a line", "remote", lc.conn.RemoteAddr(), "err", err)
+				s.cfg.Logger.Debug("tcp ndjson: dropped a line", "remote", lc.remote, "err", err)
 				continue
 			}
 			key = k
