@@ -65,7 +65,7 @@ type LineConfig struct {
 	// further. Default 4 MiB; at least MaxMessageBytes.
 	MaxPendingBytes int
 	// MaxBufferedBytes caps what gnet may read into a paused connection's
-	// buffer (bytes): beyond it the connection is closed. Default 4 MiB;
+	// buffer (bytes): beyond it the connection is closed. Default 8 MiB;
 	// at least MaxMessageBytes + 16.
 	MaxBufferedBytes int
 	// MaxConnections caps concurrent connections. Default 256.
@@ -86,7 +86,7 @@ func (c *LineConfig) withDefaults() LineConfig {
 		d.MaxPendingBytes = max(4<<20, d.MaxMessageBytes)
 	}
 	if d.MaxBufferedBytes == 0 {
-		d.MaxBufferedBytes = max(4<<20, d.MaxMessageBytes+16)
+		d.MaxBufferedBytes = max(8<<20, d.MaxMessageBytes+16)
 	}
 	if d.MaxConnections == 0 {
 		d.MaxConnections = 256
@@ -475,8 +475,8 @@ func (lc *lineConn) work() {
 		lc.queue = nil
 		closed := lc.closed
 		lc.mu.Unlock()
-		for _, b := range q {
-			lc.write(b)
+		if len(q) > 0 {
+			lc.write(q)
 		}
 		if closed && len(q) == 0 {
 			return
@@ -493,10 +493,31 @@ func (lc *lineConn) work() {
 // maxPutRecords caps the records of one PutRecords call.
 const maxPutRecords = 10000
 
-// write parses the messages of b and writes them to the stream.
-func (lc *lineConn) write(b *lineBatch) {
+// write parses the messages of q and writes them to the stream, in
+// order, in calls of up to maxPutRecords records.
+func (lc *lineConn) write(q []*lineBatch) {
+	n, size := 0, 0
+	for _, b := range q {
+		n += len(b.ends)
+		size += len(b.data)
+	}
+	entries := make([]stream.PutEntry, 0, min(n, maxPutRecords))
+	for _, b := range q {
+		entries = lc.parse(b, entries)
+	}
+	if len(entries) > 0 {
+		lc.put(entries)
+	}
+	lc.pending.Add(-int64(size))
+	if lc.wantWake.CompareAndSwap(true, false) {
+		_ = lc.conn.Wake(nil)
+	}
+}
+
+// parse appends the records of b's messages to entries, writing them
+// whenever maxPutRecords are collected.
+func (lc *lineConn) parse(b *lineBatch, entries []stream.PutEntry) []stream.PutEntry {
 	s := lc.srv
-	entries := make([]stream.PutEntry, 0, min(len(b.ends), maxPutRecords))
 	start := 0
 	for _, end := range b.ends {
 		msg := b.data[start:end:end]
@@ -519,13 +540,7 @@ func (lc *lineConn) write(b *lineBatch) {
 			entries = entries[:0]
 		}
 	}
-	if len(entries) > 0 {
-		lc.put(entries)
-	}
-	lc.pending.Add(-int64(len(b.data)))
-	if lc.wantWake.CompareAndSwap(true, false) {
-		_ = lc.conn.Wake(nil)
-	}
+	return entries
 }
 
 // put writes entries, retrying the ones throttled (--emulate-quotas) for

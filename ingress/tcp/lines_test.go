@@ -397,3 +397,47 @@ func TestLinePauseResume(t *testing.T) {
 		t.Fatalf("%d bytes in the store at once, MaxPendingBytes %d", p, pending)
 	}
 }
+
+// BenchmarkLineSyslog: octet-counted RFC 5424 messages of about 100 bytes
+// over one loopback connection into an async store; b.N messages, reported
+// as records/s once all are stored. The sender stays within a bound of the
+// store, which the default limits allow.
+func BenchmarkLineSyslog(b *testing.B) {
+	m := openManager(b)
+	if err := m.CreateStream("bench", 4); err != nil {
+		b.Fatal(err)
+	}
+	s := startLine(b, LineConfig{Store: m, Stream: "bench", Format: FormatSyslog})
+	nc := dialLine(b, s)
+	base := s.recordsTotal.Get()
+	var buf []byte
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		msg := fmt.Sprintf("<13>1 2024-01-01T00:00:00Z host%d app - - - message %09d %s", i%16, i, "abcdefghijklmnopqrstuvwxyz0123")
+		buf = fmt.Appendf(buf, "%d %s", len(msg), msg)
+		if len(buf) >= 64<<10 {
+			// A sender that keeps at most about 50,000 messages (~5 MB)
+			// ahead of the store, as a syslog daemon's TCP send buffer and
+			// queue would: an unpaced one is cut off (TestLineBackpressure).
+			for uint64(i) > s.recordsTotal.Get()-base+50000 {
+				time.Sleep(100 * time.Microsecond)
+			}
+			if _, err := nc.Write(buf); err != nil {
+				b.Fatal(err)
+			}
+			buf = buf[:0]
+		}
+	}
+	if _, err := nc.Write(buf); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for s.recordsTotal.Get()-base < uint64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d records stored", s.recordsTotal.Get()-base, b.N)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+}
