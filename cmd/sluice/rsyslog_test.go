@@ -20,7 +20,7 @@ import (
 const rsyslogLines = 5000
 
 // TestCmdRsyslog: Debian's rsyslogd (installed by .ci/run), unprivileged
-// in the foreground with its own configuration and work directory, tails a
+// (as nobody when the test runs as root) in the foreground with its own configuration and work directory, tails a
 // generated log file with imfile and forwards it with omfwd over TCP with
 // octet counting (TCP_Framing="octet-counted") to two --syslog-addr
 // listeners of the server binary, one in RFC 3164 (rsyslog's traditional
@@ -109,6 +109,20 @@ ruleset(name="fwd") {
 	rlog := &lockedBuffer{}
 	rs := exec.Command(rsyslogd, "-n", "-f", confFile, "-i", filepath.Join(work, "rsyslogd.pid"))
 	rs.Stdout, rs.Stderr = rlog, rlog
+	if os.Getuid() == 0 {
+		// As root (CI containers), rsyslogd still runs unprivileged: as
+		// nobody, with read access to the test's directory and its own
+		// work directory.
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chown(work, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		rs.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
 	if err := rs.Start(); err != nil {
 		t.Fatalf("start rsyslogd: %v", err)
 	}
