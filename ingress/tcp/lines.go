@@ -1,9 +1,11 @@
 package tcp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime"
@@ -313,7 +315,7 @@ func (s *LineServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 }
 
 // OnClose ends the worker once it has written what was queued.
-func (s *LineServer) OnClose(c gnet.Conn, _ error) gnet.Action {
+func (s *LineServer) OnClose(c gnet.Conn, err error) gnet.Action {
 	lc, ok := c.Context().(*lineConn)
 	if !ok {
 		return gnet.None
@@ -321,6 +323,11 @@ func (s *LineServer) OnClose(c gnet.Conn, _ error) gnet.Action {
 	s.mu.Lock()
 	delete(s.conns, lc)
 	s.mu.Unlock()
+	if !lc.dead {
+		// The sender closed (or shutdown closes): what it sent is still in
+		// the buffer; queue every message of it, paused or not.
+		lc.onTraffic(true, errors.Is(err, io.EOF))
+	}
 	lc.mu.Lock()
 	if !lc.closed {
 		lc.closed = true
@@ -337,7 +344,7 @@ func (s *LineServer) OnTraffic(c gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
-	return lc.onTraffic()
+	return lc.onTraffic(false, false)
 }
 
 // closeConn discards the input and closes the connection; what was queued
@@ -350,7 +357,11 @@ func (lc *lineConn) closeConn(reason string, err error) gnet.Action {
 	return gnet.Close
 }
 
-func (lc *lineConn) onTraffic() gnet.Action {
+// onTraffic frames the complete messages in the buffer, up to
+// MaxPendingBytes unless final (the connection is closing): then all of
+// them, and with eof (the sender closed) and LF framing a last line
+// without its LF too.
+func (lc *lineConn) onTraffic(final, eof bool) gnet.Action {
 	s := lc.srv
 	c := lc.conn
 	if lc.dead {
@@ -358,7 +369,7 @@ func (lc *lineConn) onTraffic() gnet.Action {
 		return gnet.Close
 	}
 	// Shutdown: frame what is complete, queue it, and close.
-	draining := s.draining.Load()
+	draining := s.draining.Load() || final
 	buffered := c.InboundBuffered()
 	if int64(buffered) > s.peakBuffered.Load() {
 		s.peakBuffered.Store(int64(buffered)) // loops race here; a close estimate is enough
@@ -406,6 +417,10 @@ func (lc *lineConn) onTraffic() gnet.Action {
 			}
 			lc.flush(b)
 			return lc.closeConn(reason, err)
+		}
+		if n == 0 && eof && lc.framing == framingLF {
+			// The unterminated last line (within the maximum: checked above).
+			msg, n = bytes.TrimSuffix(buf[consumed:], []byte("\r")), len(buf)-consumed
 		}
 		if n == 0 {
 			break

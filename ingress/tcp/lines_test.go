@@ -441,3 +441,37 @@ func BenchmarkLineSyslog(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
+
+// TestLineSenderCloses: a sender writes while its connection is paused
+// (slow store) and closes; every message it sent is still written, the
+// last line without its LF included.
+func TestLineSenderCloses(t *testing.T) {
+	m := openManager(t)
+	if err := m.CreateStream("sc", 1); err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{slowStore: slowStore{m: m, delay: 20 * time.Millisecond}}
+	s := startLine(t, LineConfig{Store: store, Stream: "sc", Format: FormatSyslog, MaxMessageBytes: 1024,
+		MaxPendingBytes: 8 << 10, MaxBufferedBytes: 8 << 20})
+	nc := dialLine(t, s)
+	const lines = 3000
+	var b []string
+	for i := range lines {
+		b = append(b, fmt.Sprintf("<13>Jan  1 00:00:00 h app: line %05d", i))
+	}
+	if _, err := nc.Write([]byte(strings.Join(b, "\n"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := waitRecords(t, m, "sc", lines)
+	if len(got) != lines {
+		t.Fatalf("stored %d lines, want %d", len(got), lines)
+	}
+	for i, r := range got {
+		if string(r.Data) != b[i] {
+			t.Fatalf("record %d: %q, want %q", i, r.Data, b[i])
+		}
+	}
+}
