@@ -96,8 +96,12 @@
 // MaxBufferedBytes + gnet's read buffer). Idle connections are not timed
 // out (syslog senders keep connections open).
 //
-// Shutdown stops reading, closes every connection, writes what was queued
-// and stops the engine.
+// When a connection closes, the messages still in its buffer are queued
+// too, paused or not (with LF framing, after the sender's EOF, a last line
+// without its LF as well), so a sender that writes and closes loses
+// nothing. Shutdown frames the complete messages each connection has
+// buffered, closes it (a partial message is dropped), writes what was
+// queued and stops the engine.
 //
 // Metrics: sluice_tcp_line_connections_total{format}, sluice_tcp_line_records_total{format},
 // sluice_tcp_line_record_bytes_total{format}, sluice_tcp_line_dropped_total{format,reason}
