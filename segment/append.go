@@ -292,7 +292,13 @@ func (l *Log) diskFullError() error {
 // syncs and those of every batch before it; after a failed write or sync
 // the error is sticky and no later batch is acknowledged. In Async mode
 // there is nothing to sync, and writeLoop publishes and acknowledges itself
-// (finish): one goroutine hand-off less per group commit.
+// (finish): one goroutine hand-off less per group commit. Also in Async
+// mode, flushLoop takes the next pending batch only once writeLoop has
+// written the previous one (Log.writerIdle): the pending batch keeps
+// growing meanwhile, so there are fewer, larger group commits (about 460
+// KiB instead of 290 KiB with 8 writers of 100 KiB appends; about 8% less
+// CPU per append, bench/RESULTS.md), at the cost of coding no longer
+// overlapping the write of the batch before.
 
 // flushJob is one group commit moving through the pipeline.
 type flushJob struct {
@@ -343,6 +349,10 @@ func (j *flushJob) carve(n int) []byte {
 // startWriter starts the pipeline. Close stops it by closing the log.
 func (l *Log) startWriter() {
 	l.writeQ = make(chan *flushJob, 1)
+	if l.cfg.Durability == Async {
+		l.writerIdle = make(chan struct{}, 1)
+		l.writerIdle <- struct{}{}
+	}
 	l.syncQ = make(chan *flushJob, 1)
 	l.jobs = make(chan *flushJob, 4)
 	l.batches = make(chan *batch, 4)
@@ -385,6 +395,11 @@ func (l *Log) flushLoop() {
 			}
 		}
 		for {
+			if l.writerIdle != nil {
+				// Async mode: let the pending batch grow until the
+				// writer has written the previous one (writerIdle).
+				<-l.writerIdle
+			}
 			// Take a free batch before the lock: it is handed back by
 			// syncLoop, which never waits for mu while holding one.
 			next := <-l.batches
@@ -396,6 +411,9 @@ func (l *Log) flushLoop() {
 				l.mu.Unlock()
 				l.flushMu.Unlock()
 				l.batches <- next
+				if l.writerIdle != nil {
+					l.writerIdle <- struct{}{}
+				}
 				if closed {
 					return
 				}
@@ -428,6 +446,7 @@ func (l *Log) writeLoop() {
 	for job := range l.writeQ {
 		l.writeJob(job, errs)
 		if l.cfg.Durability == Async {
+			l.writerIdle <- struct{}{}
 			l.finish(job, nil, nil)
 			continue
 		}

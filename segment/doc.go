@@ -15,7 +15,9 @@
 // idle when it waits (Append, AppendTimed, Pending.Wait) commits the pending
 // batch itself, the whole way, instead of waking the writer goroutines:
 // under a light load that spares three goroutine wake-ups per commit. A group commit forms from whatever arrived
-// while the previous one was being coded, written and synced;
+// while the previous one was being coded, written and synced (in Async
+// mode the flusher takes the next batch only once the previous one is
+// written, so that batches grow while the writer is busy);
 // Config.Linger can hold the flusher back for more.
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
 // memory stays bounded when the disk falls behind.

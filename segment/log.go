@@ -89,6 +89,7 @@ type Log struct {
 	pipelined   atomic.Int32   // jobs in the pipeline, for flushInline's test
 	inlineErrs  []error        // flushInline's scratch, under flushMu
 	writeQ      chan *flushJob // flushLoop -> writeLoop
+	writerIdle  chan struct{}  // Async mode: a token, held by flushLoop until writeLoop has written the job it sent
 	syncQ       chan *flushJob // writeLoop -> syncLoop
 	jobs        chan *flushJob // free jobs
 	batches     chan *batch    // free batches
