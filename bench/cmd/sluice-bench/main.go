@@ -3,7 +3,7 @@
 //
 //	go run ./bench/cmd/sluice-bench segment [--quick] [--runs N] [--dir D] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench api [--quick] [--runs N] [--only RE] [--targets T,...] [--out bench/RESULTS.md]
-//	go run ./bench/cmd/sluice-bench tcp [--quick] [--runs N] [--run-time D] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench tcp [--quick] [--runs N] [--run-time D] [--aux-time D] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench fanout [--quick] [--runs N] [--modes async,fsync] [--out bench/RESULTS.md]
 //	sluice-bench discard-server --addr 127.0.0.1:PORT
 package main
@@ -24,8 +24,9 @@ suites:
   api       Kinesis API: PutRecords, PutRecord and GetRecords against the
             sluice server beside kinesalite and a discard server
             (sluice-bench api -h for flags)
-  tcp       TCP ingest: the binary protocol beside the Kinesis JSON
-            PutRecords path and a gnet discard server, in one process
+  tcp       TCP ingest: the binary protocol and syslog beside the Kinesis
+            JSON PutRecords path, a gnet discard server and the disk's
+            sequential write bandwidth, in one process
             (sluice-bench tcp -h for flags)
   fanout    enhanced fan-out: latency from PutRecords acknowledgement to
             receipt by SubscribeToShard consumers (HTTP/2) beside GetRecords

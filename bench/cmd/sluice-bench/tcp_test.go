@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ func TestBenchTCPQuick(t *testing.T) {
 	}
 	for _, size := range []string{"100B", "1KiB"} {
 		for _, target := range tcpTargets {
+			if target == tcpSyslog && size != "100B" {
+				continue
+			}
 			found := false
 			for _, line := range strings.Split(doc, "\n") {
 				cells := strings.Split(line, "|")
@@ -46,6 +50,17 @@ func TestBenchTCPQuick(t *testing.T) {
 			if !found {
 				t.Fatalf("no row for %s %s:\n%s", size, target, doc)
 			}
+		}
+	}
+	// The disk baseline and a PASS or MISS for each of issue 5's targets.
+	if !regexp.MustCompile(`Disk baseline \(sequential write, fdatasync\): \*\*[0-9.]+ MB/s\*\*`).MatchString(doc) {
+		t.Fatalf("no disk baseline:\n%s", doc)
+	}
+	for _, target := range []string{"100 B records/s, binary protocol", "1 KiB payload MB/s x 1.50 ((k+m)/k, 4+2) / disk MB/s",
+		"100B records/s, binary / JSON PutRecords", "1KiB records/s, binary / JSON PutRecords"} {
+		re := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(target) + ` +\| +[0-9.]+[kM]?( \(medians: [0-9. x/]+\))? +\| +>= [0-9.]+M? +\| (PASS|MISS) +\|$`)
+		if !re.MatchString(doc) {
+			t.Fatalf("no verdict row for %q:\n%s", target, doc)
 		}
 	}
 }
