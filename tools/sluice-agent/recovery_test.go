@@ -154,3 +154,28 @@ func TestAgentRestartDuringResolveAfterCopyTruncate(t *testing.T) {
 	}
 	wantLines(t, snd.lines(), want...)
 }
+
+// TestAgentTailerTruncatedBeforeFingerprint: a file found empty has no
+// fingerprint; lines shipped from it before the next scan extends one
+// must still let a truncation that rewrites it past the offset be seen,
+// or the next read starts in the middle of a line.
+func TestAgentTailerTruncatedBeforeFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "")
+	tl := newTestTailer(dir)
+	defer tl.close()
+	tl.scan()
+	appendFile(t, p, "aaaa 1\n")
+	wantLines(t, shipAll(t, tl), "aaaa 1")
+	// No scan between: copytruncate (nothing unshipped) and new lines
+	// longer than the offset.
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b 1\nb 2 longer\n")
+	// The read that notices the truncation gives nothing; the agent's
+	// next poll reads the file from its start.
+	got := shipAll(t, tl)
+	wantLines(t, append(got, shipAll(t, tl)...), "b 1", "b 2 longer")
+}
