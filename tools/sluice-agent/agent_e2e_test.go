@@ -454,7 +454,9 @@ func TestAgentKillRestart(t *testing.T) {
 						next[name]++
 					}
 					if bad > 20 {
-						t.Fatalf("too many errors; agent log:\n%s", tail(out.String(), 8000))
+						logPath := filepath.Join(os.TempDir(), "sluice-agent-"+proto+".log")
+						_ = os.WriteFile(logPath, []byte(out.String()), 0o644)
+						t.Fatalf("too many errors; agent log in %s; its end:\n%s", logPath, tail(out.String(), 8000))
 					}
 				}
 			}
