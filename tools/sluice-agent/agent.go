@@ -111,8 +111,8 @@ func openAgent(cfg agentConfig, log *slog.Logger, m *agentMetrics, mkSender func
 		// (retries of failed records): start well past them.
 		ck.NextBatch += cfg.TCPBatchIDSkip
 	}
-	// The in-doubt batch is delivered before anything else is saved, so
-	// its file may already be taken to stand at the batch's end.
+	// The in-doubt batch is delivered before any other line is shipped,
+	// so its file may already be taken to stand at the batch's end.
 	if in := ck.Intent; in != nil {
 		for i := range ck.Files {
 			f := &ck.Files[i]
@@ -120,6 +120,14 @@ func openAgent(cfg agentConfig, log *slog.Logger, m *agentMetrics, mkSender func
 				f.Offset = in.End
 			}
 		}
+		// Once only: resolve saves the files as moved on, with this
+		// intent, and a start after that must not move them again. The
+		// file may have been truncated meanwhile and stand at offset 0
+		// of new content; with a batch that began at 0, the old rule
+		// would skip the new lines up to the old batch's end, the first
+		// record shipped then being the tail of a line. An empty range
+		// matches no file's offset that needs moving.
+		in.Start = in.End
 	}
 	snd, err := mkSender(ck)
 	if err != nil {

@@ -299,7 +299,16 @@ func TestAgentKillRestart(t *testing.T) {
 				"--rotate-wait", "150ms", "--scan-interval", "40ms", "--batch-lines", "40", "--progress", "1s"}
 
 			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
+			if v := os.Getenv("SLUICE_AGENT_TEST_SEED"); v != "" {
+				// The writer's choices and the kill times; the
+				// interleaving with the agent still varies with load.
+				n, err := strconv.ParseUint(v, 10, 64)
+				if err != nil {
+					t.Fatalf("SLUICE_AGENT_TEST_SEED=%q: %v", v, err)
+				}
+				seed = n
+			}
+			t.Logf("seed %d (run again with SLUICE_AGENT_TEST_SEED=%d)", seed, seed)
 			rng := rand.New(rand.NewPCG(seed, 5))
 			writers := []*logWriter{{name: "a.log"}, {name: "b.log"}, {name: "c.log"}}
 			for _, w := range writers {
@@ -445,7 +454,9 @@ func TestAgentKillRestart(t *testing.T) {
 						next[name]++
 					}
 					if bad > 20 {
-						t.Fatalf("too many errors; agent log:\n%s", tail(out.String(), 8000))
+						logPath := filepath.Join(os.TempDir(), "sluice-agent-"+proto+".log")
+						_ = os.WriteFile(logPath, []byte(out.String()), 0o644)
+						t.Fatalf("too many errors; agent log in %s; its end:\n%s", logPath, tail(out.String(), 8000))
 					}
 				}
 			}

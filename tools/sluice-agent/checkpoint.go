@@ -66,7 +66,10 @@ type record struct {
 
 // intent is a batch that is being sent: the lines [Start, End) of the file
 // (Dev, Ino), with the records themselves, so that a restart can finish
-// the batch even if the file was truncated or removed meanwhile.
+// the batch even if the file was truncated or removed meanwhile. A start
+// moves the file of an intent from Start to End; the checkpoints it saves
+// while it finishes the batch hold the intent with Start = End (the
+// files' offsets already count the batch).
 type intent struct {
 	BatchID    uint64
 	Dev, Ino   uint64

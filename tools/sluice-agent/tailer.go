@@ -447,6 +447,7 @@ func (tl *tailer) read(t *tracked, maxLines, maxBytes int, now time.Time) (lines
 	}
 	eof = n < len(buf)
 	buf = buf[:n]
+	data := buf
 	end = t.Offset
 	for len(buf) > 0 && len(lines) < maxLines {
 		i := bytes.IndexByte(buf, '\n')
@@ -481,6 +482,13 @@ func (tl *tailer) read(t *tracked, maxLines, maxBytes int, now time.Time) (lines
 				tl.truncated(t, now)
 				return nil, 0, false, nil
 			}
+		}
+		// Lines read from the start: let the fingerprint cover them
+		// now, not at the next scan, so that a truncation that rewrites
+		// the file past the offset before then is still noticed (by
+		// the check above, on the next read).
+		if fpn := min(len(data), tl.cfg.FingerprintBytes); t.Offset == 0 && fpn > int(t.FPLen) {
+			t.FPLen, t.FPHash = uint32(fpn), xxhash.Sum64(data[:fpn])
 		}
 		return lines, end, false, nil
 	}
