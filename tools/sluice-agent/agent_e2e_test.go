@@ -276,10 +276,11 @@ func (w *logWriter) rotate(copyTruncate bool) {
 // GetRecords. About 10 s per protocol: 7 s of writing (about 450
 // lines/s over three files, each rotated every 200 lines, alternately by
 // rename and by copytruncate) while the agent is killed every 0.2 to
-// 1.5 s, then one last run until every line is in. --settle is 1 s: a
-// PutRecords the killed agent sent must be applied by then, and the first
-// write to a new shard takes a few hundred ms on a loaded machine (with
-// 200 ms the test caught duplicates).
+// 1.5 s, then one last run until every line is in. --settle is the
+// default 3 s: a PutRecords the killed agent sent must be applied by then,
+// and on a loaded 2-core machine an fsync'd write (the first to a new
+// shard creates and syncs its fragment files) took over 1 s (with 200 ms,
+// and 4 runs in 30 with 1 s, the test caught a whole batch twice).
 func TestAgentKillRestart(t *testing.T) {
 	agentBin := buildBinary(t, ".", "sluice-agent")
 	api, tcp := startServer(t)
@@ -295,7 +296,7 @@ func TestAgentKillRestart(t *testing.T) {
 				endpoint = tcp
 			}
 			args := []string{"--stream", stream, "--files", filepath.Join(dir, "*.log"), "--files", filepath.Join(dir, "b*.log"), "--files", filepath.Join(dir, "c.log*"),
-				"--endpoint", endpoint, "--protocol", proto, "--checkpoint", ckpt, "--settle", "1s",
+				"--endpoint", endpoint, "--protocol", proto, "--checkpoint", ckpt, "--settle", "3s",
 				"--rotate-wait", "150ms", "--scan-interval", "40ms", "--batch-lines", "40", "--progress", "1s"}
 
 			seed := uint64(time.Now().UnixNano())
