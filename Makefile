@@ -95,7 +95,7 @@ bench-segment:
 bench-tcp:
 	$(GO) run ./bench/cmd/sluice-bench tcp $(BENCH_TCP_FLAGS)
 
-# The Kinesis API against kinesalite (npm, installed once) and a discard
+# The Kinesis API against kinesalite and kinesis-mock (npm, installed once) and a discard
 # server; about 8 minutes. BENCH_API_FLAGS=--quick for a short pass.
 bench-api:
 	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench

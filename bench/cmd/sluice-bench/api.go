@@ -28,13 +28,20 @@ const (
 
 // Target names, in the order of the report's columns.
 const (
-	tgtAsync      = "sluice async"
-	tgtFsync      = "sluice fsync"
-	tgtKinesalite = "kinesalite"
-	tgtDiscard    = "discard"
+	tgtAsync       = "sluice async"
+	tgtFsync       = "sluice fsync"
+	tgtKinesalite  = "kinesalite"
+	tgtKinesisMock = "kinesis-mock"
+	tgtDiscard     = "discard"
+	// tgtPeer is not a server: run i of the faster of kinesalite and
+	// kinesis-mock in round i, for the ratio columns.
+	tgtPeer = "faster peer"
 )
 
-var allTargets = []string{tgtAsync, tgtFsync, tgtKinesalite, tgtDiscard}
+var allTargets = []string{tgtAsync, tgtFsync, tgtKinesalite, tgtKinesisMock, tgtDiscard}
+
+// peers are the Kinesis emulators a user would otherwise run locally.
+var peers = []string{tgtKinesalite, tgtKinesisMock}
 
 type apiOptions struct {
 	quick     bool
@@ -101,7 +108,7 @@ func parseAPIFlags(args []string) (apiOptions, error) {
 			}
 		}
 		if !found {
-			return o, fmt.Errorf("--targets: unknown target %q (known: sluice-async, sluice-fsync, kinesalite, discard)", t)
+			return o, fmt.Errorf("--targets: unknown target %q (known: sluice-async, sluice-fsync, kinesalite, kinesis-mock, discard)", t)
 		}
 	}
 	if len(o.targets) == 0 {
@@ -184,7 +191,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(root)
 
-	var sluiceBin, kinesaliteMod string
+	var sluiceBin, kinesaliteMod, kinesisMockMod string
 	for _, t := range o.targets {
 		switch {
 		case strings.HasPrefix(t, "sluice") && sluiceBin == "":
@@ -199,6 +206,10 @@ func runAPI(ctx context.Context, args []string) error {
 			if kinesaliteMod, err = installKinesalite(); err != nil {
 				return err
 			}
+		case t == tgtKinesisMock:
+			if kinesisMockMod, err = installKinesisMock(); err != nil {
+				return err
+			}
 		}
 	}
 	start := func(t string) (*server, error) {
@@ -209,6 +220,8 @@ func runAPI(ctx context.Context, args []string) error {
 			return startSluice(sluiceBin, root, "fsync")
 		case tgtKinesalite:
 			return startKinesalite(kinesaliteMod, root)
+		case tgtKinesisMock:
+			return startKinesisMock(kinesisMockMod, root)
 		}
 		return startDiscard()
 	}
@@ -352,10 +365,10 @@ func prefill(addr string, o apiOptions) error {
 }
 
 // apiTarget is the pass/miss rule of a scenario on sluice async.
-func apiTarget(s apiScenario) (text string, ok func(recs, reqs, vsKinesalite float64) bool) {
+func apiTarget(s apiScenario) (text string, ok func(recs, reqs, vsPeer float64) bool) {
 	switch {
 	case s.op == apiload.OpPutRecords && s.size == 100:
-		return ">= 1.00M records/s and >= 50x kinesalite", func(recs, _, vk float64) bool { return recs >= 1e6 && vk >= 50 }
+		return ">= 1.00M records/s and >= 50x the faster peer", func(recs, _, vp float64) bool { return recs >= 1e6 && vp >= 50 }
 	case s.op == apiload.OpPutRecord:
 		return ">= 50k requests/s", func(_, reqs, _ float64) bool { return reqs >= 50000 }
 	}
@@ -400,6 +413,36 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 		}
 		return false
 	}
+	npeers := 0
+	for _, p := range peers {
+		if has(p) {
+			npeers++
+		}
+	}
+	// metricCol is the metric of target t's runs; for tgtPeer, run i is the
+	// larger of the peers' runs i.
+	metricCol := func(sc, t string, metric func(apiRun) float64) []float64 {
+		if t != tgtPeer {
+			return col(get(sc, t), metric)
+		}
+		var out []float64
+		for _, p := range peers {
+			v := col(get(sc, p), metric)
+			if len(v) == 0 {
+				continue
+			}
+			if out == nil {
+				out = v
+				continue
+			}
+			n := min(len(out), len(v))
+			out = out[:n]
+			for i := range n {
+				out[i] = max(out[i], v[i])
+			}
+		}
+		return out
+	}
 	header := []string{"scenario"}
 	align := []byte{'l'}
 	for _, t := range allTargets {
@@ -409,8 +452,14 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	}
 	type pair struct{ a, b string }
 	var pairs []pair
-	for _, p := range []pair{{tgtAsync, tgtKinesalite}, {tgtAsync, tgtDiscard}, {tgtFsync, tgtKinesalite}, {tgtFsync, tgtAsync}} {
-		if has(p.a) && has(p.b) {
+	for _, p := range []pair{{tgtAsync, tgtKinesalite}, {tgtAsync, tgtKinesisMock}, {tgtAsync, tgtPeer},
+		{tgtAsync, tgtDiscard}, {tgtFsync, tgtPeer}, {tgtFsync, tgtAsync}} {
+		hasB := has(p.b)
+		if p.b == tgtPeer {
+			// With one peer, its own column is the faster peer's.
+			hasB = npeers == 2 || (npeers == 1 && p.a == tgtFsync)
+		}
+		if has(p.a) && hasB {
 			pairs = append(pairs, p)
 			header, align = append(header, short(p.a)+" / "+short(p.b)), append(align, 'r')
 		}
@@ -431,14 +480,15 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 				row = append(row, fmtSummary(stats.Summarize(col(get(s.name(), t), metric)), fmtRate))
 			}
 		}
-		vsKinesalite := nan
+		vsPeer := nan
+		if ra, rb := metricCol(s.name(), tgtAsync, metric), metricCol(s.name(), tgtPeer, metric); len(ra) > 0 && len(rb) > 0 {
+			n := min(len(ra), len(rb))
+			vsPeer = stats.Summarize(stats.Ratios(ra[:n], rb[:n])).Median
+		}
 		for _, p := range pairs {
-			ra, rb := col(get(s.name(), p.a), metric), col(get(s.name(), p.b), metric)
+			ra, rb := metricCol(s.name(), p.a, metric), metricCol(s.name(), p.b, metric)
 			n := min(len(ra), len(rb))
 			sum := stats.Summarize(stats.Ratios(ra[:n], rb[:n]))
-			if p == (pair{tgtAsync, tgtKinesalite}) {
-				vsKinesalite = sum.Median
-			}
 			row = append(row, fmtSummary(sum, fmtRatioWide))
 		}
 		text, ok := apiTarget(s)
@@ -449,7 +499,7 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 			case len(async) == 0:
 				res = "MISS (no data)"
 			case ok(stats.Median(col(async, func(r apiRun) float64 { return r.recs })),
-				stats.Median(col(async, func(r apiRun) float64 { return r.reqs })), vsKinesalite):
+				stats.Median(col(async, func(r apiRun) float64 { return r.reqs })), vsPeer):
 				res = "PASS"
 			default:
 				res = "MISS"
@@ -494,6 +544,11 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)
 	w("- kinesalite %s from npm (installed once into $HOME/.cache/sluice/npm-kinesalite-%s), in memory, started by a\n", kinesaliteVersion, kinesaliteVersion)
 	w("  Node script that listens on 127.0.0.1 (createStreamMs 0).\n")
+	w("- kinesis-mock %s (npm `kinesis-local`, the Scala.js build; installed once into\n", kinesisMockVersion)
+	w("  $HOME/.cache/sluice/npm-kinesis-local-%s), in memory, started by a Node script that forces its listeners onto\n", kinesisMockVersion)
+	w("  127.0.0.1 (it binds 0.0.0.0), with KINESIS_MOCK_CERT_PATH at the package's server.json, its plain and TLS\n")
+	w("  ports in KINESIS_MOCK_PLAIN_PORT / KINESIS_MOCK_TLS_PORT (requests go to the plain port), CREATE_STREAM_DURATION 0ms.\n")
+	w("- faster peer: in each round, the higher figure of kinesalite and kinesis-mock; the ratio to it is the headline.\n")
 	w("- discard: `sluice-bench discard-server`, a fasthttp server in its own process that reads each body, drops it and\n")
 	w("  answers a canned response of realistic size (PutRecords: 500 entries; GetRecords: %d records of 1 KiB):\n", apiload.DiscardReadRecords)
 	w("  the ceiling of this client and the HTTP path.\n")

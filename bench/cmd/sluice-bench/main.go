@@ -22,7 +22,8 @@ suites:
   segment   storage engine: append, read and reconstruction throughput
             beside plain-file baselines (sluice-bench segment -h for flags)
   api       Kinesis API: PutRecords, PutRecord and GetRecords against the
-            sluice server beside kinesalite and a discard server
+            sluice server beside kinesalite, kinesis-mock and a
+            discard server
             (sluice-bench api -h for flags)
   tcp       TCP ingest: the binary protocol beside the Kinesis JSON
             PutRecords path and a gnet discard server, in one process
