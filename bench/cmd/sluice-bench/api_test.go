@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -209,5 +210,60 @@ func TestBenchKinesisMockLoopback(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no listening socket on port %d in /proc/net/tcp", p)
+	}
+}
+
+// TestBenchAPIBrokenServer runs the api suite's scenarios against an
+// in-memory server that breaks its promises in one way each (loses
+// acknowledged records, returns wrong, corrupt or duplicate records,
+// acknowledges fewer records than were sent) and checks that the suite
+// fails with a verification error; against the honest server it passes.
+func TestBenchAPIBrokenServer(t *testing.T) {
+	o, err := parseAPIFlags([]string{"--quick", "--run-time", "200ms", "--targets", "kinesalite", "--prefill", "30000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, one, get := apiScenarios[0], apiScenarios[2], apiScenarios[3]
+	cases := []struct {
+		fault apiload.Fault
+		fails []apiScenario // the scenarios that must fail; the others pass
+	}{
+		{apiload.FaultNone, nil},
+		{apiload.FaultLose, []apiScenario{put, get}},
+		{apiload.FaultCorrupt, []apiScenario{put, one, get}},
+		{apiload.FaultWrongRecord, []apiScenario{put, one, get}},
+		{apiload.FaultShortAck, []apiScenario{put, get}},
+		{apiload.FaultLoseUnderLoad, []apiScenario{put, get}},
+		{apiload.FaultDuplicate, []apiScenario{put, one, get}},
+	}
+	for _, c := range cases {
+		for _, s := range []apiScenario{put, one, get} {
+			t.Run(c.fault.String()+"/"+s.name(), func(t *testing.T) {
+				start := func(string) (*server, error) {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						return nil, err
+					}
+					go apiload.ServeFake(ln, &apiload.FakeServer{Fault: c.fault})
+					return &server{name: "fake", addr: ln.Addr().String(), cleanup: func() { ln.Close() }}, nil
+				}
+				err := runAPIScenario(context.Background(), o, s, start, apiResults{})
+				mustFail := false
+				for _, f := range c.fails {
+					mustFail = mustFail || f == s
+				}
+				switch {
+				case mustFail && err == nil:
+					t.Fatalf("the suite passed against a server with fault %v", c.fault)
+				case mustFail && !errors.Is(err, apiload.ErrVerify):
+					t.Fatalf("failed, but not by verification: %v", err)
+				case !mustFail && err != nil:
+					t.Fatalf("fault %v should not affect %s: %v", c.fault, s.name(), err)
+				}
+				if err != nil {
+					t.Logf("fails as it must: %v", err)
+				}
+			})
+		}
 	}
 }

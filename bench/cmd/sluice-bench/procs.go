@@ -13,7 +13,8 @@ import (
 	"time"
 )
 
-// server is a server process under test.
+// server is a server process under test (cmd nil: a server in this
+// process, for tests; stop then only runs cleanup).
 type server struct {
 	name    string
 	addr    string
@@ -74,7 +75,7 @@ func startServer(name, addr string, cmd *exec.Cmd, ready func() bool, cleanup fu
 
 // stop ends the process (SIGTERM, SIGKILL after 15 s) and runs cleanup.
 func (s *server) stop() {
-	if s.cmd.Process != nil {
+	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-s.exited:
@@ -90,6 +91,9 @@ func (s *server) stop() {
 
 // cpuSeconds returns the user+system CPU time of the process so far.
 func (s *server) cpuSeconds() float64 {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nan // in process (tests)
+	}
 	return procCPUSeconds(s.cmd.Process.Pid)
 }
 
