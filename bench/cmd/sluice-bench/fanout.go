@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/bench/internal/apiload"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
@@ -339,7 +340,28 @@ func runFanoutPass(ctx context.Context, o fanoutOptions, bin, root, mode string)
 	if p.records == 0 {
 		return p, errors.New("no record was acknowledged in the measured window")
 	}
-	return p, nil
+	return p, checkDelivery(p)
+}
+
+// checkDelivery fails a pass whose readers lost acknowledged records of
+// the measured window (after the drain), received a record twice, or
+// received records this run never wrote: the figures of such a pass time
+// something other than delivery.
+func checkDelivery(p fanoutPass) error {
+	var errs []error
+	for _, r := range []struct {
+		name string
+		l    fanoutload.Latencies
+	}{{"SubscribeToShard", p.efo}, {"GetRecords polling", p.poll}} {
+		if r.l.Missing > 0 || r.l.Duplicates > 0 || r.l.Alien > 0 {
+			errs = append(errs, fmt.Errorf("%s readers: %d acknowledged records never received, %d received twice, %d never written",
+				r.name, r.l.Missing, r.l.Duplicates, r.l.Alien))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", apiload.ErrVerify, errors.Join(errs...))
 }
 
 func mergeLatencies(a, b fanoutload.Latencies) fanoutload.Latencies {
@@ -521,7 +543,8 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("  has been read, the receipt time when an event (or a GetRecords response) has been read and decoded. A record\n")
 	w("  pushed before its producer read the acknowledgement counts as 0 (column received before ack). The first %v\n", o.warmup)
 	w("  of load are not measured; after the load, the readers get up to %v to receive the last records (missing:\n", o.drain+o.pollInterval)
-	w("  SubscribeToShard / GetRecords records acknowledged but never received).\n")
+	w("  SubscribeToShard / GetRecords records acknowledged but never received). A pass with a missing, duplicate or\n")
+	w("  unknown record fails the suite (`verification failed`): its latencies would not be those of delivery.\n")
 	w("- Everything (server, producers, consumers, pollers) shares the machine's %d CPUs with whatever else runs there;\n", info.CPUs)
 	w("  see the machine CPU and load average columns.\n")
 	return b.String()
