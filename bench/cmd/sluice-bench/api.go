@@ -8,12 +8,14 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/bench/internal/apiload"
+	"github.com/sluicehq/sluice/bench/internal/charts"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
@@ -253,6 +255,13 @@ func runAPI(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := apiSectionText(o, info, time.Since(began), stopped, scenarios, results)
+	if o.out != "-" && o.out != "" {
+		if link, err := apiChart(o, scenarios, results); err != nil {
+			logf("no api chart: %v", err)
+		} else {
+			body += link
+		}
+	}
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, apiSection, body); err != nil {
@@ -716,4 +725,44 @@ func runDiscardServer(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "discard server on %s\n", ln.Addr())
 	return apiload.ServeDiscard(ln)
+}
+
+// apiChartName is the api suite's chart, beside the results file.
+const apiChartName = "api-throughput.svg"
+
+// apiChart draws the median records/s of every scenario and target (log
+// scale) beside o.out and returns the Markdown that shows it.
+func apiChart(o apiOptions, scenarios []apiScenario, results apiResults) (string, error) {
+	var groups []string
+	var scs []apiScenario
+	for _, s := range scenarios {
+		if results[s.name()] != nil {
+			groups, scs = append(groups, s.name()), append(scs, s)
+		}
+	}
+	var series []string
+	var values [][]float64
+	for _, t := range allTargets {
+		row := make([]float64, len(scs))
+		any := false
+		for g, s := range scs {
+			row[g] = nan
+			if runs := results[s.name()][t]; len(runs) > 0 {
+				v := make([]float64, len(runs))
+				for i, r := range runs {
+					v[i] = r.recs
+				}
+				row[g], any = stats.Median(v), true
+			}
+		}
+		if any {
+			series, values = append(series, t), append(values, row)
+		}
+	}
+	path := filepath.Join(filepath.Dir(o.out), apiChartName)
+	if err := charts.Bars(path, "Kinesis API: records/s (median, log scale)", "records/s", groups, series, values, fmtRate); err != nil {
+		return "", err
+	}
+	logf("wrote %s", path)
+	return "\n![Kinesis API throughput per scenario and target](" + apiChartName + ")\n", nil
 }

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/bench/internal/apiload"
+	"github.com/sluicehq/sluice/bench/internal/charts"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
@@ -182,6 +184,13 @@ func runFanout(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := fanoutSectionText(o, info, time.Since(began), passes)
+	if o.out != "-" && o.out != "" {
+		if link, err := fanoutChart(o.out, passes); err != nil {
+			logf("no fan-out chart: %v", err)
+		} else {
+			body += link
+		}
+	}
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, fanoutSection, body); err != nil {
@@ -548,4 +557,33 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("- Everything (server, producers, consumers, pollers) shares the machine's %d CPUs with whatever else runs there;\n", info.CPUs)
 	w("  see the machine CPU and load average columns.\n")
 	return b.String()
+}
+
+// fanoutChartName is the fan-out suite's chart, beside the results file.
+const fanoutChartName = "fanout-latency.svg"
+
+// fanoutChart draws the acknowledgement-to-receipt percentile curves of
+// both reader kinds per mode, pooled over passes, beside out, and returns
+// the Markdown that shows it.
+func fanoutChart(out string, passes []fanoutPass) (string, error) {
+	var curves []charts.Curve
+	for _, mode := range []string{"async", "fsync"} {
+		var efo, poll []time.Duration
+		for _, p := range passes {
+			if p.mode == mode {
+				efo = append(efo, p.efo.AckToReceipt...)
+				poll = append(poll, p.poll.AckToReceipt...)
+			}
+		}
+		if len(efo)+len(poll) > 0 {
+			curves = append(curves, charts.Curve{Name: "SubscribeToShard, " + mode, Latencies: efo},
+				charts.Curve{Name: "GetRecords polling, " + mode, Latencies: poll})
+		}
+	}
+	path := filepath.Join(filepath.Dir(out), fanoutChartName)
+	if err := charts.Percentiles(path, "Fan-out: acknowledgement to receipt", curves); err != nil {
+		return "", err
+	}
+	logf("wrote %s", path)
+	return "\n![Fan-out latency percentiles: SubscribeToShard vs GetRecords polling](" + fanoutChartName + ")\n", nil
 }

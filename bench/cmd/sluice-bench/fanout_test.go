@@ -36,6 +36,12 @@ func TestBenchFanoutQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
+	if !strings.Contains(doc, "]("+fanoutChartName+")") {
+		t.Fatalf("the section does not show the chart:\n%s", doc)
+	}
+	if svg, err := os.ReadFile(filepath.Join(filepath.Dir(out), fanoutChartName)); err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Fatalf("chart beside the results: %v", err)
+	}
 	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
 		t.Fatalf("the segment section was not kept:\n%s", doc)
 	}
