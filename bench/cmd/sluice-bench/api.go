@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/bench/internal/apiload"
@@ -278,9 +279,11 @@ func runAPI(ctx context.Context, args []string) error {
 func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func(string) (*server, error), results apiResults) error {
 	servers := map[string]*server{}
 	defer func() {
+		var wg sync.WaitGroup
 		for _, srv := range servers {
-			srv.stop()
+			wg.Go(srv.stop)
 		}
+		wg.Wait()
 	}()
 	shardIDs := map[string][]string{}
 	shardRecords := map[string][]int64{}

@@ -22,6 +22,10 @@ type server struct {
 	exited  chan struct{}
 	stderr  *tailBuffer
 	cleanup func()
+	// kill: stop with SIGKILL at once. For the in-memory peers, whose
+	// state is thrown away anyway (kinesis-mock takes 15 s to exit on
+	// SIGTERM).
+	kill bool
 }
 
 // tailBuffer keeps the last 4 KiB written to it, for error messages.
@@ -75,7 +79,10 @@ func startServer(name, addr string, cmd *exec.Cmd, ready func() bool, cleanup fu
 
 // stop ends the process (SIGTERM, SIGKILL after 15 s) and runs cleanup.
 func (s *server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
+	if s.cmd != nil && s.cmd.Process != nil && s.kill {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	} else if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-s.exited:
@@ -283,7 +290,11 @@ func startKinesisMock(mod, root string) (*server, error) {
 		"KINESIS_MOCK_PLAIN_PORT="+port, "KINESIS_MOCK_TLS_PORT="+tlsPort,
 		"CREATE_STREAM_DURATION=0ms", "DELETE_STREAM_DURATION=0ms", "REGISTER_STREAM_CONSUMER_DURATION=0ms",
 		"LOG_LEVEL=WARN", "SHOULD_PERSIST_DATA=false")
-	return startServer("kinesis-mock", addr, cmd, tcpReady(addr), nil)
+	srv, err := startServer("kinesis-mock", addr, cmd, tcpReady(addr), nil)
+	if srv != nil {
+		srv.kill = true
+	}
+	return srv, err
 }
 
 // kinesaliteScript starts kinesalite in memory on 127.0.0.1 (its CLI binds
@@ -303,7 +314,11 @@ func startKinesalite(mod, root string) (*server, error) {
 		return nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	return startServer("kinesalite", addr, exec.Command("node", script, mod, port), tcpReady(addr), nil)
+	srv, err := startServer("kinesalite", addr, exec.Command("node", script, mod, port), tcpReady(addr), nil)
+	if srv != nil {
+		srv.kill = true
+	}
+	return srv, err
 }
 
 // startDiscard starts this program's discard-server subcommand.
@@ -316,5 +331,10 @@ func startDiscard() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startServer("discard", addr, exec.Command(self, "discard-server", "--addr", addr), tcpReady(addr), nil)
+	// SIGKILL: this program's signal handler would swallow SIGTERM.
+	srv, err := startServer("discard", addr, exec.Command(self, "discard-server", "--addr", addr), tcpReady(addr), nil)
+	if srv != nil {
+		srv.kill = true
+	}
+	return srv, err
 }
