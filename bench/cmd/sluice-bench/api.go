@@ -245,6 +245,7 @@ func runAPI(ctx context.Context, args []string) error {
 			stopped = why
 			break
 		}
+		logf("scenario %d/%d: %s (%v so far)", len(results)+1, len(scenarios), s.name(), time.Since(began).Round(time.Second))
 		if err := runAPIScenario(ctx, o, s, start, results); err != nil {
 			return fmt.Errorf("%s: %w", s.name(), err)
 		}

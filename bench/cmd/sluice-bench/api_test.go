@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -271,5 +272,26 @@ func TestBenchAPIBrokenServer(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestBenchAllFlags(t *testing.T) {
+	if err := runAll(context.Background(), []string{"--bogus"}); err == nil {
+		t.Fatal("an unknown flag was accepted")
+	}
+	if err := runAll(context.Background(), []string{"--quick", "extra"}); err == nil {
+		t.Fatal("an extra argument was accepted")
+	}
+	if _, err := regexp.Compile(quickAPIScenarios); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range apiScenarios {
+		if regexp.MustCompile(quickAPIScenarios).MatchString(s.name()) {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("all --quick runs %d api scenarios, want 3 (one per request kind)", n)
 	}
 }
