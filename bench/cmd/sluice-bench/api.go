@@ -301,13 +301,13 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 		verify := t != tgtDiscard
 		switch {
 		case s.op == apiload.OpGetRecords && verify:
-			want, err := prefill(srv.addr, o)
+			want, resent, err := prefill(srv.addr, o)
 			if err != nil {
 				return fmt.Errorf("%s: fill the stream: %w", t, err)
 			}
 			ids, perShard, got, err := apiload.ReadStream(srv.addr, benchName)
 			if err == nil {
-				err = apiload.Compare(want, got)
+				err = apiload.CompareResent(want, resent, got)
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w: the stream read back after filling it: %w", t, apiload.ErrVerify, err)
@@ -337,6 +337,7 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 	// put loads (connection w sends bodies[w%len(bodies)], body k's record
 	// i is RecordID{k, i}).
 	acked := map[string]map[apiload.RecordID]int{}
+	resent := map[string]map[apiload.RecordID]int{} // the same for requests sent twice
 	for i := range o.runs {
 		for _, t := range o.targets {
 			if ctx.Err() != nil {
@@ -369,11 +370,13 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 				return fmt.Errorf("%s, run %d: no request finished", t, i+1)
 			}
 			if acked[t] == nil {
-				acked[t] = map[apiload.RecordID]int{}
+				acked[t], resent[t] = map[apiload.RecordID]int{}, map[apiload.RecordID]int{}
 			}
 			for w, n := range res.Acked {
 				for j := range s.records {
-					acked[t][apiload.RecordID{K: w % len(bodies), I: j}] += int(n)
+					id := apiload.RecordID{K: w % len(bodies), I: j}
+					acked[t][id] += int(n)
+					resent[t][id] += int(res.Resent[w])
 				}
 			}
 			secs := res.Elapsed.Seconds()
@@ -397,7 +400,7 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 		t0 := time.Now()
 		got, err := apiload.CountStream(servers[t].addr, benchName, 3*time.Minute)
 		if err == nil {
-			err = apiload.Compare(acked[t], got)
+			err = apiload.CompareResent(acked[t], resent[t], got)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w: the stream read back after the loads: %w", t, apiload.ErrVerify, err)
@@ -412,8 +415,9 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 }
 
 // prefill writes o.prefill records of 1 KiB with random partition keys
-// and returns how often each record was acknowledged.
-func prefill(addr string, o apiOptions) (map[apiload.RecordID]int, error) {
+// and returns how often each record was acknowledged, and how often it was
+// resent after a connection failure.
+func prefill(addr string, o apiOptions) (want, resent map[apiload.RecordID]int, err error) {
 	const per = 500
 	bodies := make([][]byte, o.conns)
 	for k := range bodies {
@@ -423,18 +427,20 @@ func prefill(addr string, o apiOptions) (map[apiload.RecordID]int, error) {
 		RecordsPerRequest: per, Check: apiload.PutAcked(per),
 		MaxRequests: int64((o.prefill + per - 1) / per), MaxDuration: 5 * time.Minute})
 	if res.Err != nil {
-		return nil, res.Err
+		return nil, nil, res.Err
 	}
-	want := map[apiload.RecordID]int{}
+	want, resent = map[apiload.RecordID]int{}, map[apiload.RecordID]int{}
 	total := 0
 	for w, n := range res.Acked {
 		for i := range per {
-			want[apiload.RecordID{K: 1000 + w%len(bodies), I: i}] += int(n)
+			id := apiload.RecordID{K: 1000 + w%len(bodies), I: i}
+			want[id] += int(n)
+			resent[id] += int(res.Resent[w])
 		}
 		total += int(n) * per
 	}
 	logf("filled the stream with %d records of 1KiB in %v", total, res.Elapsed.Round(time.Millisecond))
-	return want, nil
+	return want, resent, nil
 }
 
 // verifyPut checks, before a put scenario's timed runs, that the server

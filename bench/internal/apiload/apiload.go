@@ -179,7 +179,12 @@ type Result struct {
 	// Acked counts the successful requests of each connection, warm-up
 	// included (Run only): connection i sent Body[i%len(Body)] that often.
 	Acked []int64
-	Err   error // the first failure; the load stops at it
+	// Resent counts, per connection, warm-up included, the requests sent a
+	// second time after a connection failure (Run only): the server may
+	// have stored the first attempt too, so those records may be there
+	// twice.
+	Resent []int64
+	Err    error // the first failure; the load stops at it
 }
 
 // httpError is a response with a status other than 200.
@@ -220,10 +225,11 @@ func Run(cfg Config) Result {
 	clients := make([]*Client, cfg.Conns)
 	acked := make([]int64, cfg.Conns)
 	var retries atomic.Int64
+	resent := make([]atomic.Int64, cfg.Conns)
 	for i := range clients {
 		clients[i] = NewClient(cfg.Addr)
 		// Open the connection before the clock starts.
-		resp, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &retries)
+		resp, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &resent[i])
 		if err == nil && cfg.Check != nil {
 			err = cfg.Check(resp)
 		}
@@ -257,7 +263,9 @@ func Run(cfg Config) Result {
 			l := make([]time.Duration, 0, 1024)
 			for !stop.Load() && issued.Add(1) <= cfg.MaxRequests {
 				t0 := time.Now()
-				resp, err := doRetry(c, cfg.Op, body, &retries)
+				r0 := resent[w].Load()
+				resp, err := doRetry(c, cfg.Op, body, &resent[w])
+				retries.Add(resent[w].Load() - r0)
 				if err == nil && cfg.Check != nil {
 					err = cfg.Check(resp)
 				}
@@ -277,7 +285,10 @@ func Run(cfg Config) Result {
 		}()
 	}
 	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load(), Acked: acked}
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load(), Acked: acked, Resent: make([]int64, cfg.Conns)}
+	for w := range resent {
+		res.Resent[w] = resent[w].Load()
+	}
 	for _, l := range lats {
 		res.Latencies = append(res.Latencies, l...)
 	}

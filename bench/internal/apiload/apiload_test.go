@@ -283,6 +283,16 @@ func TestBenchStampedRecords(t *testing.T) {
 			t.Fatalf("Compare(%v, %v) passed", want, got)
 		}
 	}
+	resent := map[RecordID]int{{1, 1}: 1}
+	if err := CompareResent(want, resent, map[RecordID]int{{1, 1}: 3, {1, 2}: 1}); err != nil {
+		t.Fatalf("a resent record read once more: %v", err)
+	}
+	if err := CompareResent(want, resent, map[RecordID]int{{1, 1}: 4, {1, 2}: 1}); err == nil {
+		t.Fatal("a resent record read twice more passed")
+	}
+	if err := CompareResent(want, resent, map[RecordID]int{{1, 1}: 1, {1, 2}: 1}); err == nil {
+		t.Fatal("a resent record read too few times passed")
+	}
 	if err := PutAcked(2)([]byte(`{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1"}]}`)); !errors.Is(err, ErrVerify) {
 		t.Fatalf("a short acknowledgement: %v", err)
 	}

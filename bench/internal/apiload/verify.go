@@ -176,12 +176,17 @@ func ReadStream(addr, stream string) (ids []string, perShard []int64, got map[Re
 // Compare reports the differences between the records acknowledged (want:
 // how often each was written) and those read back (got): lost records,
 // duplicates and records never written. nil when they match.
-func Compare(want, got map[RecordID]int) error {
+func Compare(want, got map[RecordID]int) error { return CompareResent(want, nil, got) }
+
+// CompareResent is Compare for loads that resent requests after a
+// connection failure: record id may be read up to resent[id] times more
+// than it was acknowledged (the server may have stored the first attempt).
+func CompareResent(want, resent, got map[RecordID]int) error {
 	var diffs []string
 	var wantN, gotN int
 	for id, w := range want {
 		wantN += w
-		if g := got[id]; g != w {
+		if g := got[id]; g < w || g > w+resent[id] {
 			diffs = append(diffs, fmt.Sprintf("%v acknowledged %d time(s), read %d time(s)", id, w, g))
 		}
 	}
