@@ -423,7 +423,10 @@ func prefill(addr string, o apiOptions) (want, resent map[apiload.RecordID]int, 
 	for k := range bodies {
 		bodies[k] = apiload.PutRecordsBody(benchName, 1000+k, per, 1024)
 	}
-	res := apiload.Run(apiload.Config{Addr: addr, Op: apiload.OpPutRecords, Conns: o.conns, Body: bodies,
+	// Two connections: eight requests of 500 KiB in flight took kinesis-mock
+	// past the client's timeout; sluice fills the stream in milliseconds
+	// either way.
+	res := apiload.Run(apiload.Config{Addr: addr, Op: apiload.OpPutRecords, Conns: min(o.conns, 2), Body: bodies,
 		RecordsPerRequest: per, Check: apiload.PutAcked(per),
 		MaxRequests: int64((o.prefill + per - 1) / per), MaxDuration: 5 * time.Minute})
 	if res.Err != nil {
