@@ -34,7 +34,7 @@ SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
 E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode|TestCmdRsyslog
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-segment bench-api bench-tcp bench-fanout clean \
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-quick bench-segment bench-api bench-tcp bench-fanout clean \
 	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
@@ -45,7 +45,7 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
-test: vet fmt-check unit race fuzz-short e2e-clients
+test: vet fmt-check unit race fuzz-short bench-quick e2e-clients
 
 vet:
 	$(GO) vet ./...
@@ -89,6 +89,13 @@ e2e-clients: e2e-deps
 
 bench: bench-segment bench-api bench-tcp bench-fanout
 
+# Every suite briefly (about 1-2 minutes), peers included, results to a
+# temporary file: run by `make test` so that the suites keep working; its
+# figures are not judged and bench/RESULTS.md is not touched.
+bench-quick:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench all --quick >/dev/null
+
 bench-segment:
 	$(GO) run ./bench/cmd/sluice-bench segment
 
@@ -97,7 +104,7 @@ bench-segment:
 bench-tcp:
 	$(GO) run ./bench/cmd/sluice-bench tcp $(BENCH_TCP_FLAGS)
 
-# The Kinesis API against kinesalite (npm, installed once) and a discard
+# The Kinesis API against kinesalite and kinesis-mock (npm, installed once) and a discard
 # server; about 8 minutes. BENCH_API_FLAGS=--quick for a short pass.
 bench-api:
 	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench

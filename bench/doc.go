@@ -3,8 +3,12 @@
 //
 //   - cmd/sluice-bench: the command that runs a suite and writes its
 //     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment";
-//     suites segment, api, tcp and fanout).
-//   - internal/apiload: the Kinesis API load generator and discard server.
+//     suites segment, api, tcp and fanout; "all --quick" runs each
+//     briefly for make test).
+//   - internal/apiload: the Kinesis API load generator, the discard server,
+//     stamped record data and the read-back checks (verify.go), and the
+//     deliberately broken in-memory server that tests them (fake.go).
+//   - internal/charts: the SVG charts beside RESULTS.md (gonum plot).
 //   - internal/segload: bounded loads on the segment package's public API
 //     (append, read, read with lost fragments) and the plain-file
 //     baselines they are compared with.
@@ -20,6 +24,8 @@
 // reported beside a baseline measured in the same run on the same file
 // system, as a ratio taken pair by pair, because the machines we run on are
 // shared and noisy: absolute numbers from different runs do not compare.
+// What a load reads is checked as well as timed: a server that loses,
+// corrupts or invents records fails the suite instead of scoring.
 //
 // Nothing imports bench (STYLE.md section 1). The Go benchmarks of a
 // package live beside it, in *_timing_test.go files; those of the storage

@@ -8,12 +8,15 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/bench/internal/apiload"
+	"github.com/sluicehq/sluice/bench/internal/charts"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
@@ -28,13 +31,20 @@ const (
 
 // Target names, in the order of the report's columns.
 const (
-	tgtAsync      = "sluice async"
-	tgtFsync      = "sluice fsync"
-	tgtKinesalite = "kinesalite"
-	tgtDiscard    = "discard"
+	tgtAsync       = "sluice async"
+	tgtFsync       = "sluice fsync"
+	tgtKinesalite  = "kinesalite"
+	tgtKinesisMock = "kinesis-mock"
+	tgtDiscard     = "discard"
+	// tgtPeer is not a server: run i of the faster of kinesalite and
+	// kinesis-mock in round i, for the ratio columns.
+	tgtPeer = "faster peer"
 )
 
-var allTargets = []string{tgtAsync, tgtFsync, tgtKinesalite, tgtDiscard}
+var allTargets = []string{tgtAsync, tgtFsync, tgtKinesalite, tgtKinesisMock, tgtDiscard}
+
+// peers are the Kinesis emulators a user would otherwise run locally.
+var peers = []string{tgtKinesalite, tgtKinesisMock}
 
 type apiOptions struct {
 	quick     bool
@@ -101,7 +111,7 @@ func parseAPIFlags(args []string) (apiOptions, error) {
 			}
 		}
 		if !found {
-			return o, fmt.Errorf("--targets: unknown target %q (known: sluice-async, sluice-fsync, kinesalite, discard)", t)
+			return o, fmt.Errorf("--targets: unknown target %q (known: sluice-async, sluice-fsync, kinesalite, kinesis-mock, discard)", t)
 		}
 	}
 	if len(o.targets) == 0 {
@@ -184,7 +194,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(root)
 
-	var sluiceBin, kinesaliteMod string
+	var sluiceBin, kinesaliteMod, kinesisMockMod string
 	for _, t := range o.targets {
 		switch {
 		case strings.HasPrefix(t, "sluice") && sluiceBin == "":
@@ -199,6 +209,10 @@ func runAPI(ctx context.Context, args []string) error {
 			if kinesaliteMod, err = installKinesalite(); err != nil {
 				return err
 			}
+		case t == tgtKinesisMock:
+			if kinesisMockMod, err = installKinesisMock(); err != nil {
+				return err
+			}
 		}
 	}
 	start := func(t string) (*server, error) {
@@ -209,6 +223,8 @@ func runAPI(ctx context.Context, args []string) error {
 			return startSluice(sluiceBin, root, "fsync")
 		case tgtKinesalite:
 			return startKinesalite(kinesaliteMod, root)
+		case tgtKinesisMock:
+			return startKinesisMock(kinesisMockMod, root)
 		}
 		return startDiscard()
 	}
@@ -229,6 +245,7 @@ func runAPI(ctx context.Context, args []string) error {
 			stopped = why
 			break
 		}
+		logf("scenario %d/%d: %s (%v so far)", len(results)+1, len(scenarios), s.name(), time.Since(began).Round(time.Second))
 		if err := runAPIScenario(ctx, o, s, start, results); err != nil {
 			return fmt.Errorf("%s: %w", s.name(), err)
 		}
@@ -240,6 +257,13 @@ func runAPI(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := apiSectionText(o, info, time.Since(began), stopped, scenarios, results)
+	if o.out != "-" && o.out != "" {
+		if link, err := apiChart(o, scenarios, results); err != nil {
+			logf("no api chart: %v", err)
+		} else {
+			body += link
+		}
+	}
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, apiSection, body); err != nil {
@@ -256,11 +280,14 @@ func runAPI(ctx context.Context, args []string) error {
 func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func(string) (*server, error), results apiResults) error {
 	servers := map[string]*server{}
 	defer func() {
+		var wg sync.WaitGroup
 		for _, srv := range servers {
-			srv.stop()
+			wg.Go(srv.stop)
 		}
+		wg.Wait()
 	}()
 	shardIDs := map[string][]string{}
+	shardRecords := map[string][]int64{}
 	for _, t := range o.targets {
 		srv, err := start(t)
 		if err != nil {
@@ -270,17 +297,32 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 		if err := apiload.CreateStream(srv.addr, benchName, o.shards, 30*time.Second); err != nil {
 			return fmt.Errorf("%s: create stream: %w", t, err)
 		}
-		if s.op == apiload.OpGetRecords {
-			if t != tgtDiscard {
-				if err := prefill(srv.addr, o); err != nil {
-					return fmt.Errorf("%s: fill the stream: %w", t, err)
-				}
+		// The discard server stores nothing: only its answers' shape is checked.
+		verify := t != tgtDiscard
+		switch {
+		case s.op == apiload.OpGetRecords && verify:
+			want, resent, err := prefill(srv.addr, o)
+			if err != nil {
+				return fmt.Errorf("%s: fill the stream: %w", t, err)
 			}
+			ids, perShard, got, err := apiload.ReadStream(srv.addr, benchName)
+			if err == nil {
+				err = apiload.CompareResent(want, resent, got)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w: the stream read back after filling it: %w", t, apiload.ErrVerify, err)
+			}
+			shardIDs[t], shardRecords[t] = ids, perShard
+		case s.op == apiload.OpGetRecords:
 			ids, err := apiload.ShardIDs(srv.addr, benchName)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t, err)
 			}
 			shardIDs[t] = ids
+		case verify:
+			if err := verifyPut(srv.addr, o, s); err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
 		}
 	}
 	bodies := make([][]byte, o.conns)
@@ -291,6 +333,11 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			bodies[k] = apiload.PutRecordBody(benchName, k, s.size)
 		}
 	}
+	// acked[t] counts how often each record was acknowledged by target t's
+	// put loads (connection w sends bodies[w%len(bodies)], body k's record
+	// i is RecordID{k, i}).
+	acked := map[string]map[apiload.RecordID]int{}
+	resent := map[string]map[apiload.RecordID]int{} // the same for requests sent twice
 	for i := range o.runs {
 		for _, t := range o.targets {
 			if ctx.Err() != nil {
@@ -303,13 +350,15 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			var res apiload.Result
 			if s.op == apiload.OpGetRecords {
 				res = apiload.RunRead(apiload.ReadConfig{Addr: srv.addr, Stream: benchName, Shards: shardIDs[t],
-					Conns: o.conns, Limit: readLimit, MaxRequests: 1 << 20, MaxDuration: o.runTime})
+					Conns: o.conns, Limit: readLimit, MaxRequests: 1 << 20, MaxDuration: o.runTime,
+					Verify: t != tgtDiscard, ShardRecords: shardRecords[t]})
 			} else {
 				cfg := apiload.Config{Addr: srv.addr, Op: s.op, Conns: o.conns, Body: bodies,
 					RecordsPerRequest: s.records, DataBytesPerRequest: s.records * s.size,
 					MaxRequests: 50_000_000 / int64(s.records), MaxDuration: o.runTime, OnStart: sample}
+				cfg.Check = apiload.PutRecordAcked
 				if s.op == apiload.OpPutRecords {
-					cfg.Check = apiload.PutFailedZero
+					cfg.Check = apiload.PutAcked(s.records)
 				}
 				res = apiload.Run(cfg)
 			}
@@ -319,6 +368,16 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			}
 			if res.Requests == 0 {
 				return fmt.Errorf("%s, run %d: no request finished", t, i+1)
+			}
+			if acked[t] == nil {
+				acked[t], resent[t] = map[apiload.RecordID]int{}, map[apiload.RecordID]int{}
+			}
+			for w, n := range res.Acked {
+				for j := range s.records {
+					id := apiload.RecordID{K: w % len(bodies), I: j}
+					acked[t][id] += int(n)
+					resent[t][id] += int(res.Resent[w])
+				}
 			}
 			secs := res.Elapsed.Seconds()
 			lat := stats.DurationPercentiles(res.Latencies, 50, 99)
@@ -330,32 +389,111 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 				i+1, o.runs, s.name(), t, fmtRate(r.recs), r.mbps, fmtRate(r.reqs), fmtDur(r.p50), fmtDur(r.p99), r.serverCPU, r.clientCPU, res.Retries)
 		}
 	}
+	if s.op == apiload.OpGetRecords {
+		return nil
+	}
+	// Every record acknowledged under load must be in the stream, intact.
+	for _, t := range o.targets {
+		if t == tgtDiscard {
+			continue
+		}
+		t0 := time.Now()
+		got, err := apiload.CountStream(servers[t].addr, benchName, 3*time.Minute)
+		if err == nil {
+			err = apiload.CompareResent(acked[t], resent[t], got)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w: the stream read back after the loads: %w", t, apiload.ErrVerify, err)
+		}
+		n := 0
+		for _, c := range got {
+			n += c
+		}
+		logf("verified %s: %d records acknowledged, all read back intact in %v", t, n, time.Since(t0).Round(time.Millisecond))
+	}
 	return nil
 }
 
-// prefill writes o.prefill records of 1 KiB with random partition keys.
-func prefill(addr string, o apiOptions) error {
+// prefill writes o.prefill records of 1 KiB with random partition keys
+// and returns how often each record was acknowledged, and how often it was
+// resent after a connection failure.
+func prefill(addr string, o apiOptions) (want, resent map[apiload.RecordID]int, err error) {
 	const per = 500
 	bodies := make([][]byte, o.conns)
 	for k := range bodies {
 		bodies[k] = apiload.PutRecordsBody(benchName, 1000+k, per, 1024)
 	}
-	res := apiload.Run(apiload.Config{Addr: addr, Op: apiload.OpPutRecords, Conns: o.conns, Body: bodies,
-		RecordsPerRequest: per, Check: apiload.PutFailedZero,
+	// Two connections: eight requests of 500 KiB in flight took kinesis-mock
+	// past the client's timeout; sluice fills the stream in milliseconds
+	// either way.
+	res := apiload.Run(apiload.Config{Addr: addr, Op: apiload.OpPutRecords, Conns: min(o.conns, 2), Body: bodies,
+		RecordsPerRequest: per, Check: apiload.PutAcked(per),
 		MaxRequests: int64((o.prefill + per - 1) / per), MaxDuration: 5 * time.Minute})
 	if res.Err != nil {
-		return res.Err
+		return nil, nil, res.Err
 	}
-	// The warm-up request of each connection wrote records too.
-	logf("filled the stream with %d records of 1KiB in %v", res.Records+int64(o.conns*per), res.Elapsed.Round(time.Millisecond))
+	want, resent = map[apiload.RecordID]int{}, map[apiload.RecordID]int{}
+	total := 0
+	for w, n := range res.Acked {
+		for i := range per {
+			id := apiload.RecordID{K: 1000 + w%len(bodies), I: i}
+			want[id] += int(n)
+			resent[id] += int(res.Resent[w])
+		}
+		total += int(n) * per
+	}
+	logf("filled the stream with %d records of 1KiB in %v", total, res.Elapsed.Round(time.Millisecond))
+	return want, resent, nil
+}
+
+// verifyPut checks, before a put scenario's timed runs, that the server
+// stores what it acknowledges: a stream of its own gets a few requests of
+// the scenario's kind, one at a time, and is read back in full; every
+// record must come back once, with the data and partition key it was
+// written with.
+func verifyPut(addr string, o apiOptions, s apiScenario) error {
+	const stream = "benchverify"
+	if err := apiload.CreateStream(addr, stream, o.shards, 30*time.Second); err != nil {
+		return fmt.Errorf("create stream %s: %w", stream, err)
+	}
+	want := map[apiload.RecordID]int{}
+	c := apiload.NewClient(addr)
+	defer c.Close()
+	calls := 4
+	if s.op == apiload.OpPutRecord {
+		calls = 40
+	}
+	for k := 2000; k < 2000+calls; k++ {
+		body, check, n := apiload.PutRecordBody(stream, k, s.size), apiload.PutRecordAcked, 1
+		if s.op == apiload.OpPutRecords {
+			body, check, n = apiload.PutRecordsBody(stream, k, s.records, s.size), apiload.PutAcked(s.records), s.records
+		}
+		b, err := c.Do(s.op, body)
+		if err == nil {
+			err = check(b)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s to %s: %w", apiload.ErrVerify, s.op, stream, err)
+		}
+		for i := range n {
+			want[apiload.RecordID{K: k, I: i}]++
+		}
+	}
+	_, _, got, err := apiload.ReadStream(addr, stream)
+	if err == nil {
+		err = apiload.Compare(want, got)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: stream %s read back: %w", apiload.ErrVerify, stream, err)
+	}
 	return nil
 }
 
 // apiTarget is the pass/miss rule of a scenario on sluice async.
-func apiTarget(s apiScenario) (text string, ok func(recs, reqs, vsKinesalite float64) bool) {
+func apiTarget(s apiScenario) (text string, ok func(recs, reqs, vsPeer float64) bool) {
 	switch {
 	case s.op == apiload.OpPutRecords && s.size == 100:
-		return ">= 1.00M records/s and >= 50x kinesalite", func(recs, _, vk float64) bool { return recs >= 1e6 && vk >= 50 }
+		return ">= 1.00M records/s and >= 50x the faster peer", func(recs, _, vp float64) bool { return recs >= 1e6 && vp >= 50 }
 	case s.op == apiload.OpPutRecord:
 		return ">= 50k requests/s", func(_, reqs, _ float64) bool { return reqs >= 50000 }
 	}
@@ -400,6 +538,36 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 		}
 		return false
 	}
+	npeers := 0
+	for _, p := range peers {
+		if has(p) {
+			npeers++
+		}
+	}
+	// metricCol is the metric of target t's runs; for tgtPeer, run i is the
+	// larger of the peers' runs i.
+	metricCol := func(sc, t string, metric func(apiRun) float64) []float64 {
+		if t != tgtPeer {
+			return col(get(sc, t), metric)
+		}
+		var out []float64
+		for _, p := range peers {
+			v := col(get(sc, p), metric)
+			if len(v) == 0 {
+				continue
+			}
+			if out == nil {
+				out = v
+				continue
+			}
+			n := min(len(out), len(v))
+			out = out[:n]
+			for i := range n {
+				out[i] = max(out[i], v[i])
+			}
+		}
+		return out
+	}
 	header := []string{"scenario"}
 	align := []byte{'l'}
 	for _, t := range allTargets {
@@ -409,8 +577,14 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	}
 	type pair struct{ a, b string }
 	var pairs []pair
-	for _, p := range []pair{{tgtAsync, tgtKinesalite}, {tgtAsync, tgtDiscard}, {tgtFsync, tgtKinesalite}, {tgtFsync, tgtAsync}} {
-		if has(p.a) && has(p.b) {
+	for _, p := range []pair{{tgtAsync, tgtKinesalite}, {tgtAsync, tgtKinesisMock}, {tgtAsync, tgtPeer},
+		{tgtAsync, tgtDiscard}, {tgtFsync, tgtPeer}, {tgtFsync, tgtAsync}} {
+		hasB := has(p.b)
+		if p.b == tgtPeer {
+			// With one peer, its own column is the faster peer's.
+			hasB = npeers == 2 || (npeers == 1 && p.a == tgtFsync)
+		}
+		if has(p.a) && hasB {
 			pairs = append(pairs, p)
 			header, align = append(header, short(p.a)+" / "+short(p.b)), append(align, 'r')
 		}
@@ -431,14 +605,15 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 				row = append(row, fmtSummary(stats.Summarize(col(get(s.name(), t), metric)), fmtRate))
 			}
 		}
-		vsKinesalite := nan
+		vsPeer := nan
+		if ra, rb := metricCol(s.name(), tgtAsync, metric), metricCol(s.name(), tgtPeer, metric); len(ra) > 0 && len(rb) > 0 {
+			n := min(len(ra), len(rb))
+			vsPeer = stats.Summarize(stats.Ratios(ra[:n], rb[:n])).Median
+		}
 		for _, p := range pairs {
-			ra, rb := col(get(s.name(), p.a), metric), col(get(s.name(), p.b), metric)
+			ra, rb := metricCol(s.name(), p.a, metric), metricCol(s.name(), p.b, metric)
 			n := min(len(ra), len(rb))
 			sum := stats.Summarize(stats.Ratios(ra[:n], rb[:n]))
-			if p == (pair{tgtAsync, tgtKinesalite}) {
-				vsKinesalite = sum.Median
-			}
 			row = append(row, fmtSummary(sum, fmtRatioWide))
 		}
 		text, ok := apiTarget(s)
@@ -449,7 +624,7 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 			case len(async) == 0:
 				res = "MISS (no data)"
 			case ok(stats.Median(col(async, func(r apiRun) float64 { return r.recs })),
-				stats.Median(col(async, func(r apiRun) float64 { return r.reqs })), vsKinesalite):
+				stats.Median(col(async, func(r apiRun) float64 { return r.reqs })), vsPeer):
 				res = "PASS"
 			default:
 				res = "MISS"
@@ -494,6 +669,11 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)
 	w("- kinesalite %s from npm (installed once into $HOME/.cache/sluice/npm-kinesalite-%s), in memory, started by a\n", kinesaliteVersion, kinesaliteVersion)
 	w("  Node script that listens on 127.0.0.1 (createStreamMs 0).\n")
+	w("- kinesis-mock %s (npm `kinesis-local`, the Scala.js build; installed once into\n", kinesisMockVersion)
+	w("  $HOME/.cache/sluice/npm-kinesis-local-%s), in memory, started by a Node script that forces its listeners onto\n", kinesisMockVersion)
+	w("  127.0.0.1 (it binds 0.0.0.0), with KINESIS_MOCK_CERT_PATH at the package's server.json, its plain and TLS\n")
+	w("  ports in KINESIS_MOCK_PLAIN_PORT / KINESIS_MOCK_TLS_PORT (requests go to the plain port), CREATE_STREAM_DURATION 0ms.\n")
+	w("- faster peer: in each round, the higher figure of kinesalite and kinesis-mock; the ratio to it is the headline.\n")
 	w("- discard: `sluice-bench discard-server`, a fasthttp server in its own process that reads each body, drops it and\n")
 	w("  answers a canned response of realistic size (PutRecords: 500 entries; GetRecords: %d records of 1 KiB):\n", apiload.DiscardReadRecords)
 	w("  the ceiling of this client and the HTTP path.\n")
@@ -501,7 +681,14 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  alternate (run 1 of each target, run 2 of each, ...). GetRecords: the stream is first filled with %d records\n", o.prefill)
 	w("  of 1 KiB (PutRecords, untimed); each connection reads shard i%%%d from TRIM_HORIZON with Limit %d, following\n", o.shards, readLimit)
 	w("  NextShardIterator, and takes a new iterator at the end of the shard. The client parses every GetRecords\n")
-	w("  response (fastjson) to count records and data.\n")
+	w("  response to count records and data.\n")
+	w("- What is read is verified, not only timed (the discard server excepted): every record's data carries a stamp\n")
+	w("  (body, record number, size) and a tail shared by its size. Every PutRecords answer must list a sequence\n")
+	w("  number for each record sent. Before a put scenario's runs, a stream of its own gets a few requests one at a\n")
+	w("  time and is read back in full (data and partition key of each record, each exactly once); after the runs,\n")
+	w("  the bench stream is read back and each record must appear as often as it was acknowledged. GetRecords: the\n")
+	w("  filled stream is read back the same way before the runs, each record read under load is checked, and each\n")
+	w("  pass over a shard must read the shard's record count. A mismatch fails the suite (`verification failed`).\n")
 	return b.String()
 }
 
@@ -551,4 +738,44 @@ func runDiscardServer(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "discard server on %s\n", ln.Addr())
 	return apiload.ServeDiscard(ln)
+}
+
+// apiChartName is the api suite's chart, beside the results file.
+const apiChartName = "api-throughput.svg"
+
+// apiChart draws the median records/s of every scenario and target (log
+// scale) beside o.out and returns the Markdown that shows it.
+func apiChart(o apiOptions, scenarios []apiScenario, results apiResults) (string, error) {
+	var groups []string
+	var scs []apiScenario
+	for _, s := range scenarios {
+		if results[s.name()] != nil {
+			groups, scs = append(groups, s.name()), append(scs, s)
+		}
+	}
+	var series []string
+	var values [][]float64
+	for _, t := range allTargets {
+		row := make([]float64, len(scs))
+		any := false
+		for g, s := range scs {
+			row[g] = nan
+			if runs := results[s.name()][t]; len(runs) > 0 {
+				v := make([]float64, len(runs))
+				for i, r := range runs {
+					v[i] = r.recs
+				}
+				row[g], any = stats.Median(v), true
+			}
+		}
+		if any {
+			series, values = append(series, t), append(values, row)
+		}
+	}
+	path := filepath.Join(filepath.Dir(o.out), apiChartName)
+	if err := charts.Bars(path, "Kinesis API: records/s (median, log scale)", "records/s", groups, series, values, fmtRate); err != nil {
+		return "", err
+	}
+	logf("wrote %s", path)
+	return "\n![Kinesis API throughput per scenario and target](" + apiChartName + ")\n", nil
 }

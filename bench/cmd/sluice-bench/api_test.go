@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/bench/internal/apiload"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 )
 
@@ -46,6 +51,12 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
+	if !strings.Contains(doc, "]("+apiChartName+")") {
+		t.Fatalf("the section does not show the chart:\n%s", doc)
+	}
+	if svg, err := os.ReadFile(filepath.Join(filepath.Dir(out), apiChartName)); err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Fatalf("chart beside the results: %v", err)
+	}
 	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
 		t.Fatalf("the segment section was not kept:\n%s", doc)
 	}
@@ -68,7 +79,7 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 
 func TestBenchAPIFlags(t *testing.T) {
 	o, err := parseAPIFlags([]string{"--quick"})
-	if err != nil || o.runs != 1 || o.runTime != 500*time.Millisecond || len(o.targets) != 4 || o.conns != 8 {
+	if err != nil || o.runs != 1 || o.runTime != 500*time.Millisecond || len(o.targets) != 5 || o.conns != 8 {
 		t.Fatalf("--quick: %+v, %v", o, err)
 	}
 	o, err = parseAPIFlags([]string{"--targets", "sluice-async,discard", "--runs", "3"})
@@ -117,6 +128,36 @@ func TestBenchAPISectionVerdicts(t *testing.T) {
 	}
 }
 
+// TestBenchAPIFasterPeer checks the ratio to the faster peer: taken round
+// by round against the higher of kinesalite and kinesis-mock.
+func TestBenchAPIFasterPeer(t *testing.T) {
+	o := apiOptions{runs: 2, runTime: time.Second, conns: 8, shards: 4, prefill: 10, targets: allTargets}
+	put100 := apiScenarios[0].name()
+	res := apiResults{}
+	// Round 1: kinesis-mock is faster (40k: ratio 30); round 2: kinesalite
+	// (20k: ratio 60). Median 45: a MISS, although async is 60x kinesalite
+	// in round 2 and 120x kinesis-mock in round 2.
+	res.add(put100, tgtAsync, apiRun{recs: 1.2e6})
+	res.add(put100, tgtAsync, apiRun{recs: 1.2e6})
+	res.add(put100, tgtKinesalite, apiRun{recs: 10000})
+	res.add(put100, tgtKinesalite, apiRun{recs: 20000})
+	res.add(put100, tgtKinesisMock, apiRun{recs: 40000})
+	res.add(put100, tgtKinesisMock, apiRun{recs: 10000})
+	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", apiScenarios[:1], res)
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "| "+put100+": records/s") {
+			line = l
+		}
+	}
+	if !strings.Contains(out, "async / faster peer") || !strings.Contains(out, "async / kinesis-mock") {
+		t.Fatalf("no faster-peer or kinesis-mock ratio column:\n%s", out)
+	}
+	if !strings.Contains(line, "45x [30x-60x]") || !strings.Contains(line, "MISS") {
+		t.Fatalf("PutRecords row: %s", line)
+	}
+}
+
 func TestBenchParseStatCPU(t *testing.T) {
 	// Fields 14 and 15 (utime, stime) are 250 and 50 ticks; the command
 	// name holds a space and a parenthesis.
@@ -129,5 +170,128 @@ func TestBenchParseStatCPU(t *testing.T) {
 	}
 	if got := procCPUSeconds(os.Getpid()); math.IsNaN(got) || got < 0 {
 		t.Fatalf("own CPU time: %v", got)
+	}
+}
+
+// TestBenchKinesisMockLoopback starts kinesis-mock (npm kinesis-local,
+// installed into the cache once) as the api suite does, checks that a
+// PutRecords round trip works and that its ports listen on 127.0.0.1 only.
+func TestBenchKinesisMockLoopback(t *testing.T) {
+	mod, err := installKinesisMock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := startKinesisMock(mod, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	if err := apiload.CreateStream(srv.addr, benchName, 1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b, err := apiload.Call(srv.addr, apiload.OpPutRecords, apiload.PutRecordsBody(benchName, 0, 3, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := apiload.PutFailedZero(b); err != nil {
+		t.Fatal(err)
+	}
+	tcp, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Listening sockets (state 0A) of the server's ports: the local
+	// address must be 0100007F (127.0.0.1).
+	_, port, _ := net.SplitHostPort(srv.addr)
+	p, _ := strconv.Atoi(port)
+	hexPort := fmt.Sprintf(":%04X", p)
+	found := false
+	for _, l := range strings.Split(string(tcp), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 3 && f[3] == "0A" && strings.HasSuffix(f[1], hexPort) {
+			found = true
+			if f[1] != "0100007F"+hexPort {
+				t.Fatalf("kinesis-mock listens on %s, not 127.0.0.1", f[1])
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no listening socket on port %d in /proc/net/tcp", p)
+	}
+}
+
+// TestBenchAPIBrokenServer runs the api suite's scenarios against an
+// in-memory server that breaks its promises in one way each (loses
+// acknowledged records, returns wrong, corrupt or duplicate records,
+// acknowledges fewer records than were sent) and checks that the suite
+// fails with a verification error; against the honest server it passes.
+func TestBenchAPIBrokenServer(t *testing.T) {
+	o, err := parseAPIFlags([]string{"--quick", "--run-time", "200ms", "--targets", "kinesalite", "--prefill", "30000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, one, get := apiScenarios[0], apiScenarios[2], apiScenarios[3]
+	cases := []struct {
+		fault apiload.Fault
+		fails []apiScenario // the scenarios that must fail; the others pass
+	}{
+		{apiload.FaultNone, nil},
+		{apiload.FaultLose, []apiScenario{put, get}},
+		{apiload.FaultCorrupt, []apiScenario{put, one, get}},
+		{apiload.FaultWrongRecord, []apiScenario{put, one, get}},
+		{apiload.FaultShortAck, []apiScenario{put, get}},
+		{apiload.FaultLoseUnderLoad, []apiScenario{put, get}},
+		{apiload.FaultDuplicate, []apiScenario{put, one, get}},
+	}
+	for _, c := range cases {
+		for _, s := range []apiScenario{put, one, get} {
+			t.Run(c.fault.String()+"/"+s.name(), func(t *testing.T) {
+				start := func(string) (*server, error) {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						return nil, err
+					}
+					go apiload.ServeFake(ln, &apiload.FakeServer{Fault: c.fault})
+					return &server{name: "fake", addr: ln.Addr().String(), cleanup: func() { ln.Close() }}, nil
+				}
+				err := runAPIScenario(context.Background(), o, s, start, apiResults{})
+				mustFail := false
+				for _, f := range c.fails {
+					mustFail = mustFail || f == s
+				}
+				switch {
+				case mustFail && err == nil:
+					t.Fatalf("the suite passed against a server with fault %v", c.fault)
+				case mustFail && !errors.Is(err, apiload.ErrVerify):
+					t.Fatalf("failed, but not by verification: %v", err)
+				case !mustFail && err != nil:
+					t.Fatalf("fault %v should not affect %s: %v", c.fault, s.name(), err)
+				}
+				if err != nil {
+					t.Logf("fails as it must: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestBenchAllFlags(t *testing.T) {
+	if err := runAll(context.Background(), []string{"--bogus"}); err == nil {
+		t.Fatal("an unknown flag was accepted")
+	}
+	if err := runAll(context.Background(), []string{"--quick", "extra"}); err == nil {
+		t.Fatal("an extra argument was accepted")
+	}
+	if _, err := regexp.Compile(quickAPIScenarios); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range apiScenarios {
+		if regexp.MustCompile(quickAPIScenarios).MatchString(s.name()) {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("all --quick runs %d api scenarios, want 3 (one per request kind)", n)
 	}
 }

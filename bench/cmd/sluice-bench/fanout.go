@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/bench/internal/apiload"
+	"github.com/sluicehq/sluice/bench/internal/charts"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
@@ -181,6 +184,13 @@ func runFanout(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := fanoutSectionText(o, info, time.Since(began), passes)
+	if o.out != "-" && o.out != "" {
+		if link, err := fanoutChart(o.out, passes); err != nil {
+			logf("no fan-out chart: %v", err)
+		} else {
+			body += link
+		}
+	}
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, fanoutSection, body); err != nil {
@@ -339,7 +349,28 @@ func runFanoutPass(ctx context.Context, o fanoutOptions, bin, root, mode string)
 	if p.records == 0 {
 		return p, errors.New("no record was acknowledged in the measured window")
 	}
-	return p, nil
+	return p, checkDelivery(p)
+}
+
+// checkDelivery fails a pass whose readers lost acknowledged records of
+// the measured window (after the drain), received a record twice, or
+// received records this run never wrote: the figures of such a pass time
+// something other than delivery.
+func checkDelivery(p fanoutPass) error {
+	var errs []error
+	for _, r := range []struct {
+		name string
+		l    fanoutload.Latencies
+	}{{"SubscribeToShard", p.efo}, {"GetRecords polling", p.poll}} {
+		if r.l.Missing > 0 || r.l.Duplicates > 0 || r.l.Alien > 0 {
+			errs = append(errs, fmt.Errorf("%s readers: %d acknowledged records never received, %d received twice, %d never written",
+				r.name, r.l.Missing, r.l.Duplicates, r.l.Alien))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", apiload.ErrVerify, errors.Join(errs...))
 }
 
 func mergeLatencies(a, b fanoutload.Latencies) fanoutload.Latencies {
@@ -521,8 +552,38 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, p
 	w("  has been read, the receipt time when an event (or a GetRecords response) has been read and decoded. A record\n")
 	w("  pushed before its producer read the acknowledgement counts as 0 (column received before ack). The first %v\n", o.warmup)
 	w("  of load are not measured; after the load, the readers get up to %v to receive the last records (missing:\n", o.drain+o.pollInterval)
-	w("  SubscribeToShard / GetRecords records acknowledged but never received).\n")
+	w("  SubscribeToShard / GetRecords records acknowledged but never received). A pass with a missing, duplicate or\n")
+	w("  unknown record fails the suite (`verification failed`): its latencies would not be those of delivery.\n")
 	w("- Everything (server, producers, consumers, pollers) shares the machine's %d CPUs with whatever else runs there;\n", info.CPUs)
 	w("  see the machine CPU and load average columns.\n")
 	return b.String()
+}
+
+// fanoutChartName is the fan-out suite's chart, beside the results file.
+const fanoutChartName = "fanout-latency.svg"
+
+// fanoutChart draws the acknowledgement-to-receipt percentile curves of
+// both reader kinds per mode, pooled over passes, beside out, and returns
+// the Markdown that shows it.
+func fanoutChart(out string, passes []fanoutPass) (string, error) {
+	var curves []charts.Curve
+	for _, mode := range []string{"async", "fsync"} {
+		var efo, poll []time.Duration
+		for _, p := range passes {
+			if p.mode == mode {
+				efo = append(efo, p.efo.AckToReceipt...)
+				poll = append(poll, p.poll.AckToReceipt...)
+			}
+		}
+		if len(efo)+len(poll) > 0 {
+			curves = append(curves, charts.Curve{Name: "SubscribeToShard, " + mode, Latencies: efo},
+				charts.Curve{Name: "GetRecords polling, " + mode, Latencies: poll})
+		}
+	}
+	path := filepath.Join(filepath.Dir(out), fanoutChartName)
+	if err := charts.Percentiles(path, "Fan-out: acknowledgement to receipt", curves); err != nil {
+		return "", err
+	}
+	logf("wrote %s", path)
+	return "\n![Fan-out latency percentiles: SubscribeToShard vs GetRecords polling](" + fanoutChartName + ")\n", nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/bench/internal/apiload"
 	"github.com/sluicehq/sluice/bench/internal/machine"
 	"github.com/sluicehq/sluice/internal/fanoutload"
 )
@@ -34,6 +36,12 @@ func TestBenchFanoutQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
+	if !strings.Contains(doc, "]("+fanoutChartName+")") {
+		t.Fatalf("the section does not show the chart:\n%s", doc)
+	}
+	if svg, err := os.ReadFile(filepath.Join(filepath.Dir(out), fanoutChartName)); err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Fatalf("chart beside the results: %v", err)
+	}
 	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
 		t.Fatalf("the segment section was not kept:\n%s", doc)
 	}
@@ -142,5 +150,25 @@ func TestBenchParseProcStatBusy(t *testing.T) {
 	}
 	if got := parseProcStatBusy("garbage"); !math.IsNaN(got) {
 		t.Fatalf("parseProcStatBusy(garbage) = %v", got)
+	}
+}
+
+// TestBenchFanoutCheckDelivery checks that a fan-out pass whose readers
+// lost, duplicated or invented records fails with a verification error.
+func TestBenchFanoutCheckDelivery(t *testing.T) {
+	ok := fanoutPass{efo: fanoutload.Latencies{AckToReceipt: []time.Duration{time.Millisecond}}}
+	if err := checkDelivery(ok); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []fanoutPass{
+		{efo: fanoutload.Latencies{Missing: 3}},
+		{poll: fanoutload.Latencies{Duplicates: 1}},
+		{efo: fanoutload.Latencies{Alien: 2}},
+	} {
+		err := checkDelivery(bad)
+		if !errors.Is(err, apiload.ErrVerify) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
+		t.Log(err)
 	}
 }

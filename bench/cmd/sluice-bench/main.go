@@ -5,6 +5,7 @@
 //	go run ./bench/cmd/sluice-bench api [--quick] [--runs N] [--only RE] [--targets T,...] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench tcp [--quick] [--runs N] [--run-time D] [--aux-time D] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench fanout [--quick] [--runs N] [--modes async,fsync] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench all [--quick] [--out FILE]
 //	sluice-bench discard-server --addr 127.0.0.1:PORT
 package main
 
@@ -22,7 +23,8 @@ suites:
   segment   storage engine: append, read and reconstruction throughput
             beside plain-file baselines (sluice-bench segment -h for flags)
   api       Kinesis API: PutRecords, PutRecord and GetRecords against the
-            sluice server beside kinesalite and a discard server
+            sluice server beside kinesalite, kinesis-mock and a
+            discard server
             (sluice-bench api -h for flags)
   tcp       TCP ingest: the binary protocol and syslog beside the Kinesis
             JSON PutRecords path, a gnet discard server and the disk's
@@ -31,6 +33,8 @@ suites:
   fanout    enhanced fan-out: latency from PutRecords acknowledgement to
             receipt by SubscribeToShard consumers (HTTP/2) beside GetRecords
             polling (sluice-bench fanout -h for flags)
+  all       every suite in turn; --quick: briefly (about 2 minutes), results
+            to a temporary file, as make test runs it to keep the suites working
   discard-server
             the api suite's discard server: reads and drops every body,
             answers canned responses (--addr host:port)
@@ -55,6 +59,8 @@ func main() {
 		err = runTCP(ctx, os.Args[2:])
 	case "fanout":
 		err = runFanout(ctx, os.Args[2:])
+	case "all":
+		err = runAll(ctx, os.Args[2:])
 	case "discard-server":
 		err = runDiscardServer(os.Args[2:])
 	case "-h", "-help", "--help", "help":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,8 @@ import (
 	"time"
 )
 
-// server is a server process under test.
+// server is a server process under test (cmd nil: a server in this
+// process, for tests; stop then only runs cleanup).
 type server struct {
 	name    string
 	addr    string
@@ -22,6 +22,10 @@ type server struct {
 	exited  chan struct{}
 	stderr  *tailBuffer
 	cleanup func()
+	// kill: stop with SIGKILL at once. For the in-memory peers, whose
+	// state is thrown away anyway (kinesis-mock takes 15 s to exit on
+	// SIGTERM).
+	kill bool
 }
 
 // tailBuffer keeps the last 4 KiB written to it, for error messages.
@@ -75,7 +79,10 @@ func startServer(name, addr string, cmd *exec.Cmd, ready func() bool, cleanup fu
 
 // stop ends the process (SIGTERM, SIGKILL after 15 s) and runs cleanup.
 func (s *server) stop() {
-	if s.cmd.Process != nil {
+	if s.cmd != nil && s.cmd.Process != nil && s.kill {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	} else if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-s.exited:
@@ -91,6 +98,9 @@ func (s *server) stop() {
 
 // cpuSeconds returns the user+system CPU time of the process so far.
 func (s *server) cpuSeconds() float64 {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nan // in process (tests)
+	}
 	return procCPUSeconds(s.cmd.Process.Pid)
 }
 
@@ -195,40 +205,96 @@ func startSluice(bin, root, durability string) (*server, error) {
 		func() { _ = os.RemoveAll(dataDir) })
 }
 
-const kinesaliteVersion = "3.3.3"
+const (
+	kinesaliteVersion  = "3.3.3"
+	kinesisMockVersion = "0.6.2" // npm package kinesis-local
+)
 
-// kinesaliteDir is where kinesalite is installed from npm, once.
-func kinesaliteDir() (string, error) {
+// npmDir is where an npm package is installed once, keyed by its version.
+func npmDir(pkg, version string) (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(home, ".cache", "sluice", "npm-kinesalite-"+kinesaliteVersion), nil
+	return filepath.Join(home, ".cache", "sluice", "npm-"+pkg+"-"+version), nil
 }
 
-// installKinesalite installs kinesalite into kinesaliteDir unless it is
-// there already, and returns the module's directory.
-func installKinesalite() (string, error) {
-	dir, err := kinesaliteDir()
+// installNPM installs pkg@version into npmDir unless it is there already,
+// and returns the module's directory.
+func installNPM(pkg, version string) (string, error) {
+	dir, err := npmDir(pkg, version)
 	if err != nil {
 		return "", err
 	}
-	mod := filepath.Join(dir, "node_modules", "kinesalite")
+	mod := filepath.Join(dir, "node_modules", pkg)
 	if _, err := os.Stat(filepath.Join(mod, "package.json")); err == nil {
 		return mod, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	logf("installing kinesalite %s from npm into %s", kinesaliteVersion, dir)
-	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "kinesalite@"+kinesaliteVersion)
+	logf("installing %s %s from npm into %s", pkg, version, dir)
+	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", dir, pkg+"@"+version)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install kinesalite@%s: %v: %s", kinesaliteVersion, err, out)
+		return "", fmt.Errorf("npm install %s@%s: %v: %s", pkg, version, err, out)
 	}
 	if _, err := os.Stat(filepath.Join(mod, "package.json")); err != nil {
-		return "", errors.New("npm install finished but kinesalite is missing: " + err.Error())
+		return "", fmt.Errorf("npm install finished but %s is missing: %v", pkg, err)
 	}
 	return mod, nil
+}
+
+// installKinesalite installs kinesalite once and returns its module directory.
+func installKinesalite() (string, error) { return installNPM("kinesalite", kinesaliteVersion) }
+
+// installKinesisMock installs kinesis-mock (npm kinesis-local) once and
+// returns its module directory.
+func installKinesisMock() (string, error) { return installNPM("kinesis-local", kinesisMockVersion) }
+
+// kinesisMockScript runs kinesis-local with every listening socket forced
+// onto 127.0.0.1: it binds 0.0.0.0 and has no setting for the host.
+const kinesisMockScript = `const net = require('net');
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  if (args.length > 0 && typeof args[0] === 'object' && args[0] !== null) {
+    args[0] = Object.assign({}, args[0], {host: '127.0.0.1'});
+  } else if (typeof args[0] === 'number' || typeof args[0] === 'string') {
+    if (typeof args[1] === 'string') args[1] = '127.0.0.1';
+    else args.splice(1, 0, '127.0.0.1');
+  }
+  return listen.apply(this, args);
+};
+require(require('path').join(process.argv[2], 'main.js'));
+`
+
+// startKinesisMock starts kinesis-mock in memory on 127.0.0.1 (plain HTTP
+// port; its TLS port is another free loopback port), streams ACTIVE at once.
+func startKinesisMock(mod, root string) (*server, error) {
+	script := filepath.Join(root, "kinesis-mock.js")
+	if err := os.WriteFile(script, []byte(kinesisMockScript), 0o644); err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	tlsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	_, tlsPort, _ := net.SplitHostPort(tlsAddr)
+	cmd := exec.Command("node", script, mod)
+	cmd.Env = append(os.Environ(),
+		"KINESIS_MOCK_CERT_PATH="+filepath.Join(mod, "server.json"),
+		"KINESIS_MOCK_PLAIN_PORT="+port, "KINESIS_MOCK_TLS_PORT="+tlsPort,
+		"CREATE_STREAM_DURATION=0ms", "DELETE_STREAM_DURATION=0ms", "REGISTER_STREAM_CONSUMER_DURATION=0ms",
+		"LOG_LEVEL=WARN", "SHOULD_PERSIST_DATA=false")
+	srv, err := startServer("kinesis-mock", addr, cmd, tcpReady(addr), nil)
+	if srv != nil {
+		srv.kill = true
+	}
+	return srv, err
 }
 
 // kinesaliteScript starts kinesalite in memory on 127.0.0.1 (its CLI binds
@@ -248,7 +314,11 @@ func startKinesalite(mod, root string) (*server, error) {
 		return nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	return startServer("kinesalite", addr, exec.Command("node", script, mod, port), tcpReady(addr), nil)
+	srv, err := startServer("kinesalite", addr, exec.Command("node", script, mod, port), tcpReady(addr), nil)
+	if srv != nil {
+		srv.kill = true
+	}
+	return srv, err
 }
 
 // startDiscard starts this program's discard-server subcommand.
@@ -261,5 +331,10 @@ func startDiscard() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startServer("discard", addr, exec.Command(self, "discard-server", "--addr", addr), tcpReady(addr), nil)
+	// SIGKILL: this program's signal handler would swallow SIGTERM.
+	srv, err := startServer("discard", addr, exec.Command(self, "discard-server", "--addr", addr), tcpReady(addr), nil)
+	if srv != nil {
+		srv.kill = true
+	}
+	return srv, err
 }

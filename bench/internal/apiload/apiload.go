@@ -124,26 +124,26 @@ func PartitionKey(k, i int) string {
 	return hex.EncodeToString(b[:])
 }
 
-// PutRecordsBody returns a PutRecords request of n records of size random
-// bytes each (the same data, distinct partition keys) for stream; k varies
-// the keys between bodies.
+// PutRecordsBody returns a PutRecords request of n records of size bytes
+// each (RecordData(k, i, size): stamped, random tail) with distinct
+// partition keys for stream; k varies the records between bodies.
 func PutRecordsBody(stream string, k, n, size int) []byte {
-	data := base64.StdEncoding.EncodeToString(RandomData(size))
 	var b bytes.Buffer
 	b.WriteString(`{"StreamName":"` + stream + `","Records":[`)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		data := base64.StdEncoding.EncodeToString(RecordData(k, i, size))
 		b.WriteString(`{"Data":"` + data + `","PartitionKey":"` + PartitionKey(k, i) + `"}`)
 	}
 	b.WriteString(`]}`)
 	return b.Bytes()
 }
 
-// PutRecordBody returns a PutRecord request of size random bytes.
+// PutRecordBody returns a PutRecord request of RecordData(k, 0, size).
 func PutRecordBody(stream string, k, size int) []byte {
-	data := base64.StdEncoding.EncodeToString(RandomData(size))
+	data := base64.StdEncoding.EncodeToString(RecordData(k, 0, size))
 	return []byte(`{"StreamName":"` + stream + `","Data":"` + data + `","PartitionKey":"` + PartitionKey(k, 0) + `"}`)
 }
 
@@ -176,7 +176,15 @@ type Result struct {
 	// Retries counts requests sent again after a connection failure
 	// (kinesalite sometimes drops a keep-alive connection under load).
 	Retries int64
-	Err     error // the first failure; the load stops at it
+	// Acked counts the successful requests of each connection, warm-up
+	// included (Run only): connection i sent Body[i%len(Body)] that often.
+	Acked []int64
+	// Resent counts, per connection, warm-up included, the requests sent a
+	// second time after a connection failure (Run only): the server may
+	// have stored the first attempt too, so those records may be there
+	// twice.
+	Resent []int64
+	Err    error // the first failure; the load stops at it
 }
 
 // httpError is a response with a status other than 200.
@@ -215,13 +223,20 @@ func Run(cfg Config) Result {
 		return Result{Err: errors.New("apiload: Conns, Body, MaxRequests and MaxDuration must be set")}
 	}
 	clients := make([]*Client, cfg.Conns)
+	acked := make([]int64, cfg.Conns)
 	var retries atomic.Int64
+	resent := make([]atomic.Int64, cfg.Conns)
 	for i := range clients {
 		clients[i] = NewClient(cfg.Addr)
 		// Open the connection before the clock starts.
-		if _, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &retries); err != nil {
+		resp, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &resent[i])
+		if err == nil && cfg.Check != nil {
+			err = cfg.Check(resp)
+		}
+		if err != nil {
 			return Result{Err: fmt.Errorf("warm-up request: %w", err)}
 		}
+		acked[i] = 1
 	}
 	if cfg.OnStart != nil {
 		cfg.OnStart()
@@ -248,7 +263,9 @@ func Run(cfg Config) Result {
 			l := make([]time.Duration, 0, 1024)
 			for !stop.Load() && issued.Add(1) <= cfg.MaxRequests {
 				t0 := time.Now()
-				resp, err := doRetry(c, cfg.Op, body, &retries)
+				r0 := resent[w].Load()
+				resp, err := doRetry(c, cfg.Op, body, &resent[w])
+				retries.Add(resent[w].Load() - r0)
 				if err == nil && cfg.Check != nil {
 					err = cfg.Check(resp)
 				}
@@ -264,10 +281,14 @@ func Run(cfg Config) Result {
 				}
 			}
 			lats[w] = l
+			acked[w] += int64(len(l))
 		}()
 	}
 	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load()}
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load(), Acked: acked, Resent: make([]int64, cfg.Conns)}
+	for w := range resent {
+		res.Resent[w] = resent[w].Load()
+	}
 	for _, l := range lats {
 		res.Latencies = append(res.Latencies, l...)
 	}
@@ -330,6 +351,11 @@ type ReadConfig struct {
 	Limit        int
 	MaxRequests  int64 // GetRecords calls
 	MaxDuration  time.Duration
+	// Verify checks every record's data (CheckData) and, when ShardRecords
+	// is set, that each pass over shard Shards[i] from TRIM_HORIZON to its
+	// end reads ShardRecords[i] records.
+	Verify       bool
+	ShardRecords []int64
 }
 
 // scanGetRecords counts the records of a compact GetRecords response and
@@ -338,7 +364,10 @@ type ReadConfig struct {
 // cost the client more CPU than some servers spend producing them. Every
 // server under test writes compact JSON whose Data and iterator strings
 // hold no escapes (base64 and the iterators' alphabets have none).
-func scanGetRecords(b []byte) (records int, data int64, next string, err error) {
+//
+// With onRecord set, each record's data is checked (CheckData) and its id
+// passed to onRecord.
+func scanGetRecords(b []byte, onRecord func(RecordID)) (records int, data int64, next string, err error) {
 	if !bytes.Contains(b, []byte(`"Records":[`)) {
 		if len(b) > 200 {
 			b = b[:200]
@@ -357,6 +386,13 @@ func scanGetRecords(b []byte) (records int, data int64, next string, err error) 
 			return 0, 0, "", errors.New("GetRecords response: unterminated Data")
 		}
 		d := rest[:j]
+		if onRecord != nil {
+			id, err := CheckData(d)
+			if err != nil {
+				return 0, 0, "", fmt.Errorf("GetRecords: %w: %w", ErrVerify, err)
+			}
+			onRecord(id)
+		}
 		pad := 0
 		if j >= 1 && d[j-1] == '=' {
 			pad++
@@ -403,8 +439,10 @@ func RunRead(cfg ReadConfig) Result {
 			c := NewClient(cfg.Addr)
 			defer c.Close()
 			var p fastjson.Parser
-			itReq := []byte(`{"StreamName":"` + cfg.Stream + `","ShardId":"` + cfg.Shards[w%len(cfg.Shards)] + `","ShardIteratorType":"TRIM_HORIZON"}`)
+			si := w % len(cfg.Shards)
+			itReq := []byte(`{"StreamName":"` + cfg.Stream + `","ShardId":"` + cfg.Shards[si] + `","ShardIteratorType":"TRIM_HORIZON"}`)
 			var iter string
+			var pass int64 // records read since TRIM_HORIZON
 			l := make([]time.Duration, 0, 256)
 			for !stop.Load() {
 				if iter == "" {
@@ -430,7 +468,11 @@ func RunRead(cfg ReadConfig) Result {
 					fail(err)
 					break
 				}
-				nrec, n, next, err := scanGetRecords(b)
+				var check func(RecordID)
+				if cfg.Verify {
+					check = func(RecordID) {}
+				}
+				nrec, n, next, err := scanGetRecords(b, check)
 				if err != nil {
 					fail(err)
 					break
@@ -440,8 +482,14 @@ func RunRead(cfg ReadConfig) Result {
 				records.Add(int64(nrec))
 				data.Add(n)
 				iter = next
+				pass += int64(nrec)
 				if nrec == 0 {
-					iter = "" // at the end: start over
+					if cfg.Verify && si < len(cfg.ShardRecords) && pass != cfg.ShardRecords[si] {
+						fail(fmt.Errorf("%w: a pass over shard %s from TRIM_HORIZON read %d records, it holds %d",
+							ErrVerify, cfg.Shards[si], pass, cfg.ShardRecords[si]))
+						break
+					}
+					iter, pass = "", 0 // at the end: start over
 				}
 				if t1.After(deadline) {
 					stop.Store(true)

@@ -1,6 +1,9 @@
 package apiload
 
 import (
+	"bytes"
+	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -229,18 +232,68 @@ func TestBenchAPIScanGetRecords(t *testing.T) {
 	b := []byte(`{"MillisBehindLatest":0,"NextShardIterator":"AAAA/x+1=","Records":[` +
 		`{"ApproximateArrivalTimestamp":1.7e9,"Data":"YQ==","PartitionKey":"a","SequenceNumber":"1"},` +
 		`{"Data":"YWI=","PartitionKey":"b"},{"Data":"YWJj","PartitionKey":"c"},{"Data":"","PartitionKey":"d"}]}`)
-	n, data, next, err := scanGetRecords(b)
+	n, data, next, err := scanGetRecords(b, nil)
 	if err != nil || n != 4 || data != 1+2+3 || next != "AAAA/x+1=" {
 		t.Fatalf("scanGetRecords = %d records, %d bytes, next %q, %v", n, data, next, err)
 	}
-	if n, _, next, err := scanGetRecords([]byte(`{"Records":[]}`)); err != nil || n != 0 || next != "" {
+	if n, _, next, err := scanGetRecords([]byte(`{"Records":[]}`), nil); err != nil || n != 0 || next != "" {
 		t.Fatalf("shard end: %d, %q, %v", n, next, err)
 	}
-	if _, _, _, err := scanGetRecords([]byte(`{"__type":"ExpiredIteratorException"}`)); err == nil {
+	if _, _, _, err := scanGetRecords([]byte(`{"__type":"ExpiredIteratorException"}`), nil); err == nil {
 		t.Fatal("an answer without Records passed")
 	}
 	canned := cannedGetRecords("1")
-	if n, data, _, err := scanGetRecords(canned); err != nil || n != DiscardReadRecords || data != DiscardReadRecords*DiscardRecordBytes {
+	if n, data, _, err := scanGetRecords(canned, nil); err != nil || n != DiscardReadRecords || data != DiscardReadRecords*DiscardRecordBytes {
 		t.Fatalf("canned answer: %d records, %d bytes, %v", n, data, err)
+	}
+}
+
+func TestBenchStampedRecords(t *testing.T) {
+	for _, size := range []int{StampLen, 100, 1024} {
+		d := RecordData(7, 42, size)
+		if len(d) != size {
+			t.Fatalf("RecordData size %d: %d bytes", size, len(d))
+		}
+		b64 := []byte(base64.StdEncoding.EncodeToString(d))
+		id, err := CheckData(b64)
+		if err != nil || id != (RecordID{K: 7, I: 42}) {
+			t.Fatalf("size %d: CheckData = %v, %v", size, id, err)
+		}
+		if size == StampLen {
+			continue
+		}
+		bad := bytes.Clone(d)
+		bad[len(bad)-1] ^= 1
+		if _, err := CheckData([]byte(base64.StdEncoding.EncodeToString(bad))); err == nil {
+			t.Fatalf("size %d: a flipped bit in the tail passed", size)
+		}
+		if _, err := CheckData(b64[:len(b64)-4]); err == nil {
+			t.Fatalf("size %d: truncated data passed", size)
+		}
+	}
+	if _, err := CheckData([]byte(base64.StdEncoding.EncodeToString(RandomData(100)))); err == nil {
+		t.Fatal("random data passed")
+	}
+	want := map[RecordID]int{{1, 1}: 2, {1, 2}: 1}
+	if err := Compare(want, map[RecordID]int{{1, 1}: 2, {1, 2}: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []map[RecordID]int{{{1, 1}: 1, {1, 2}: 1}, {{1, 1}: 2, {1, 2}: 1, {9, 9}: 1}, {{1, 1}: 2, {1, 2}: 2}} {
+		if err := Compare(want, got); err == nil {
+			t.Fatalf("Compare(%v, %v) passed", want, got)
+		}
+	}
+	resent := map[RecordID]int{{1, 1}: 1}
+	if err := CompareResent(want, resent, map[RecordID]int{{1, 1}: 3, {1, 2}: 1}); err != nil {
+		t.Fatalf("a resent record read once more: %v", err)
+	}
+	if err := CompareResent(want, resent, map[RecordID]int{{1, 1}: 4, {1, 2}: 1}); err == nil {
+		t.Fatal("a resent record read twice more passed")
+	}
+	if err := CompareResent(want, resent, map[RecordID]int{{1, 1}: 1, {1, 2}: 1}); err == nil {
+		t.Fatal("a resent record read too few times passed")
+	}
+	if err := PutAcked(2)([]byte(`{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1"}]}`)); !errors.Is(err, ErrVerify) {
+		t.Fatalf("a short acknowledgement: %v", err)
 	}
 }

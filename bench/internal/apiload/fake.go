@@ -1,0 +1,180 @@
+package apiload
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fastjson"
+)
+
+// Fault is a way a FakeServer breaks its promises.
+type Fault int
+
+const (
+	// FaultNone: an honest in-memory server.
+	FaultNone Fault = iota
+	// FaultLose acknowledges every record (FailedRecordCount 0) but
+	// stores only some of them.
+	FaultLose
+	// FaultCorrupt returns some records with data other than was written.
+	FaultCorrupt
+	// FaultWrongRecord returns, in place of some records, another record
+	// that was written.
+	FaultWrongRecord
+	// FaultShortAck answers PutRecords with FailedRecordCount 0 but fewer
+	// result entries than records sent (and stores only those).
+	FaultShortAck
+	// FaultLoseUnderLoad stores only some records of PutRecords requests
+	// after the 50th, acknowledging all: the data written before the load
+	// reads back intact.
+	FaultLoseUnderLoad
+	// FaultDuplicate returns some records twice.
+	FaultDuplicate
+)
+
+func (f Fault) String() string {
+	return [...]string{"none", "lose", "corrupt", "wrong-record", "short-ack", "lose-under-load", "duplicate"}[f]
+}
+
+// FakeServer is a small in-memory Kinesis JSON server with an optional
+// Fault: the test of the suites' verification (a scenario run against a
+// broken server must fail). It serves CreateStream, DescribeStreamSummary,
+// ListShards, PutRecords, PutRecord, GetShardIterator and GetRecords;
+// records go to shard md5(partition key) mod shards.
+type FakeServer struct {
+	Fault Fault
+
+	mu      sync.Mutex
+	streams map[string][][]fakeRecord
+	puts    int
+}
+
+type fakeRecord struct {
+	data []byte
+	pk   string
+}
+
+// ServeFake serves f on ln until ln is closed.
+func ServeFake(ln net.Listener, f *FakeServer) error {
+	return http.Serve(ln, f)
+}
+
+func (f *FakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Kinesis_20131202.")
+	v, err := fastjson.ParseBytes(body)
+	if err != nil {
+		fakeError(w, "SerializationException", err.Error())
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.streams == nil {
+		f.streams = map[string][][]fakeRecord{}
+	}
+	name := string(v.GetStringBytes("StreamName"))
+	switch op {
+	case OpCreateStream:
+		f.streams[name] = make([][]fakeRecord, max(1, v.GetInt("ShardCount")))
+		fmt.Fprint(w, `{}`)
+	case OpDescribeSummary:
+		fmt.Fprintf(w, `{"StreamDescriptionSummary":{"StreamName":%q,"StreamStatus":"ACTIVE","OpenShardCount":%d}}`, name, len(f.streams[name]))
+	case OpListShards:
+		var b strings.Builder
+		for i := range f.streams[name] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"ShardId":"shardId-%012d"}`, i)
+		}
+		fmt.Fprintf(w, `{"Shards":[%s]}`, b.String())
+	case OpPutRecords, OpPutRecord:
+		shards, ok := f.streams[name]
+		if !ok {
+			fakeError(w, "ResourceNotFoundException", "Stream "+name+" not found.")
+			return
+		}
+		recs := v.GetArray("Records")
+		if op == OpPutRecord {
+			recs = []*fastjson.Value{v}
+		}
+		f.puts++
+		var entries []string
+		for i, rv := range recs {
+			data, _ := base64.StdEncoding.DecodeString(string(rv.GetStringBytes("Data")))
+			pk := string(rv.GetStringBytes("PartitionKey"))
+			h := md5.Sum([]byte(pk))
+			s := int(binary.BigEndian.Uint64(h[:8]) % uint64(len(shards)))
+			if f.Fault == FaultShortAck && i == len(recs)-1 && len(recs) > 1 {
+				break
+			}
+			entries = append(entries, fmt.Sprintf(`{"SequenceNumber":"%d","ShardId":"shardId-%012d"}`, len(shards[s]), s))
+			lose := (f.Fault == FaultLose && i%7 == 3) || (f.Fault == FaultLoseUnderLoad && f.puts > 50 && i%7 == 3)
+			if !lose {
+				shards[s] = append(shards[s], fakeRecord{data: data, pk: pk})
+			}
+		}
+		if op == OpPutRecord {
+			fmt.Fprint(w, entries[0])
+			return
+		}
+		fmt.Fprintf(w, `{"FailedRecordCount":0,"Records":[%s]}`, strings.Join(entries, ","))
+	case OpGetShardIterator:
+		id := string(v.GetStringBytes("ShardId"))
+		s, _ := strconv.Atoi(strings.TrimPrefix(id, "shardId-"))
+		fmt.Fprintf(w, `{"ShardIterator":"%s-%d-0"}`, name, s)
+	case OpGetRecords:
+		it := strings.Split(string(v.GetStringBytes("ShardIterator")), "-")
+		if len(it) != 3 {
+			fakeError(w, "InvalidArgumentException", "bad iterator")
+			return
+		}
+		s, _ := strconv.Atoi(it[1])
+		pos, _ := strconv.Atoi(it[2])
+		shard := f.streams[it[0]][s]
+		end := min(len(shard), pos+max(1, v.GetInt("Limit")))
+		var b bytes.Buffer
+		b.WriteString(`{"MillisBehindLatest":0,"NextShardIterator":"` + fmt.Sprintf("%s-%d-%d", it[0], s, end) + `","Records":[`)
+		for j := pos; j < end; j++ {
+			rec := shard[j]
+			if j > pos {
+				b.WriteByte(',')
+			}
+			data := rec.data
+			switch {
+			case f.Fault == FaultCorrupt && j%5 == 2:
+				data = bytes.Clone(data)
+				data[len(data)-1] ^= 1
+			case f.Fault == FaultWrongRecord && j%5 == 2 && len(shard) > 1:
+				rec = shard[(j+1)%len(shard)]
+				data = rec.data
+			}
+			one := `{"Data":"` + base64.StdEncoding.EncodeToString(data) + `","PartitionKey":"` + rec.pk + `","SequenceNumber":"` + strconv.Itoa(j) + `"}`
+			b.WriteString(one)
+			if f.Fault == FaultDuplicate && j%5 == 2 {
+				b.WriteString("," + one)
+			}
+		}
+		b.WriteString(`]}`)
+		w.Write(b.Bytes())
+	default:
+		fakeError(w, "UnknownOperationException", op)
+	}
+}
+
+func fakeError(w http.ResponseWriter, typ, msg string) {
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, `{"__type":%q,"message":%q}`, typ, msg)
+}
