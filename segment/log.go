@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -156,7 +157,21 @@ func Open(cfg Config) (*Log, error) {
 			return nil, fmt.Errorf("segment: log in %v has geometry %s, configured %s", cfg.Dirs, g, cfg.Geometry)
 		}
 	} else if len(bases) > 0 {
-		return nil, fmt.Errorf("segment: no fragment file in %v has a valid header; cannot tell the geometry", cfg.Dirs)
+		// A process killed after it created a new log's first segment
+		// and before it wrote the file headers leaves files of zeros (or
+		// empty ones): nothing in them was ever acknowledged, and the
+		// configured (or default) geometry applies. Anything else
+		// without a header is damage this cannot interpret.
+		for _, base := range bases {
+			blank, err := blankSegment(cfg.Dirs, base)
+			if err != nil {
+				return nil, err
+			}
+			if !blank {
+				return nil, fmt.Errorf("segment: no fragment file in %v has a valid header; cannot tell the geometry", cfg.Dirs)
+			}
+		}
+		cfg.Logger.Warn("segment: the log's only segment files were created but never written (a crash while creating them); opening it as empty", "dirs", cfg.Dirs)
 	}
 	if cfg.Geometry.Data == 0 {
 		cfg.Geometry = DefaultGeometry
@@ -217,6 +232,40 @@ func probeGeometry(dirs []string, base uint64) (fileHeader, bool) {
 		}
 	}
 	return fileHeader{}, false
+}
+
+// blankSegment reports whether every fragment file of the segment at base
+// that exists holds only zero bytes.
+func blankSegment(dirs []string, base uint64) (bool, error) {
+	buf := make([]byte, 1<<20)
+	for j := 0; j < maxFragments; j++ {
+		f, err := os.Open(fragmentPath(dirs, base, j))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		for off := int64(0); ; {
+			n, err := f.ReadAt(buf, off)
+			for _, c := range buf[:n] {
+				if c != 0 {
+					f.Close()
+					return false, nil
+				}
+			}
+			off += int64(n)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return false, err
+			}
+		}
+		f.Close()
+	}
+	return true, nil
 }
 
 // syncSegments fdatasyncs every fragment file of segs.
