@@ -138,19 +138,19 @@ func fuzzSeeds(tb testing.TB, enc Encoding) [][]byte {
 	for i, op := range fuzzOps {
 		opIndex[op] = byte(i)
 	}
-	for op, o := range m.Operations {
-		body := encodeBody(tb, enc, m.valid(o.Input.Shape).(map[string]any))
+	for op := range m.Operations {
+		body := encodeBody(tb, enc, m.ValidInput(op))
 		out = append(out, append([]byte{opIndex[op]}, body...))
 	}
 	for i, c := range allConstraintCases(tb) {
 		if i%4 != 0 {
 			continue
 		}
-		body := encodeBody(tb, enc, c.body)
+		body := encodeBody(tb, enc, c.Body)
 		if len(body) > 4096 {
 			continue
 		}
-		out = append(out, append([]byte{opIndex[c.op]}, body...))
+		out = append(out, append([]byte{opIndex[c.Op]}, body...))
 	}
 	return out
 }
@@ -187,12 +187,12 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	m := loadTestModel(t)
 	var hot [][]byte
 	for i, op := range []string{"PutRecord", "GetShardIterator", "GetRecords"} {
-		hot = append(hot, append([]byte{byte(i)}, encodeBody(t, EncodingCBOR, m.valid(m.Operations[op].Input.Shape).(map[string]any))...))
+		hot = append(hot, append([]byte{byte(i)}, encodeBody(t, EncodingCBOR, m.ValidInput(op))...))
 		for _, c := range allConstraintCases(t) {
-			if c.op != op {
+			if c.Op != op {
 				continue
 			}
-			if body := encodeBody(t, EncodingCBOR, c.body); len(body) <= 4096 {
+			if body := encodeBody(t, EncodingCBOR, c.Body); len(body) <= 4096 {
 				hot = append(hot, append([]byte{byte(i)}, body...))
 			}
 		}

@@ -95,20 +95,20 @@ var hotKnownGaps = map[string]bool{
 func TestWireHotPathAgreesWithModel(t *testing.T) {
 	n := 0
 	for _, c := range allConstraintCases(t) {
-		hot, ok := hotDecoders[c.op]
+		hot, ok := hotDecoders[c.Op]
 		if !ok {
 			continue
 		}
-		if hotKnownGaps[c.op+" "+c.path] {
+		if hotKnownGaps[c.Op+" "+c.Path] {
 			continue
 		}
 		body := map[string]any{}
-		for k, v := range c.body {
+		for k, v := range c.Body {
 			body[k] = v
 		}
 		// The hand-written Validate also needs a stream (InvalidArgument
 		// otherwise), which the model does not require.
-		if _, ok := body["StreamARN"]; !ok && c.op != "GetRecords" {
+		if _, ok := body["StreamARN"]; !ok && c.Op != "GetRecords" {
 			if _, ok := body["StreamName"]; !ok {
 				body["StreamName"] = "s"
 			}
@@ -119,8 +119,8 @@ func TestWireHotPathAgreesWithModel(t *testing.T) {
 				dec = hot.cbor
 			}
 			err := dec(encodeBody(t, enc, body))
-			if e := checkValidation(err, c.want); e != nil {
-				t.Errorf("%s %s %s (%s hot path): %v", c.op, c.path, c.constraint, enc, e)
+			if e := checkValidation(err, c.Message); e != nil {
+				t.Errorf("%s %s %s (%s hot path): %v", c.Op, c.Path, c.Constraint, enc, e)
 			}
 			n++
 		}
