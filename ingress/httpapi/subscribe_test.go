@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluicehq/sluice/fanout"
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/wire/eventstream"
@@ -830,30 +831,8 @@ func (e *subEnv) sdkFor(t *testing.T, transport string) *kinesis.Client {
 	})
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
-		o.HTTPClient = detachedBody{hc}
+		o.HTTPClient = sdkhttp.New(hc) // see internal/sdkhttp: smithy-go can close the connection under the stream
 	})
-}
-
-// detachedBody gives the transport a request body of its own. The SDK
-// (smithy-go 1.28) closes its request body as soon as the response
-// arrives, and its closed body's WriteTo returns io.EOF: when the
-// response head of a stream comes before net/http's HTTP/1.1 write loop
-// has finished with the body (a fast loopback server), the transport
-// takes that io.EOF for a write error and closes the connection under
-// the event stream ("use of closed network connection"). A client-side
-// race, seen in this test, not a server behaviour.
-type detachedBody struct{ c *awshttp.BuildableClient }
-
-func (d detachedBody) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	}
-	return d.c.Do(r)
 }
 
 // TestSubscribeSDK runs the scenario with the real aws-sdk-go-v2 client
