@@ -15,7 +15,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/stream"
 )
@@ -200,17 +199,7 @@ func (s *LineServer) Addr() net.Addr {
 func (s *LineServer) OnBoot(eng gnet.Engine) gnet.Action {
 	s.engine = eng
 	s.booted.Store(true)
-	if fd, err := eng.Dup(); err == nil {
-		if sa, err := unix.Getsockname(fd); err == nil {
-			switch a := sa.(type) {
-			case *unix.SockaddrInet4:
-				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-			case *unix.SockaddrInet6:
-				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-			}
-		}
-		_ = unix.Close(fd)
-	}
+	s.addr = listenerAddr(eng)
 	close(s.started)
 	return gnet.None
 }
