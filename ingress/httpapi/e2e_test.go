@@ -10,12 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 // TestHTTPAPIEndToEndSDK drives the server over a loopback socket with the
@@ -28,21 +24,7 @@ func TestHTTPAPIEndToEndSDK(t *testing.T) {
 	startServer(t, ln, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")),
-		config.WithRetryMaxAttempts(1),
-		config.WithSharedConfigProfile(""),
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
-		o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
-		o.HTTPClient = sdkhttp.New(nil) // see internal/sdkhttp: a GetRecords response can lose its connection
-	})
+	client := sdkTestClient(ctx, t, "http://"+ln.Addr().String())
 	const name = "e2e"
 
 	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(2)}); err != nil {

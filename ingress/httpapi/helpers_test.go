@@ -1,11 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 )
@@ -60,4 +67,27 @@ func startServer(t *testing.T, ln net.Listener, cfg Config) *Server {
 		}
 	})
 	return s
+}
+
+// sdkTestClient returns an aws-sdk-go-v2 Kinesis client for endpoint with
+// fixed credentials, no retries and no shared config files, through
+// internal/sdkhttp (smithy-go can lose the connection under a large
+// GetRecords response otherwise).
+func sdkTestClient(ctx context.Context, t testing.TB, endpoint string) *kinesis.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")),
+		config.WithRetryMaxAttempts(1),
+		config.WithSharedConfigProfile(""),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.HTTPClient = sdkhttp.New(nil)
+	})
 }

@@ -10,12 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 )
@@ -84,21 +81,7 @@ func startMisc(t *testing.T, configure func(*stream.Config)) *miscEnv {
 	startServer(t, ln, Config{Manager: m})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	awsCfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")),
-		config.WithRetryMaxAttempts(1),
-		config.WithSharedConfigProfile(""),
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
-		o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
-		o.HTTPClient = sdkhttp.New(nil) // see internal/sdkhttp: a GetRecords response can lose its connection
-	})
+	client := sdkTestClient(ctx, t, "http://"+ln.Addr().String())
 	return &miscEnv{m: m, client: client, clock: clock, ctx: ctx}
 }
 

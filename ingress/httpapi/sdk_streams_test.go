@@ -16,12 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
 )
@@ -84,21 +81,7 @@ func newSDKEnv(t *testing.T, tune func(*stream.Config)) *sdkEnv {
 	startServer(t, ln, Config{Manager: m})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	awsCfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")),
-		config.WithRetryMaxAttempts(1),
-		config.WithSharedConfigProfile(""),
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
-		o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
-		o.HTTPClient = sdkhttp.New(nil) // see internal/sdkhttp: a GetRecords response can lose its connection
-	})
+	c := sdkTestClient(ctx, t, "http://"+ln.Addr().String())
 	return &sdkEnv{t: t, ctx: ctx, c: c, m: m, addr: ln.Addr().String(), offset: offset}
 }
 
