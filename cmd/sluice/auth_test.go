@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,32 +29,8 @@ func TestCmdServeAuthAndQuotas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil))) }()
-	endpoint := "http://" + cfg.APIAddr
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	for i := 0; ; i++ {
-		resp, err := hc.Get(endpoint + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-served:
-			t.Fatalf("serve ended during startup: %v; log:\n%s", err, logs)
-		default:
-		}
-		if i == 400 {
-			t.Fatalf("/readyz not 200 within 20 s; log:\n%s", logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startInProcess(t, cfg)
+	logs, endpoint, hc := srv.logs, srv.endpoint, srv.hc
 	if !strings.Contains(logs.String(), "auth=true emulate_quotas=true") {
 		t.Fatalf("the ready line does not report auth and quotas:\n%s", logs)
 	}
@@ -107,15 +81,7 @@ func TestCmdServeAuthAndQuotas(t *testing.T) {
 		t.Fatalf("PutRecords over 1 MiB/s: %+v %v", out, err)
 	}
 
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("serve: %v; log:\n%s", err, logs)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not stop within 30 s; log:\n%s", logs)
-	}
+	srv.stop(t, 30*time.Second)
 }
 
 // TestCmdRunAuthWithoutKeys: --auth without a key is a configuration

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,32 +31,9 @@ func TestCmdLineIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil))) }()
-	endpoint := "http://" + cfg.APIAddr
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	for i := 0; ; i++ {
-		resp, err := hc.Get(endpoint + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-served:
-			t.Fatalf("serve ended during startup: %v; log:\n%s", err, logs)
-		default:
-		}
-		if i == 400 {
-			t.Fatalf("/readyz not 200 within 20 s; log:\n%s", logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startInProcess(t, cfg)
+	logs, endpoint := srv.logs, srv.endpoint
+	ctx := context.Background()
 	for _, want := range []string{"syslog=" + syslogA + " stream=sys", "syslog=" + syslogB + " stream=sys", "ndjson=" + ndjsonAddr + " stream=events"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Fatalf("log lacks %q:\n%s", want, logs)
@@ -124,15 +99,7 @@ func TestCmdLineIngest(t *testing.T) {
 	}
 
 	// Shutdown with open connections: they are closed, serve returns nil.
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("serve: %v; log:\n%s", err, logs)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve did not stop; log:\n%s", logs)
-	}
+	srv.stop(t, 20*time.Second)
 	for _, c := range []net.Conn{c1, c2, c3} {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
