@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 )
 
 // TestCmdServeAuthAndQuotas serves with --auth (keys from
@@ -38,7 +40,7 @@ func TestCmdServeAuthAndQuotas(t *testing.T) {
 	rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
 	defer rcancel()
 	client := func(region, key, secret string) *kinesis.Client {
-		o := kinesis.Options{Region: region, BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1, HTTPClient: hc}
+		o := kinesis.Options{Region: region, BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1, HTTPClient: sdkhttp.New(hc)}
 		if key != "" {
 			o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 
+	"github.com/sluicehq/sluice/internal/sdkhttp"
 	"github.com/sluicehq/sluice/wire/sigv4"
 )
 
@@ -75,7 +76,7 @@ func sdkClient(t *testing.T, endpoint string, creds aws.CredentialsProvider, opt
 	})
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
-		o.HTTPClient = hc
+		o.HTTPClient = sdkhttp.New(hc) // see internal/sdkhttp
 	})
 }
 

@@ -119,7 +119,13 @@ func (s *Server) initLocked(addr net.Addr) {
 		IdleTimeout:           s.cfg.IdleTimeout,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
-		Logger:                slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// An h2c Upgrade hands the connection to the HTTP/2 server, whose
+		// frame writer can still be writing a GOAWAY after ServeConn
+		// returns: fasthttp must not close and recycle the connection
+		// wrapper when the hijack handler returns (that wrapper's nil
+		// Conn panicked once under -race). serveH2 closes it instead.
+		KeepHijackedConns: true,
+		Logger:            slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.h2base = &http.Server{
 		Handler:        s,

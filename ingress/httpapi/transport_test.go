@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/sdkhttp"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -139,7 +141,7 @@ func sdkRoundTrip(t *testing.T, endpoint, name string, opt func(*http.Transport)
 	defer func() { transport.CloseIdleConnections() }()
 	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
-		o.HTTPClient = rec
+		o.HTTPClient = sdkhttp.New(rec) // see internal/sdkhttp
 	})
 	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatalf("CreateStream: %v", err)
