@@ -28,7 +28,6 @@ import (
 	"github.com/sluicehq/sluice/ingress/tcp"
 	"github.com/sluicehq/sluice/segment"
 	"github.com/sluicehq/sluice/stream"
-	"github.com/sluicehq/sluice/wire/frame"
 )
 
 const tcpSection = "tcp"
@@ -309,6 +308,7 @@ func runTCP(ctx context.Context, args []string) error {
 		results[s.name()] = map[string][]tcpRun{}
 	}
 	var disk []diskRun
+	var loop []loopRun
 	profileTop := ""
 	began, loadStart := time.Now(), loadAvg()
 	for i := range o.runs {
@@ -321,6 +321,12 @@ func runTCP(ctx context.Context, args []string) error {
 		}
 		disk = append(disk, d)
 		logf("[run %d/%d] disk baseline: %.0f MiB in %.1f s, %.1f MB/s", i+1, o.runs, float64(d.bytes)/(1<<20), d.secs, d.mbps)
+		lr, err := runLoopbackBaseline(o.conns, o.auxTime)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", i+1, err)
+		}
+		loop = append(loop, lr)
+		logf("[run %d/%d] loopback baseline: %.0f MiB in %.1f s, %.1f MB/s", i+1, o.runs, float64(lr.bytes)/(1<<20), lr.secs, lr.mbps)
 		for _, s := range tcpScenarios {
 			for _, t := range tcpTargets {
 				if !s.has(t) {
@@ -347,7 +353,7 @@ func runTCP(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	body := tcpSectionText(o, info, time.Since(began), disk, results, profileTop, loadStart)
+	body := tcpSectionText(o, info, time.Since(began), disk, loop, results, profileTop, loadStart)
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, tcpSection, body); err != nil {
@@ -471,11 +477,7 @@ func runTCPLoad(env *tcpEnv, o tcpOptions, s tcpScenario, t, profile string) (tc
 		}
 	case tcpDiscard:
 		// The frames the binary client would send, written back to back.
-		p := frame.Put{BatchID: 1, Stream: "bench", Records: make([]frame.Record, s.batch)}
-		for i := range p.Records {
-			p.Records[i] = frame.Record{PartitionKey: []byte(apiload.PartitionKey(0, i)), Data: data}
-		}
-		f := frame.AppendFrame(nil, frame.TypePut, 0, frame.AppendPut(nil, &p))
+		f := putFrame(s)
 		work = func(deadline time.Time) {
 			var wg sync.WaitGroup
 			for range o.conns {
@@ -626,7 +628,7 @@ func tcpVerdicts(disk []diskRun, results map[string]map[string][]tcpRun) []tcpVe
 	return out
 }
 
-func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []diskRun, results map[string]map[string][]tcpRun, profileTop, loadStart string) string {
+func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []diskRun, loop []loopRun, results map[string]map[string][]tcpRun, profileTop, loadStart string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## TCP ingest (tcp)\n\n")
@@ -655,6 +657,8 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []
 	w("- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
 	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (fixed shard id and a 56-digit sequence number): the protocol's own cost, client included, without storage.\n")
 	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
+	w("- **loopback baseline**: the machine's loopback TCP limit: %d plain TCP connections on 127.0.0.1 (Go's net package), each written in %d MiB writes for the null-store run time while a reader per connection drops the bytes. Column \"of loopback\" is a target's wire bytes per second (records/s x the bytes a record takes in a Put frame, headers included: %.1f for 100 B, %.1f for 1 KiB) over that limit, run by run.\n",
+		o.conns, loopChunkBytes>>20, wireBytesPerRecord(tcpScenarios[0]), wireBytesPerRecord(tcpScenarios[1]))
 	w("- **gnet discard**: the same Put frames written back to back over %d connections to a gnet server that drops them: the ceiling of the network path and gnet on this machine.\n", o.conns)
 	w("- **syslog, octet counting** (100 B only): RFC 5424 messages of 100 bytes, framed by octet counting (RFC 6587), over %d connections (a host name each) to an `ingress/tcp` LineServer on the same Manager; no acknowledgements, so a message counts once the server's PutRecords returned, and the senders stay at most %d messages ahead of the store, as a syslog daemon's queue would.\n\n", o.conns, syslogAhead)
 	w("Every binary, JSON or syslog run writes to a fresh stream, deleted afterwards, and the file system is synced (syncfs)\n")
@@ -673,8 +677,16 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []
 		w("Disk baseline (sequential write, fdatasync): **%s MB/s** (%s).\n\n",
 			fmtSummary(stats.Summarize(dm), func(v float64) string { return fmt.Sprintf("%.1f", v) }), strings.Join(gib, "; "))
 	}
-	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores", "records per CPU-second"},
-		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'}}
+	loopMBps := make([]float64, len(loop))
+	for i, l := range loop {
+		loopMBps[i] = l.mbps
+	}
+	if len(loop) > 0 {
+		w("Loopback baseline (plain TCP sockets): **%s MB/s**.\n\n",
+			fmtSummary(stats.Summarize(loopMBps), func(v float64) string { return fmt.Sprintf("%.0f", v) }))
+	}
+	tb := report.Table{Header: []string{"records", "target", "records/s", "MB/s", "p50", "p99", "cores", "records per CPU-second", "of loopback"},
+		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
 	col := func(runs []tcpRun, f func(tcpRun) float64) []float64 {
 		out := make([]float64, len(runs))
 		for i, r := range runs {
@@ -696,7 +708,8 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []
 				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p50 }))),
 				fmtDur(stats.Median(col(runs, func(r tcpRun) float64 { return r.p99 }))),
 				fmt.Sprintf("%.2f", stats.Median(col(runs, func(r tcpRun) float64 { return r.cores }))),
-				fmtSummary(stats.Summarize(col(runs, perCPU)), fmtRate))
+				fmtSummary(stats.Summarize(col(runs, perCPU)), fmtRate),
+				ofLoopback(s, t, runs, loopMBps))
 		}
 		bin, js := results[s.name()][tcpBinary], results[s.name()][tcpJSON]
 		if len(bin) > 0 && len(js) > 0 {

@@ -45,6 +45,11 @@ func TestBenchTCPQuick(t *testing.T) {
 					if rate := strings.TrimSpace(cells[3]); rate == "" || strings.HasPrefix(rate, "0 ") || rate == "0" {
 						t.Fatalf("%s %s: records/s %q", size, target, rate)
 					}
+					// Put-frame targets get their fraction of the loopback limit.
+					frac := strings.TrimSpace(cells[len(cells)-2])
+					if wantFrac := target == tcpBinary || target == tcpNull || target == tcpDiscard; wantFrac != regexp.MustCompile(`^[0-9]+\.[0-9]{2}$`).MatchString(frac) {
+						t.Fatalf("%s %s: of loopback %q", size, target, frac)
+					}
 				}
 			}
 			if !found {
@@ -53,6 +58,9 @@ func TestBenchTCPQuick(t *testing.T) {
 		}
 	}
 	// The disk baseline and a PASS or MISS for each of issue 5's targets.
+	if !regexp.MustCompile(`Loopback baseline \(plain TCP sockets\): \*\*[0-9]+ MB/s\*\*`).MatchString(doc) {
+		t.Fatalf("no loopback baseline:\n%s", doc)
+	}
 	if !regexp.MustCompile(`Disk baseline \(sequential write, fdatasync\): \*\*[0-9.]+ MB/s\*\*`).MatchString(doc) {
 		t.Fatalf("no disk baseline:\n%s", doc)
 	}
