@@ -87,7 +87,11 @@ e2e-clients: e2e-deps
 	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
 	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
 
-bench: bench-segment bench-api bench-tcp bench-fanout
+# Every suite in turn, then the headline table at the top of
+# bench/RESULTS.md and in README.md.
+bench:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench all
 
 # Every suite briefly (about 1-2 minutes), peers included, results to a
 # temporary file: run by `make test` so that the suites keep working; its

@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/machine"
+	"github.com/sluicehq/sluice/bench/report"
 )
 
 // quickAPIScenarios are the api scenarios of `all --quick`: one of each
@@ -60,6 +64,7 @@ func runAll(ctx context.Context, args []string) error {
 		{"tcp", runTCP, q()},
 		{"fanout", runFanout, q()},
 	}
+	resetHeadlines()
 	began := time.Now()
 	for i, s := range suites {
 		if ctx.Err() != nil {
@@ -72,6 +77,36 @@ func runAll(ctx context.Context, args []string) error {
 		}
 		logf("=== suite %s done in %v", s.name, time.Since(t0).Round(time.Second))
 	}
+	if err := writeHeadline(path, !*quick && *out == ""); err != nil {
+		return err
+	}
 	logf("all %d suites done in %v; results in %s", len(suites), time.Since(began).Round(time.Second), path)
+	return nil
+}
+
+// writeHeadline writes the headline section into the results file at
+// path and, when readme is set (a full run into bench/RESULTS.md), into
+// README.md too, with the api chart.
+func writeHeadline(path string, readme bool) error {
+	info := machine.Describe(filepath.Dir(path))
+	line := fmt.Sprintf("%d CPUs (%s), %.1f GiB of memory, %s, %s.", info.CPUs, info.Model, float64(info.MemBytes)/(1<<30),
+		info.GoVersion, info.Date.UTC().Format("2006-01-02"))
+	var charts []string
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), apiChartName)); err == nil {
+		charts = append(charts, "![Kinesis API records/s, sluice and peers]("+apiChartName+")")
+	}
+	if err := report.WriteSection(path, resultsTitle, headlineSection, headlineText("## Headline", line, charts)); err != nil {
+		return err
+	}
+	if !readme {
+		return nil
+	}
+	for i, c := range charts {
+		charts[i] = strings.Replace(c, "("+apiChartName, "(bench/"+apiChartName, 1)
+	}
+	if err := report.WriteSection(readmePath, "sluice", headlineSection, headlineText("### Headline figures", line, charts)); err != nil {
+		return err
+	}
+	logf("wrote section %q of %s and %s", headlineSection, path, readmePath)
 	return nil
 }

@@ -257,6 +257,7 @@ func runAPI(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := apiSectionText(o, info, time.Since(began), stopped, scenarios, results)
+	apiHeadlines(results)
 	if o.out != "-" && o.out != "" {
 		if link, err := apiChart(o, scenarios, results); err != nil {
 			logf("no api chart: %v", err)

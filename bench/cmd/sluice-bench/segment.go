@@ -438,11 +438,18 @@ func segmentSection(o segmentOptions, info machine.Info, took time.Duration, sto
 		t, v := verdict(tgt, ratio.Median)
 		tb.Add(s.name()+": "+unit, fmtSummary(stats.Summarize(sl), fmtRate), fmtSummary(stats.Summarize(bl), fmtRate),
 			fmtSummary(ratio, fmtRatio), t, v)
+		if s.durability == segment.Async && s.size == 1024 && s.writers == 8 && !s.sustained {
+			setHeadline(headlineRow{order: hlStorageAsync, claim: "storage, " + s.name() + ": MB/s",
+				sluice: fmtSummary(stats.Summarize(sl), fmtRate), others: "plain file, same bytes: " + fmtSummary(stats.Summarize(bl), fmtRate),
+				ratio: fmtSummary(ratio, fmtRatio), target: t, result: v})
+		}
 		if s.durability == segment.Fsync && s.size == 1024 && s.writers == 8 {
 			p99 := stats.Summarize(col(func(r appendRun) float64 { return r.p99 }))
 			lim := &target{"<= 10 ms", func(v float64) bool { return v <= 0.010 }}
 			t, v := verdict(lim, p99.Median)
 			tb.Add(s.name()+": p99 Append latency", fmtSummary(p99, fmtDur), "-", "-", t, v)
+			setHeadline(headlineRow{order: hlStorageFsync, claim: "storage, " + s.name() + ": p99 acknowledgement (Append) latency",
+				sluice: fmtSummary(p99, fmtDur), others: "-", ratio: "-", target: t, result: v})
 		}
 	}
 	if len(readRuns) > 0 {

@@ -354,6 +354,11 @@ func runTCP(ctx context.Context, args []string) error {
 		}
 	}
 	body := tcpSectionText(o, info, time.Since(began), disk, loop, results, profileTop, loadStart)
+	loopMBps := make([]float64, len(loop))
+	for i, l := range loop {
+		loopMBps[i] = l.mbps
+	}
+	tcpHeadlines(results, loopMBps)
 	fmt.Print(body)
 	if o.out != "-" && o.out != "" {
 		if err := report.WriteSection(o.out, resultsTitle, tcpSection, body); err != nil {
