@@ -3,11 +3,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluicehq/sluice/internal/cborclient"
+	"github.com/sluicehq/sluice/stream"
 )
 
 // TestHTTPAPIHotPathAllocs checks that the HTTP/1.1 path adds no
@@ -163,5 +166,67 @@ func TestHTTPAPIAuthAllocs(t *testing.T) {
 	h(&ctx)
 	if ctx.Response.StatusCode() != 400 || string(ctx.Response.Header.Peek("X-Amzn-ErrorType")) != "InvalidSignatureException" {
 		t.Fatalf("bad signature: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+// TestHTTPAPIGetRecordsLargeBuffer checks that a large GetRecords response
+// is encoded into a kept buffer: after the first call, a call allocates
+// less than the records' data plus half the response (the read's own copy
+// of the data is the Manager's), where a fresh response buffer per call
+// costs the whole response on top.
+func TestHTTPAPIGetRecordsLargeBuffer(t *testing.T) {
+	m := openManager(t)
+	s, err := New(Config{Manager: m, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateStream("big", 1); err != nil {
+		t.Fatal(err)
+	}
+	const n, size = 40, 100 << 10
+	recs := make([]stream.PutEntry, n)
+	for i := range recs {
+		recs[i] = stream.PutEntry{PartitionKey: "k", Data: bytes.Repeat([]byte{byte(i)}, size)}
+	}
+	if _, err := m.PutRecords("big", recs); err != nil {
+		t.Fatal(err)
+	}
+	it, err := m.GetShardIterator("big", "shardId-000000000000", "TRIM_HORIZON", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/")
+	req.Header.SetHost("kinesis.test")
+	req.Header.SetContentType("application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202.GetRecords")
+	req.SetBodyString(`{"ShardIterator":"` + it + `","Limit":10000}`)
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+	call := func() int {
+		ctx.Response.Reset()
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("GetRecords: %s", ctx.Response.Body())
+		}
+		return len(ctx.Response.Body())
+	}
+	respLen := call()
+	if want := n * size * 4 / 3; respLen < want {
+		t.Fatalf("response of %d bytes, want at least %d", respLen, want)
+	}
+	var before, after runtime.MemStats
+	const calls = 5
+	runtime.ReadMemStats(&before)
+	for range calls {
+		call()
+	}
+	runtime.ReadMemStats(&after)
+	per := int(after.TotalAlloc-before.TotalAlloc) / calls
+	t.Logf("GetRecords of %d records of %d bytes: %d bytes allocated per call, response %d bytes", n, size, per, respLen)
+	if limit := n*size + respLen/2; per > limit {
+		t.Errorf("GetRecords allocates %d bytes per call, want at most %d (data %d + half the response)", per, limit, n*size)
 	}
 }

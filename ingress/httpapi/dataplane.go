@@ -276,8 +276,11 @@ func (s *Server) getRecords(in *Request, out *Response) error {
 		clear(st.resp.Records)
 		clear(st.resp.ChildShards)
 		st.resp = kinesis.GetRecordsResponse{Records: st.resp.Records[:0], ChildShards: st.resp.ChildShards[:0]}
-		if cap(st.buf) > 1<<20 {
-			st.buf = nil // do not pin the memory of one large response
+		if cap(st.buf) > smallResponse {
+			// A large buffer goes back to the bounded free list, not to
+			// the pool with st, which would pin it per pooled state.
+			s.putLargeBuf(st.buf)
+			st.buf = nil
 		}
 		s.getRecordsPool.Put(st)
 	}()
@@ -317,6 +320,14 @@ func (s *Server) getRecords(in *Request, out *Response) error {
 			HashKeyRange: kinesis.HashKeyRange{StartingHashKey: c.HashKeyRange.Start.String(), EndingHashKey: c.HashKeyRange.End.String()},
 		})
 	}
+	if len(res.Records) > 0 && cap(st.buf) <= smallResponse {
+		// A response of up to 10 MiB of data (about 13.4 MiB of JSON):
+		// reuse a large buffer rather than allocate and clear one per
+		// call, which cost as much CPU as encoding it.
+		if b := s.getLargeBuf(); b != nil {
+			st.buf = b
+		}
+	}
 	if in.Encoding == EncodingCBOR {
 		st.buf = kinesis.AppendGetRecordsResponseCBOR(st.buf[:0], &st.resp)
 	} else {
@@ -332,4 +343,31 @@ func dataTooLarge(path string, size, max int) string {
 	n := strconv.Itoa(size)
 	return "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]' at '" + path +
 		"' failed to satisfy constraint: Member must have length less than or equal to " + strconv.Itoa(max)
+}
+
+// smallResponse is the capacity up to which a response buffer stays with
+// its pooled operation state; larger ones use Server.largeBufs.
+const smallResponse = 1 << 20
+
+// largeBufCount bounds the large response buffers kept between calls
+// (each up to about 14 MiB): enough for the GetRecords calls a few
+// connections have in flight, without pinning memory per connection.
+const largeBufCount = 4
+
+// getLargeBuf returns a kept large buffer (length 0), or nil.
+func (s *Server) getLargeBuf() []byte {
+	select {
+	case b := <-s.largeBufs:
+		return b[:0]
+	default:
+		return nil
+	}
+}
+
+// putLargeBuf keeps b for a later large response if there is room.
+func (s *Server) putLargeBuf(b []byte) {
+	select {
+	case s.largeBufs <- b:
+	default:
+	}
 }

@@ -119,10 +119,11 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup // accept loops, sniffers and HTTP/2 connections
 
-	putRecordPool        sync.Pool // *putRecordState
-	putRecordsPool       sync.Pool // *putRecordsState
-	getShardIteratorPool sync.Pool // *kinesis.GetShardIteratorRequest
-	getRecordsPool       sync.Pool // *getRecordsState
+	putRecordPool        sync.Pool   // *putRecordState
+	putRecordsPool       sync.Pool   // *putRecordsState
+	getShardIteratorPool sync.Pool   // *kinesis.GetShardIteratorRequest
+	getRecordsPool       sync.Pool   // *getRecordsState
+	largeBufs            chan []byte // large GetRecords response buffers (largeBufCount)
 }
 
 // opFunc runs one operation: it decodes req.Body (in req.Encoding), calls
@@ -182,6 +183,7 @@ func New(cfg Config) (*Server, error) {
 	s.putRecordsPool.New = func() any { return new(putRecordsState) }
 	s.getShardIteratorPool.New = func() any { return new(kinesis.GetShardIteratorRequest) }
 	s.getRecordsPool.New = func() any { return new(getRecordsState) }
+	s.largeBufs = make(chan []byte, largeBufCount)
 	return s, nil
 }
 
