@@ -47,7 +47,7 @@ func TestBenchTCPQuick(t *testing.T) {
 					}
 					// Put-frame targets get their fraction of the loopback limit.
 					frac := strings.TrimSpace(cells[len(cells)-2])
-					if wantFrac := target == tcpBinary || target == tcpNull || target == tcpDiscard; wantFrac != regexp.MustCompile(`^[0-9]+\.[0-9]{2}$`).MatchString(frac) {
+					if wantFrac := target == tcpBinary || target == tcpRaw || target == tcpNull || target == tcpDiscard; wantFrac != regexp.MustCompile(`^[0-9]+\.[0-9]{2}$`).MatchString(frac) {
 						t.Fatalf("%s %s: of loopback %q", size, target, frac)
 					}
 				}
@@ -64,8 +64,12 @@ func TestBenchTCPQuick(t *testing.T) {
 	if !regexp.MustCompile(`Disk baseline \(sequential write, fdatasync\): \*\*[0-9.]+ MB/s\*\*`).MatchString(doc) {
 		t.Fatalf("no disk baseline:\n%s", doc)
 	}
-	for _, target := range []string{"100 B records/s, binary protocol", "1 KiB payload MB/s x 1.50 ((k+m)/k, 4+2) / disk MB/s",
-		"100B records/s, binary / JSON PutRecords", "1KiB records/s, binary / JSON PutRecords"} {
+	var targets []string
+	for _, l := range []string{"binary protocol (sluicetcp client)", "binary protocol (pre-encoded frames)"} {
+		targets = append(targets, "100 B records/s, "+l, "1 KiB payload MB/s x 1.50 ((k+m)/k, 4+2) / disk MB/s, "+l,
+			"100B records/s, "+l+" / JSON PutRecords", "1KiB records/s, "+l+" / JSON PutRecords")
+	}
+	for _, target := range targets {
 		re := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(target) + ` +\| +[0-9.]+[kM]?( \(medians: [0-9. x/]+\))? +\| +>= [0-9.]+M? +\| (PASS|MISS) +\|$`)
 		if !re.MatchString(doc) {
 			t.Fatalf("no verdict row for %q:\n%s", target, doc)

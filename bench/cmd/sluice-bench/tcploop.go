@@ -135,7 +135,7 @@ func wireBytesPerRecord(s tcpScenario) float64 {
 // loopback baseline), median [min-max]; "-" for targets that do not send
 // Put frames.
 func ofLoopback(s tcpScenario, target string, runs []tcpRun, loopMBps []float64) string {
-	if target != tcpBinary && target != tcpNull && target != tcpDiscard || len(loopMBps) == 0 {
+	if target != tcpBinary && target != tcpRaw && target != tcpNull && target != tcpDiscard || len(loopMBps) == 0 {
 		return "-"
 	}
 	per := wireBytesPerRecord(s)
