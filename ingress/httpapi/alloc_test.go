@@ -32,18 +32,7 @@ func TestHTTPAPIHotPathAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := s.Handler()
-	call := func(op, body string) *fasthttp.RequestCtx {
-		var ctx fasthttp.RequestCtx
-		var req fasthttp.Request
-		req.Header.SetMethod("POST")
-		req.SetRequestURI("/")
-		req.Header.SetHost("kinesis.test")
-		req.Header.SetContentType("application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
-		req.SetBodyString(body)
-		ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
-		return &ctx
-	}
+	call := fastRequest
 	ctx := call("CreateStream", `{"StreamName":"a","ShardCount":1}`)
 	h(ctx)
 	if ctx.Response.StatusCode() != 200 {
@@ -108,6 +97,21 @@ func TestHTTPAPIHotPathAllocs(t *testing.T) {
 }
 
 var noopBody = []byte("{}")
+
+// fastRequest returns a fasthttp request context for a JSON call of op
+// with body, as the HTTP/1.1 transport hands it to the handler.
+func fastRequest(op, body string) *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/")
+	req.Header.SetHost("kinesis.test")
+	req.Header.SetContentType("application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+	req.SetBodyString(body)
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+	return &ctx
+}
 
 // TestHTTPAPIAuthAllocs: verifying a SigV4 signature adds no allocation to
 // the dispatch (the verifier's key cache is warm after the first request).
@@ -196,18 +200,10 @@ func TestHTTPAPIGetRecordsLargeBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := s.Handler()
-	var ctx fasthttp.RequestCtx
-	var req fasthttp.Request
-	req.Header.SetMethod("POST")
-	req.SetRequestURI("/")
-	req.Header.SetHost("kinesis.test")
-	req.Header.SetContentType("application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "Kinesis_20131202.GetRecords")
-	req.SetBodyString(`{"ShardIterator":"` + it + `","Limit":10000}`)
-	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+	ctx := fastRequest("GetRecords", `{"ShardIterator":"`+it+`","Limit":10000}`)
 	call := func() int {
 		ctx.Response.Reset()
-		h(&ctx)
+		h(ctx)
 		if ctx.Response.StatusCode() != 200 {
 			t.Fatalf("GetRecords: %s", ctx.Response.Body())
 		}
