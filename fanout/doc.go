@@ -29,7 +29,10 @@
 // Config sets AWS's timings, shorter in tests: Heartbeat (an empty event
 // after this long without one, 5 s), Lifetime (the stream ends cleanly,
 // 5 min) and TakeoverAfter (5 s: a second subscription of the same
-// consumer and shard is refused before, takes over after).
+// consumer and shard is refused before, takes over after). CallInterval
+// (off by default; 1 s in cmd/sluice with --emulate-quotas) refuses a
+// second call of a consumer and shard sooner than it with
+// LimitExceededException, as AWS allows one call per second.
 //
 // Pre-stream errors are the stream package's (*stream.ArgumentError,
 // *stream.APIError with its Kind, errors wrapping stream.ErrStreamNotFound

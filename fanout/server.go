@@ -40,6 +40,12 @@ type Config struct {
 	// makes the new call fail with ResourceInUseException. Default
 	// DefaultTakeoverAfter (AWS: 5 s); negative: never take over.
 	TakeoverAfter time.Duration
+	// CallInterval is the least time between two SubscribeToShard calls
+	// of one consumer and shard that are let through: a call sooner fails
+	// with LimitExceededException (AWS: one call per second per consumer
+	// and shard). Zero: no limit (cmd/sluice sets 1 s with
+	// --emulate-quotas).
+	CallInterval time.Duration
 	// MaxEventRecords caps the records of one event. Default
 	// DefaultMaxEventRecords.
 	MaxEventRecords int
@@ -104,6 +110,7 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	live   map[subKey]*Subscription
+	calls  map[subKey]time.Time // with CallInterval: the last call let through
 }
 
 type subKey struct{ consumerARN, shardID string }
@@ -156,6 +163,9 @@ func (s *Server) Live() int {
 //
 // The caller must call Run or Close on the returned Subscription.
 func (s *Server) Open(req Request) (*Subscription, error) {
+	if err := s.admitCall(subKey{req.ConsumerARN, req.ShardID}); err != nil {
+		return nil, err
+	}
 	info, err := s.m.DescribeStreamConsumer("", "", req.ConsumerARN)
 	if err != nil {
 		return nil, err
@@ -205,6 +215,40 @@ func (s *Server) Open(req Request) (*Subscription, error) {
 	s.live[sub.key] = sub
 	return sub, nil
 }
+
+// admitCall applies Config.CallInterval to a call of key: a
+// *stream.APIError of kind stream.ErrLimitExceeded when the last call let
+// through is more recent. A refused call does not count.
+func (s *Server) admitCall(key subKey) error {
+	if s.cfg.CallInterval <= 0 {
+		return nil
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if last, ok := s.calls[key]; ok && now.Sub(last) < s.cfg.CallInterval {
+		// [unsure] AWS's text.
+		return &stream.APIError{Kind: stream.ErrLimitExceeded, Msg: "Rate exceeded for consumer " + key.consumerARN +
+			" and shard " + key.shardID + "."}
+	}
+	if s.calls == nil || len(s.calls) >= maxCallKeys {
+		// Forget the calls too old to matter, so that the map stays as
+		// small as the set of recently subscribed keys.
+		if s.calls == nil {
+			s.calls = make(map[subKey]time.Time)
+		}
+		for k, t := range s.calls {
+			if now.Sub(t) >= s.cfg.CallInterval {
+				delete(s.calls, k)
+			}
+		}
+	}
+	s.calls[key] = now
+	return nil
+}
+
+// maxCallKeys is the size of Server.calls from which admitCall prunes it.
+const maxCallKeys = 4096
 
 // inUseText is AWS's ResourceInUseException text for a second live
 // subscription (seen in client tests; the ARN suffix [unsure]).

@@ -157,6 +157,56 @@ func TestServerTakeover(t *testing.T) {
 	}
 }
 
+// TestServerCallInterval: with CallInterval, a second call of the same
+// consumer and shard within it fails with LimitExceededException whatever
+// else holds (here a live subscription), refused calls do not count, and
+// another shard's calls are separate; past it the usual rules apply.
+func TestServerCallInterval(t *testing.T) {
+	f := newFixture(t, Config{CallInterval: time.Second, TakeoverAfter: 5 * time.Second, Heartbeat: time.Hour})
+	a, err := f.open(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	limited := func(err error) bool {
+		var api *stream.APIError
+		return errors.As(err, &api) && errors.Is(api.Kind, stream.ErrLimitExceeded) &&
+			api.Msg == "Rate exceeded for consumer "+f.arn+" and shard shardId-000000000000."
+	}
+	for range 3 {
+		f.now.Add(int64(300 * time.Millisecond))
+		if _, err := f.open(t); !limited(err) {
+			t.Fatalf("second call within 1 s: %v", err)
+		}
+	}
+	// Another shard of the same consumer: not limited by the first (it
+	// does not exist, so it fails further on).
+	if _, err := f.srv.Open(Request{ConsumerARN: f.arn, ShardID: "shardId-000000000009", StartingPosition: StartingPosition{Type: stream.IterLatest}}); err == nil || limited(err) {
+		t.Fatalf("another shard: %v", err)
+	}
+	f.now.Add(int64(100 * time.Millisecond)) // 1 s after the first call
+	_, err = f.open(t)
+	var api *stream.APIError
+	if !errors.As(err, &api) || !errors.Is(api.Kind, stream.ErrResourceInUse) {
+		t.Fatalf("call 1 s later, live subscription 1 s old: %v", err)
+	}
+	// That call was let through (it counts): the next one within 1 s is limited.
+	f.now.Add(int64(500 * time.Millisecond))
+	if _, err := f.open(t); !limited(err) {
+		t.Fatalf("call 0.5 s after a counted call: %v", err)
+	}
+	// Without CallInterval there is no limit.
+	g := newFixture(t, Config{TakeoverAfter: -1, Heartbeat: time.Hour})
+	b, err := g.open(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := g.open(t); !errors.As(err, &api) || !errors.Is(api.Kind, stream.ErrResourceInUse) {
+		t.Fatalf("no CallInterval: %v", err)
+	}
+}
+
 // TestServerClose: Close ends a live stream cleanly and refuses new
 // subscriptions.
 func TestServerClose(t *testing.T) {

@@ -26,7 +26,7 @@ import (
 func TestCmdServeAuthAndQuotas(t *testing.T) {
 	cfg, err := loadConfig([]string{
 		"--data-dir", filepath.Join(t.TempDir(), "data"), "--api-addr", freeAddr(t), "--tcp-addr", freeAddr(t),
-		"--durability", "async", "--auth", "--emulate-quotas",
+		"--durability", "async", "--auth", "--emulate-quotas", "--shard-limit", "3",
 	}, envMap(map[string]string{"SLUICE_AUTH_KEYS": "AKIDCMD:cmdsecret,AKIDOTHER:other"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +82,41 @@ func TestCmdServeAuthAndQuotas(t *testing.T) {
 		aws.ToString(out.Records[4].ErrorMessage) != "Rate exceeded for shard shardId-000000000000 in stream q under account 000000000000." {
 		t.Fatalf("PutRecords over 1 MiB/s: %+v %v", out, err)
 	}
+
+	// --shard-limit: DescribeLimits reports it and CreateStream beyond it
+	// fails.
+	lim, err := good.DescribeLimits(rctx, &kinesis.DescribeLimitsInput{})
+	if err != nil || aws.ToInt32(lim.ShardLimit) != 3 || aws.ToInt32(lim.OpenShardCount) != 1 {
+		t.Fatalf("DescribeLimits with --shard-limit 3: %+v %v", lim, err)
+	}
+	var le *types.LimitExceededException
+	if _, err := good.CreateStream(rctx, &kinesis.CreateStreamInput{StreamName: aws.String("big"), ShardCount: aws.Int32(3)}); !errors.As(err, &le) {
+		t.Fatalf("CreateStream of 3 more shards with --shard-limit 3: %v", err)
+	}
+
+	// --emulate-quotas: one SubscribeToShard call per second per consumer
+	// and shard.
+	desc, err := good.DescribeStreamSummary(rctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("q")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := good.RegisterStreamConsumer(rctx, &kinesis.RegisterStreamConsumerInput{StreamARN: desc.StreamDescriptionSummary.StreamARN, ConsumerName: aws.String("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := func() (*kinesis.SubscribeToShardOutput, error) {
+		return good.SubscribeToShard(rctx, &kinesis.SubscribeToShardInput{ConsumerARN: reg.Consumer.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
+	}
+	first, err := sub()
+	if err != nil {
+		t.Fatalf("first SubscribeToShard: %v", err)
+	}
+	_, err = sub()
+	if !errors.As(err, &le) || !strings.Contains(le.ErrorMessage(), "Rate exceeded for consumer") {
+		t.Fatalf("second SubscribeToShard within a second: %v", err)
+	}
+	_ = first.GetStream().Close()
 
 	srv.stop(t, 30*time.Second)
 }

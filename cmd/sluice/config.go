@@ -78,6 +78,13 @@ type Config struct {
 	// GetRecords answer ProvisionedThroughputExceededException. Flag
 	// --emulate-quotas, env SLUICE_EMULATE_QUOTAS, default false.
 	EmulateQuotas bool
+	// ShardLimit is the most open shards of all streams together
+	// (AWS's account shard quota): CreateStream, SplitShard and
+	// UpdateShardCount beyond it fail with LimitExceededException, and
+	// DescribeLimits reports it. Flag --shard-limit, env
+	// SLUICE_SHARD_LIMIT, default 0: AWS's default for the region (500 in
+	// us-east-1, us-west-2 and eu-west-1, 200 elsewhere).
+	ShardLimit int
 	// SubscribeHeartbeat is the longest a SubscribeToShard event stream
 	// stays without an event: an idle subscription gets an empty event
 	// this often. Flag --subscribe-heartbeat, env
@@ -195,6 +202,7 @@ var options = []option{
 	{"auth", "SLUICE_AUTH", "false", "verify the SigV4 signature of every API request (keys from --auth-keys and " + authKeysEnv + ")", true},
 	{"auth-keys", "SLUICE_AUTH_KEYS_FILE", "", "file of access keys for --auth: AKID:SECRET lines or an AWS credentials (INI) file", false},
 	{"emulate-quotas", "SLUICE_EMULATE_QUOTAS", "false", "enforce AWS's per-shard throughput quotas (ProvisionedThroughputExceededException)", true},
+	{"shard-limit", "SLUICE_SHARD_LIMIT", "0", "most open shards of all streams together (AWS's account quota); 0: AWS's default for the region", false},
 	{"subscribe-heartbeat", "SLUICE_SUBSCRIBE_HEARTBEAT", "5s", "longest time a SubscribeToShard stream goes without an event (a Go duration)", false},
 	{"subscribe-lifetime", "SLUICE_SUBSCRIBE_LIFETIME", "5m", "how long a SubscribeToShard subscription lives (a Go duration)", false},
 	{"ndjson-key-field", "SLUICE_NDJSON_KEY_FIELD", "", "top-level field of an NDJSON line used as partition key (default: a hash of the line)", false},
@@ -309,6 +317,11 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		}
 		*d.dst = v
 	}
+	n, err := strconv.Atoi(*values["shard-limit"])
+	if err != nil || n < 0 || n > maxShardLimit {
+		return Config{}, fmt.Errorf("invalid shard limit %q from %s: use a whole number from 0 (AWS's default) to %d", *values["shard-limit"], source("shard-limit"), maxShardLimit)
+	}
+	cfg.ShardLimit = n
 	level := *values["log-level"]
 	switch strings.ToLower(level) {
 	case "debug", "info", "warn", "error":
@@ -323,6 +336,10 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	}
 	return cfg, nil
 }
+
+// maxShardLimit bounds --shard-limit: every open shard reserves about
+// 96 MiB of preallocated fragment files once written to.
+const maxShardLimit = 100000
 
 // Validate checks every field and returns the first problem found.
 func (c *Config) Validate() error {
@@ -355,6 +372,9 @@ func (c *Config) validate(source func(flagName string) string) error {
 			return fmt.Errorf("a TLS key %q from %s without a certificate: set --tls-cert (SLUICE_TLS_CERT) too", c.TLSKey, source("tls-key"))
 		}
 		return fmt.Errorf("a TLS certificate %q from %s without a key: set --tls-key (SLUICE_TLS_KEY) too", c.TLSCert, source("tls-cert"))
+	}
+	if c.ShardLimit < 0 || c.ShardLimit > maxShardLimit {
+		return fmt.Errorf("invalid shard limit %d from %s: use a whole number from 0 (AWS's default) to %d", c.ShardLimit, source("shard-limit"), maxShardLimit)
 	}
 	if c.SubscribeHeartbeat <= 0 {
 		return fmt.Errorf("invalid subscribe heartbeat %v from %s: it must be positive, e.g. 5s", c.SubscribeHeartbeat, source("subscribe-heartbeat"))

@@ -202,6 +202,29 @@ func TestCmdConfigInvalid(t *testing.T) {
 	f([]string{"--subscribe-heartbeat", "5"}, nil, `"5"`, "--subscribe-heartbeat", "Go duration")
 	f(nil, map[string]string{"SLUICE_SUBSCRIBE_LIFETIME": "0s"}, "SLUICE_SUBSCRIBE_LIFETIME", "positive")
 	f([]string{"--subscribe-heartbeat=-1s"}, nil, "--subscribe-heartbeat", "positive")
+	f([]string{"--shard-limit", "-1"}, nil, `"-1"`, "--shard-limit", "whole number")
+	f(nil, map[string]string{"SLUICE_SHARD_LIMIT": "many"}, "SLUICE_SHARD_LIMIT", "whole number")
+	f([]string{"--shard-limit", "100001"}, nil, "--shard-limit", "100000")
+}
+
+// TestCmdConfigShardLimit: --shard-limit and SLUICE_SHARD_LIMIT set the
+// account shard limit, 0 (the default) leaves AWS's for the region.
+func TestCmdConfigShardLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{nil, nil, 0},
+		{[]string{"--shard-limit", "2000"}, nil, 2000},
+		{nil, map[string]string{"SLUICE_SHARD_LIMIT": "700"}, 700},
+		{[]string{"--shard-limit=10"}, map[string]string{"SLUICE_SHARD_LIMIT": "700"}, 10},
+	} {
+		cfg, err := loadConfig(tc.args, envMap(tc.env), io.Discard)
+		if err != nil || cfg.ShardLimit != tc.want {
+			t.Fatalf("loadConfig(%q, %v): ShardLimit %d, %v; want %d", tc.args, tc.env, cfg.ShardLimit, err, tc.want)
+		}
+	}
 }
 
 func TestCmdConfigHelp(t *testing.T) {

@@ -25,6 +25,7 @@
 //	--auth                 SLUICE_AUTH            false (verify SigV4 signatures)
 //	--auth-keys FILE       SLUICE_AUTH_KEYS_FILE  none (AKID:SECRET lines or an AWS credentials INI file)
 //	--emulate-quotas       SLUICE_EMULATE_QUOTAS  false (AWS's per-shard throughput quotas)
+//	--shard-limit N        SLUICE_SHARD_LIMIT     0 (AWS's account shard quota of the region)
 //	--subscribe-heartbeat D  SLUICE_SUBSCRIBE_HEARTBEAT  5s (longest SubscribeToShard silence: an empty event)
 //	--subscribe-lifetime D   SLUICE_SUBSCRIBE_LIFETIME   5m (a SubscribeToShard stream then ends cleanly)
 //	--syslog-addr HOST:PORT=STREAM  SLUICE_SYSLOG_ADDR  none (syslog over TCP into STREAM; repeatable)
@@ -56,7 +57,10 @@
 // GetRecords calls/s and 2 MiB/s of reads per shard: PutRecords fails the
 // entries over the quota (ErrorCode ProvisionedThroughputExceededException,
 // FailedRecordCount), PutRecord and GetRecords answer
-// ProvisionedThroughputExceededException; the SDKs retry those.
+// ProvisionedThroughputExceededException; the SDKs retry those. It also
+// allows one SubscribeToShard call per second per consumer and shard
+// (LimitExceededException otherwise). --shard-limit sets the account's
+// open-shard quota (DescribeLimits ShardLimit); 0 keeps AWS's default.
 //
 // An invalid value exits with code 2 and a message naming the flag or
 // variable it came from.

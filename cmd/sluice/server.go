@@ -91,6 +91,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Region:        cfg.Region,
 		AccountID:     cfg.AccountID,
 		EmulateQuotas: cfg.EmulateQuotas,
+		Limits:        stream.Limits{ShardLimit: cfg.ShardLimit},
 		Segment:       segment.Config{FragmentBytes: fragmentBytes, Logger: log},
 	})
 	if err != nil {
@@ -108,7 +109,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Enhanced fan-out: SubscribeToShard's event streams, read straight
 	// from the shard logs (by default AWS's 5-minute lifetime and 5 s
 	// heartbeat).
-	fan, err := fanout.New(manager, fanout.Config{Lifetime: cfg.SubscribeLifetime, Heartbeat: cfg.SubscribeHeartbeat, Logger: log})
+	fcfg := fanout.Config{Lifetime: cfg.SubscribeLifetime, Heartbeat: cfg.SubscribeHeartbeat, Logger: log}
+	if cfg.EmulateQuotas {
+		fcfg.CallInterval = time.Second // AWS: one SubscribeToShard call per second per consumer and shard
+	}
+	fan, err := fanout.New(manager, fcfg)
 	if err != nil {
 		return errors.Join(err, manager.Close(), lock.release())
 	}
