@@ -672,7 +672,7 @@ func (l *Log) code(job *flushJob) (int, error) {
 					return 0, err
 				}
 			}
-			ns, err := l.newSegment(seq)
+			ns, err := l.newSegment(seq, need)
 			if err != nil {
 				return start, err
 			}
@@ -822,7 +822,7 @@ func pwritevAll(f *os.File, bufs [][]byte, off int64) error {
 }
 
 // newSegment creates the segment that starts at base, honouring the disk cap.
-func (l *Log) newSegment(base uint64) (*segment, error) {
+func (l *Log) newSegment(base uint64, need int64) (*segment, error) {
 	// A roll is the natural moment to drop segments past retention.
 	if _, err := l.EnforceRetention(); err != nil {
 		return nil, err
@@ -831,7 +831,7 @@ func (l *Log) newSegment(base uint64) (*segment, error) {
 		l.diskFull.Store(true)
 		return nil, l.diskFullError()
 	}
-	s := &segment{baseSeq: base, size: l.cfg.FragmentBytes, frags: make([]fragment, l.n),
+	s := &segment{baseSeq: base, size: l.nextSegmentSize(need), frags: make([]fragment, l.n),
 		end: base, writeOff: fileHeaderSize}
 	s.refs.Store(1)
 	created := l.cfg.Now().UnixMilli()
@@ -875,6 +875,23 @@ func (l *Log) newSegment(base uint64) (*segment, error) {
 	l.diskBytes.Add(int64(l.n) * s.size)
 	l.diskFull.Store(false)
 	return s, nil
+}
+
+// nextSegmentSize is the fragment size of the next segment, which must
+// hold a stripe of need bytes (header included) after the file header:
+// double the newest segment's, InitialFragmentBytes for the first, never
+// more than FragmentBytes unless the stripe needs it (Config.validate
+// keeps FragmentBytes large enough for the largest stripe).
+func (l *Log) nextSegmentSize(need int64) int64 {
+	size := l.cfg.InitialFragmentBytes
+	l.state.RLock()
+	if n := len(l.segs); n > 0 {
+		size = l.segs[n-1].size * 2
+	}
+	l.state.RUnlock()
+	size = min(size, l.cfg.FragmentBytes)
+	fit := (fileHeaderSize + need + 4095) &^ 4095 // whole pages
+	return max(size, min(fit, l.cfg.FragmentBytes))
 }
 
 var (

@@ -98,6 +98,14 @@ type Config struct {
 	// segment holds about Data*FragmentBytes of records. Default 64 MiB.
 	FragmentBytes int64
 
+	// InitialFragmentBytes is the fragment file size of a log's first
+	// segment; every later segment doubles it, up to FragmentBytes, and a
+	// stripe that would not fit in an empty segment of that size gets one
+	// large enough. It keeps what an idle or barely used log reserves on
+	// disk small (many shards), while busy logs soon roll at FragmentBytes.
+	// Default FragmentBytes (every segment full size).
+	InitialFragmentBytes int64
+
 	// MaxStripeBytes is the payload size at which the flusher cuts a stripe.
 	// A record larger than this gets a stripe of its own. Default 1 MiB.
 	MaxStripeBytes int
@@ -151,6 +159,9 @@ func (c Config) withDefaults() Config {
 	if c.FragmentBytes == 0 {
 		c.FragmentBytes = 64 << 20
 	}
+	if c.InitialFragmentBytes == 0 || c.InitialFragmentBytes > c.FragmentBytes {
+		c.InitialFragmentBytes = c.FragmentBytes
+	}
 	if c.MaxStripeBytes == 0 {
 		c.MaxStripeBytes = 1 << 20
 	}
@@ -194,6 +205,9 @@ func (c Config) Validate() error {
 	maxChunk := int64(chunkLenFor(max(c.MaxStripeBytes, c.MaxRecordBytes), g.Data))
 	if need := fileHeaderSize + int64(stripeHeaderSize(g.Data+g.Parity)) + maxChunk; c.FragmentBytes < need {
 		return fmt.Errorf("segment: FragmentBytes %d is too small for the largest stripe; need at least %d", c.FragmentBytes, need)
+	}
+	if c.InitialFragmentBytes < 0 {
+		return fmt.Errorf("segment: negative InitialFragmentBytes %d", c.InitialFragmentBytes)
 	}
 	if c.Linger < 0 || c.Retention < 0 || c.MaxDiskBytes < 0 || c.RetentionInterval < 0 {
 		return errors.New("segment: Linger, Retention, RetentionInterval and MaxDiskBytes must not be negative")

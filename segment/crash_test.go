@@ -39,7 +39,7 @@ func crashRecord(it, w, c int) Record {
 func crashChild() int {
 	dir := os.Getenv(crashChildEnv)
 	it, _ := strconv.Atoi(os.Getenv(crashIterEnv))
-	l, err := Open(Config{Dirs: []string{dir}, FragmentBytes: 256 << 10, MaxStripeBytes: 16 << 10, MaxRecordBytes: 64 << 10, Durability: Fsync})
+	l, err := Open(Config{Dirs: []string{dir}, FragmentBytes: 256 << 10, InitialFragmentBytes: 32 << 10, MaxStripeBytes: 16 << 10, MaxRecordBytes: 64 << 10, Durability: Fsync})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 1
@@ -153,7 +153,7 @@ func TestSegmentCrash(t *testing.T) {
 
 func verifyCrashLog(t *testing.T, dir string, acks []crashAck, it int) {
 	t.Helper()
-	l, err := Open(Config{Dirs: []string{dir}, FragmentBytes: 256 << 10, MaxStripeBytes: 16 << 10, MaxRecordBytes: 64 << 10, Logger: quietLogger})
+	l, err := Open(Config{Dirs: []string{dir}, FragmentBytes: 256 << 10, InitialFragmentBytes: 32 << 10, MaxStripeBytes: 16 << 10, MaxRecordBytes: 64 << 10, Logger: quietLogger})
 	if err != nil {
 		t.Fatalf("iteration %d: reopen: %v", it, err)
 	}

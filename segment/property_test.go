@@ -59,6 +59,11 @@ func propertyRun(t *testing.T, seed uint64, ops int) {
 		Now:            clock.Now,
 		Logger:         quietLogger,
 	}
+	if seed%3 == 1 {
+		// Growing segments: 4 KiB first, doubling; stripes larger than
+		// that get a segment of their size.
+		cfg.InitialFragmentBytes = 4 << 10
+	}
 	l := mustOpen(t, cfg)
 	defer func() { l.Close() }()
 

@@ -338,7 +338,8 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 }
 
 // maxShardLimit bounds --shard-limit: every open shard reserves about
-// 96 MiB of preallocated fragment files once written to.
+// 6 MiB of preallocated fragment files once written to, growing to 96 MiB
+// when busy.
 const maxShardLimit = 100000
 
 // Validate checks every field and returns the first problem found.

@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		AccountID:     cfg.AccountID,
 		EmulateQuotas: cfg.EmulateQuotas,
 		Limits:        stream.Limits{ShardLimit: cfg.ShardLimit},
-		Segment:       segment.Config{FragmentBytes: fragmentBytes, Logger: log},
+		Segment:       segment.Config{FragmentBytes: fragmentBytes, InitialFragmentBytes: initialFragmentBytes, Logger: log},
 	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("cannot open the streams in %s: %w", cfg.DataDir, err), lock.release())
@@ -290,9 +290,14 @@ func (l *dirLock) release() error {
 }
 
 // fragmentBytes is the preallocated size of each of a shard's 6 fragment
-// files: 16 MiB keeps a new shard at 96 MiB of disk while holding records up
-// to the 10 MiB maximum.
-const fragmentBytes = 16 << 20
+// files once its log is busy: 16 MiB holds records up to the 10 MiB
+// maximum. initialFragmentBytes is the size of a shard's first segment
+// (each later one doubles): a new or idle shard reserves 6 MiB of disk, not
+// 96 MiB, so that a thousand shards fit on a small disk.
+const (
+	fragmentBytes        = 16 << 20
+	initialFragmentBytes = 1 << 20
+)
 
 // newHandler serves the operational endpoints. ready reports whether the
 // server has finished starting and is not shutting down.
