@@ -335,13 +335,6 @@ func runScaleCase(ctx context.Context, o scaleOptions, c scaleCase, root string,
 	}()
 	for _, name := range o.targets {
 		out := results.get(c.name(), name)
-		if name == tgtAsync {
-			if why := scaleDiskCheck(root, c, o); why != "" {
-				out.skipped = why
-				logf("%s, %s: skipped: %s", c.name(), name, why)
-				continue
-			}
-		}
 		srv, err := start(name)
 		if err != nil {
 			return err
@@ -361,6 +354,15 @@ func runScaleCase(ctx context.Context, o scaleOptions, c scaleCase, root string,
 			continue
 		}
 		logf("%s, %s: %d stream(s) ACTIVE in %v", c.name(), name, c.streams, out.create.Round(time.Millisecond))
+		// sluice allocates a shard's files on its first record, not at
+		// CreateStream: the disk is checked once the streams exist.
+		if name == tgtAsync {
+			if why := scaleDiskCheck(root, c, o); why != "" {
+				out.skipped = why
+				logf("%s, %s: skipped: %s", c.name(), name, why)
+				continue
+			}
+		}
 		if c.streams == 1 {
 			for b := range scaleBodies {
 				t.bodies = append(t.bodies, apiload.PutRecordsBody(c.streamName(0), b, scaleBatch, scaleSize))
@@ -871,7 +873,7 @@ func scaleSectionText(o scaleOptions, info machine.Info, took time.Duration, res
 			dt.Add(c.name(), t, create, fmtBytes(float64(out.rss)), fmtBytes(float64(out.hwm)), disk,
 				fmtDur(med(func(r scaleRun) float64 { return r.p50 })), fmtDur(med(func(r scaleRun) float64 { return r.p99 })),
 				fmt.Sprintf("%.2f", med(func(r scaleRun) float64 { return r.serverCPU })), strconv.FormatInt(retries, 10),
-				fmt.Sprintf("%d shards, %d records in %s", out.checked, out.records, fmtDur(out.readBack.Seconds())), "")
+				fmt.Sprintf("%d shard(s), %d records in %s", out.checked, out.records, fmtDur(out.readBack.Seconds())), "")
 		}
 	}
 	b.WriteString(dt.Markdown())
