@@ -147,7 +147,9 @@ func recoveryData(buf []byte, seed uint64, sh int, j int64) []byte {
 	return buf
 }
 
-func recoveryKey(sh int, j int64) string { return "p" + strconv.Itoa(sh) + "-" + strconv.FormatInt(j, 10) }
+func recoveryKey(sh int, j int64) string {
+	return "p" + strconv.Itoa(sh) + "-" + strconv.FormatInt(j, 10)
+}
 
 // recoveryPass is one size in one run: fill, kill, restart, kill, lose
 // fragments, restart.
@@ -514,7 +516,9 @@ type recordVerifier struct {
 }
 
 func newRecordVerifier(seed uint64, shard, size int) *recordVerifier {
-	return &recordVerifier{seed: seed, shard: shard, want: make([]byte, size), got: make([]byte, size)}
+	// got has room for any data of the expected base64 length.
+	return &recordVerifier{seed: seed, shard: shard, want: make([]byte, size),
+		got: make([]byte, base64.StdEncoding.DecodedLen(base64.StdEncoding.EncodedLen(size)))}
 }
 
 // check verifies the records of one GetRecords response and returns their
@@ -536,8 +540,11 @@ func (v *recordVerifier) check(b []byte) (int, string, error) {
 				len(d), base64.StdEncoding.EncodedLen(len(v.want)))
 		}
 		n, err := base64.StdEncoding.Decode(v.got, d)
-		if err != nil || n != len(v.want) {
-			return 0, "", fmt.Errorf("%w: shard %d record %d: data of %d bytes (%v), want %d", apiload.ErrVerify, v.shard, j, n, err, len(v.want))
+		if err != nil {
+			return 0, "", fmt.Errorf("%w: shard %d record %d: data: %w", apiload.ErrVerify, v.shard, j, err)
+		}
+		if n != len(v.want) {
+			return 0, "", fmt.Errorf("%w: shard %d record %d: data of %d bytes, want %d", apiload.ErrVerify, v.shard, j, n, len(v.want))
 		}
 		if !bytes.Equal(v.got[:n], recoveryData(v.want, v.seed, v.shard, j)) {
 			return 0, "", fmt.Errorf("%w: shard %d record %d: data differs from what was put (stamp read %x)", apiload.ErrVerify, v.shard, j, v.got[:min(n, recoveryStampLen)])
