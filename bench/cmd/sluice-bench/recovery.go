@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
 	"github.com/valyala/fastjson"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -160,6 +161,8 @@ type recoveryPass struct {
 	ready      time.Duration // restart after kill -9 until /readyz 200
 	first      time.Duration // ... until every shard served its first records
 	read       time.Duration // full read of shard 0 after that restart
+	coldReady  time.Duration // the same after another kill -9 with the files evicted from the page cache
+	coldFirst  time.Duration
 	lostReady  time.Duration // the same after deleting 2 fragments of every segment
 	lostFirst  time.Duration
 	lostRead   time.Duration
@@ -230,9 +233,9 @@ func runRecovery(ctx context.Context, args []string) error {
 				return fmt.Errorf("%s, run %d: %w", fmtBytes(float64(size)), i+1, err)
 			}
 			passes = append(passes, p)
-			logf("[run %d/%d] %s: filled in %v; after kill -9: ready %v, first records %v, shard 0 read %s rec/s; 2 of %d fragments lost (%d files): ready %v, first records %v, read %s rec/s",
+			logf("[run %d/%d] %s: filled in %v; after kill -9: ready %v, first records %v, shard 0 read %s rec/s; cold cache: ready %v, first records %v; 2 of %d fragments lost (%d files): ready %v, first records %v, read %s rec/s",
 				i+1, o.runs, fmtBytes(float64(size)), p.fill.Round(time.Millisecond), p.ready.Round(time.Millisecond), p.first.Round(time.Millisecond),
-				fmtRate(float64(p.perShard)/p.read.Seconds()), 6, p.deleted, p.lostReady.Round(time.Millisecond), p.lostFirst.Round(time.Millisecond),
+				fmtRate(float64(p.perShard)/p.read.Seconds()), p.coldReady.Round(time.Millisecond), p.coldFirst.Round(time.Millisecond), 6, p.deleted, p.lostReady.Round(time.Millisecond), p.lostFirst.Round(time.Millisecond),
 				fmtRate(float64(p.perShard)/p.lostRead.Seconds()))
 		}
 	}
@@ -390,6 +393,15 @@ func runRecoveryPass(ctx context.Context, o recoveryOptions, bin, root string, s
 
 	kill9(srv)
 	srv = nil
+	if err := evictCache(dataDir); err != nil {
+		return p, err
+	}
+	if p.coldReady, p.coldFirst, err = restart(); err != nil {
+		return p, fmt.Errorf("restart after kill -9 with a cold page cache: %w", err)
+	}
+
+	kill9(srv)
+	srv = nil
 	if p.segments, p.deleted, err = deleteFragments(dataDir, 2); err != nil {
 		return p, err
 	}
@@ -405,6 +417,30 @@ func runRecoveryPass(ctx context.Context, o recoveryOptions, bin, root string, s
 	srv.stop()
 	srv = nil
 	return p, nil
+}
+
+// evictCache writes back and drops from the page cache every file under
+// dir (fsync, then posix_fadvise DONTNEED), as after a reboot, without
+// touching other files' pages. The server is not running: no mapping
+// holds the pages.
+func evictCache(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := unix.Fsync(int(f.Fd())); err != nil {
+			return fmt.Errorf("fsync %s: %w", path, err)
+		}
+		if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+			return fmt.Errorf("fadvise %s: %w", path, err)
+		}
+		return nil
+	})
 }
 
 // recoveryFill writes perShard records into every shard, one connection
@@ -688,8 +724,9 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 	}
 	w("\nTimes from the restart (exec of the server) until /readyz answers 200 and until every shard has served its\n")
 	w("first records from TRIM_HORIZON; median over runs [min-max]. Read: shard 0 from TRIM_HORIZON to its end with\n")
-	w("GetRecords (Limit 10000), records/s; lost/healthy: the read with 2 of 6 fragment files of every segment deleted\n")
-	w("before the restart / the read after the plain kill -9 of the same run, pair by pair.\n\n")
+	w("GetRecords (Limit 10000), records/s. Cold cache: the data directory dropped from the page cache before the\n")
+	w("restart. lost/healthy: the read with 2 of 6 fragment files of every segment deleted before the restart / the\n")
+	w("read after the plain kill -9 of the same run, pair by pair.\n\n")
 	bySize := map[int64][]recoveryPass{}
 	for _, p := range passes {
 		bySize[p.size] = append(bySize[p.size], p)
@@ -707,8 +744,8 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 	readRate := func(p recoveryPass) float64 { return float64(p.perShard) / p.read.Seconds() }
 	lostRate := func(p recoveryPass) float64 { return float64(p.perShard) / p.lostRead.Seconds() }
 	tb := report.Table{Header: []string{"data", "records", "fill", "ready after kill -9", "first records", "read shard 0",
-		"ready, 2 of 6 lost", "first records", "read shard 0", "lost / healthy read"},
-		Align: []byte{'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
+		"ready, cold cache", "first records", "ready, 2 of 6 lost", "first records", "read shard 0", "lost / healthy read"},
+		Align: []byte{'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
 	sum := func(ps []recoveryPass, f func(recoveryPass) float64, format func(float64) string) string {
 		return fmtSummary(stats.Summarize(col(ps, f)), format)
 	}
@@ -723,6 +760,8 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 			sum(ps, secs(func(p recoveryPass) time.Duration { return p.ready }), fmtDur),
 			sum(ps, secs(func(p recoveryPass) time.Duration { return p.first }), fmtDur),
 			sum(ps, readRate, fmtRate)+" rec/s",
+			sum(ps, secs(func(p recoveryPass) time.Duration { return p.coldReady }), fmtDur),
+			sum(ps, secs(func(p recoveryPass) time.Duration { return p.coldFirst }), fmtDur),
 			sum(ps, secs(func(p recoveryPass) time.Duration { return p.lostReady }), fmtDur),
 			sum(ps, secs(func(p recoveryPass) time.Duration { return p.lostFirst }), fmtDur),
 			sum(ps, lostRate, fmtRate)+" rec/s",
@@ -740,6 +779,8 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 	}{
 		{"ready after kill -9", secs(func(p recoveryPass) time.Duration { return p.ready })},
 		{"first records after kill -9", secs(func(p recoveryPass) time.Duration { return p.first })},
+		{"ready, cold cache", secs(func(p recoveryPass) time.Duration { return p.coldReady })},
+		{"first records, cold cache", secs(func(p recoveryPass) time.Duration { return p.coldFirst })},
 		{"ready, 2 of 6 fragments lost", secs(func(p recoveryPass) time.Duration { return p.lostReady })},
 		{"first records, 2 of 6 fragments lost", secs(func(p recoveryPass) time.Duration { return p.lostFirst })},
 	} {
@@ -791,12 +832,16 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 	w("  iterator; the responses are kept and verified after the clock stops); then the other shards, untimed and\n")
 	w("  verified as they are read. Each shard must hold exactly the records put, in order, with their data and\n")
 	w("  partition keys. The page cache holds the files: this is the restart of a crashed process, not of a rebooted\n")
-	w("  machine.\n")
-	w("- Lost fragments: after that read, the server is killed with SIGKILL again and fragment files 00 and 01 (two\n")
+	w("  machine (see cold cache).\n")
+	w("- Cold cache: after that read, the server is killed with SIGKILL again and every file of its data directory is\n")
+	w("  written back (fsync) and dropped from the page cache (posix_fadvise DONTNEED), as after a reboot; the restart\n")
+	w("  and the first records are then timed as above. The recovery reads every segment from the disk.\n")
+	w("- Lost fragments: then the server is killed with SIGKILL again and fragment files 00 and 01 (two\n")
 	w("  data fragments) of every segment of every shard are deleted (segment/FORMAT.md names them\n")
 	w("  `BBBBBBBBBBBBBBBBBBBB.JJ.frag`); the restart and the reads are then timed and verified as above. Recovery\n")
 	w("  re-creates missing fragment files and rewrites the chunks it rebuilds with Reed-Solomon, so that restart\n")
-	w("  includes the repair (column after: the fragment files present once it is done).\n")
+	w("  includes the repair (column after: the fragment files present once it is done). The other fragments are in\n")
+	w("  the page cache again (the cold restart read them).\n")
 	w("- A record missing, changed, out of order or extra fails the suite (`verification failed`).\n")
 	return b.String()
 }
@@ -836,8 +881,8 @@ func recoveryChart(o recoveryOptions, passes []recoveryPass) (string, error) {
 	}{
 		{"ready after kill -9", func(p recoveryPass) time.Duration { return p.ready }},
 		{"first records after kill -9", func(p recoveryPass) time.Duration { return p.first }},
+		{"ready, cold page cache", func(p recoveryPass) time.Duration { return p.coldReady }},
 		{"ready, 2 of 6 fragments lost", func(p recoveryPass) time.Duration { return p.lostReady }},
-		{"first records, 2 of 6 lost", func(p recoveryPass) time.Duration { return p.lostFirst }},
 	}
 	var series []string
 	var values [][]float64

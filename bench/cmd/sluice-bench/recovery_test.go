@@ -46,10 +46,11 @@ func TestBenchRecoveryQuick(t *testing.T) {
 		t.Fatalf("chart: %v", err)
 	}
 	for _, size := range []struct{ name, records string }{{"2.0 MiB", "2048"}, {"4.0 MiB", "4096"}} {
-		// | data | records | fill | ready | first | read | ready lost | first lost | read lost | lost/healthy |
+		// | data | records | fill | ready | first | read | ready cold | first cold | ready lost | first lost | read lost | lost/healthy |
 		cells := tableRow(t, doc, "| "+size.name+" | "+strings.Repeat(" ", 7-len(size.records))+size.records+" |")
-		if len(cells) != 10 || !strings.HasSuffix(cells[3], "s") || !strings.HasSuffix(cells[4], "s") ||
-			!strings.HasSuffix(cells[5], "rec/s") || !strings.HasSuffix(cells[6], "s") || !strings.HasSuffix(cells[8], "rec/s") || cells[9] == "-" {
+		if len(cells) != 12 || !strings.HasSuffix(cells[3], "s") || !strings.HasSuffix(cells[4], "s") ||
+			!strings.HasSuffix(cells[5], "rec/s") || !strings.HasSuffix(cells[6], "s") || !strings.HasSuffix(cells[7], "s") ||
+			!strings.HasSuffix(cells[8], "s") || !strings.HasSuffix(cells[10], "rec/s") || cells[11] == "-" {
 			t.Fatalf("row %s: %q", size.name, cells)
 		}
 		// | data | run | disk | segments | deleted | after | records verified |
