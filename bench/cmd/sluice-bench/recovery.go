@@ -98,7 +98,7 @@ func parseRecoveryFlags(args []string) (recoveryOptions, error) {
 	}
 	for _, s := range o.sizes {
 		if s/int64(o.shards)/int64(o.recordSize) < 1 {
-			return o, fmt.Errorf("--sizes: %s holds less than one record per shard", fmtBytes(float64(s)))
+			return o, fmt.Errorf("--sizes: %s holds less than one record per shard", fmtSize(float64(s)))
 		}
 	}
 	return o, nil
@@ -201,7 +201,7 @@ func runRecovery(ctx context.Context, args []string) error {
 	for _, s := range o.sizes {
 		need := recoveryDiskNeed(o, s)
 		if ferr == nil && need > free {
-			skipped = append(skipped, fmt.Sprintf("%s (needs about %s of disk, %s free)", fmtBytes(float64(s)), fmtBytes(float64(need)), fmtBytes(float64(free))))
+			skipped = append(skipped, fmt.Sprintf("%s (needs about %s of disk, %s free)", fmtSize(float64(s)), fmtSize(float64(need)), fmtSize(float64(free))))
 			continue
 		}
 		sizes = append(sizes, s)
@@ -230,11 +230,11 @@ func runRecovery(ctx context.Context, args []string) error {
 			}
 			p, err := runRecoveryPass(ctx, o, bin, root, size)
 			if err != nil {
-				return fmt.Errorf("%s, run %d: %w", fmtBytes(float64(size)), i+1, err)
+				return fmt.Errorf("%s, run %d: %w", fmtSize(float64(size)), i+1, err)
 			}
 			passes = append(passes, p)
 			logf("[run %d/%d] %s: filled in %v; after kill -9: ready %v, first records %v, shard 0 read %s rec/s; cold cache: ready %v, first records %v; 2 of %d fragments lost (%d files): ready %v, first records %v, read %s rec/s",
-				i+1, o.runs, fmtBytes(float64(size)), p.fill.Round(time.Millisecond), p.ready.Round(time.Millisecond), p.first.Round(time.Millisecond),
+				i+1, o.runs, fmtSize(float64(size)), p.fill.Round(time.Millisecond), p.ready.Round(time.Millisecond), p.first.Round(time.Millisecond),
 				fmtRate(float64(p.perShard)/p.read.Seconds()), p.coldReady.Round(time.Millisecond), p.coldFirst.Round(time.Millisecond), 6, p.deleted, p.lostReady.Round(time.Millisecond), p.lostFirst.Round(time.Millisecond),
 				fmtRate(float64(p.perShard)/p.lostRead.Seconds()))
 		}
@@ -270,7 +270,7 @@ func recoveryDiskNeed(o recoveryOptions, size int64) int64 {
 func sizeList(s []int64) string {
 	var n []string
 	for _, x := range s {
-		n = append(n, fmtBytes(float64(x)))
+		n = append(n, fmtSize(float64(x)))
 	}
 	return strings.Join(n, ", ")
 }
@@ -755,7 +755,7 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 			continue
 		}
 		fillRate := func(p recoveryPass) float64 { return float64(p.size) / p.fill.Seconds() / 1e6 }
-		tb.Add(fmtBytes(float64(s)), strconv.FormatInt(ps[0].perShard*int64(o.shards), 10),
+		tb.Add(fmtSize(float64(s)), strconv.FormatInt(ps[0].perShard*int64(o.shards), 10),
 			sum(ps, fillRate, func(v float64) string { return fmt.Sprintf("%.0f MB/s", v) }),
 			sum(ps, secs(func(p recoveryPass) time.Duration { return p.ready }), fmtDur),
 			sum(ps, secs(func(p recoveryPass) time.Duration { return p.first }), fmtDur),
@@ -771,7 +771,7 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 
 	w("\nSeconds per GiB: slope of a least-squares line through the medians per size (and its intercept: the cost of\n")
 	w("a restart with no data), and the median at the largest size divided by that size.\n\n")
-	ft := report.Table{Header: []string{"time", "s/GiB (line fit)", "intercept", "s/GiB at " + fmtBytes(float64(o.sizes[len(o.sizes)-1]))},
+	ft := report.Table{Header: []string{"time", "s/GiB (line fit)", "intercept", "s/GiB at " + fmtSize(float64(o.sizes[len(o.sizes)-1]))},
 		Align: []byte{'l', 'r', 'r', 'r'}}
 	for _, m := range []struct {
 		name string
@@ -806,7 +806,7 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 		Align: []byte{'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
 	for _, s := range o.sizes {
 		for i, p := range bySize[s] {
-			dt.Add(fmtBytes(float64(s)), strconv.Itoa(i+1), fmtBytes(float64(p.diskBefore)), strconv.Itoa(p.segments),
+			dt.Add(fmtSize(float64(s)), strconv.Itoa(i+1), fmtSize(float64(p.diskBefore)), strconv.Itoa(p.segments),
 				strconv.Itoa(p.deleted), strconv.Itoa(p.recreated), strconv.FormatInt(p.verified, 10))
 		}
 	}
@@ -872,7 +872,7 @@ func recoveryChart(o recoveryOptions, passes []recoveryPass) (string, error) {
 	for _, s := range o.sizes {
 		if len(bySize[s]) > 0 {
 			sizes = append(sizes, s)
-			groups = append(groups, fmtBytes(float64(s)))
+			groups = append(groups, fmtSize(float64(s)))
 		}
 	}
 	metrics := []struct {

@@ -868,7 +868,7 @@ func scaleSectionText(o scaleOptions, info machine.Info, took time.Duration, res
 			}
 			disk := "-"
 			if out.diskBytes > 0 {
-				disk = fmtBytes(float64(out.diskBytes))
+				disk = fmtSize(float64(out.diskBytes))
 			}
 			dt.Add(c.name(), t, create, fmtBytes(float64(out.rss)), fmtBytes(float64(out.hwm)), disk,
 				fmtDur(med(func(r scaleRun) float64 { return r.p50 })), fmtDur(med(func(r scaleRun) float64 { return r.p99 })),
@@ -895,12 +895,34 @@ func scaleSectionText(o scaleOptions, info machine.Info, took time.Duration, res
 	w("  within %v of the first CreateStream (or whose CreateStream fails) is recorded as `-` with the reason.\n", o.createTimeout)
 	w("- The runs of the targets alternate within a case (run 1 of each, run 2 of each, ...); the cases run in the\n")
 	w("  order of the table, each on fresh servers.\n")
+	var skipped []string
+	for _, c := range cases {
+		for _, t := range o.targets {
+			if out := results[c.name()][t]; out != nil && out.skipped != "" {
+				skipped = append(skipped, fmt.Sprintf("%s, %s: %s", c.name(), t, out.skipped))
+			}
+		}
+	}
+	if len(skipped) > 0 {
+		w("- Not measured in this run:\n")
+		for _, r := range skipped {
+			w("  - %s\n", r)
+		}
+	}
 	w("- Verification: after the runs, %d shard(s) of each case (spread over the streams and the hash key space; all\n", o.sample)
 	w("  when fewer) are read from TRIM_HORIZON to the end with GetRecords. Each record's data must carry its stamp and\n")
 	w("  the shared tail, its partition key must be the one written with it and hash (MD5) into the shard's range, and\n")
 	w("  the shard must hold every acknowledged record of its range exactly as often as it was acknowledged (up to the\n")
 	w("  number of resends more). A mismatch fails the suite (`verification failed`).\n")
 	return b.String()
+}
+
+// fmtSize is fmtBytes with GiB above 1 GiB.
+func fmtSize(n float64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", n/(1<<30))
+	}
+	return fmtBytes(n)
 }
 
 func scaleRecs(runs []scaleRun) []float64 {
