@@ -34,7 +34,7 @@ SLUICE_CACHE ?= $(HOME)/.cache/sluice
 TELEGRAF_VERSION ?= 1.37.2
 E2E_CLIENT_TESTS := TestCmdClients|TestCmdTelegraf|TestCmdSubscribeNode|TestCmdRsyslog
 
-.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-quick bench-segment bench-api bench-tcp bench-fanout clean \
+.PHONY: run build test vet fmt-check unit race fuzz-short fuzz bench bench-quick bench-segment bench-api bench-tcp bench-fanout bench-scale bench-recovery clean \
 	e2e-clients e2e-deps
 
 # Build, then exec: the server itself gets SIGINT/SIGTERM and stops cleanly.
@@ -87,8 +87,8 @@ e2e-clients: e2e-deps
 	SLUICE_E2E=1 SLUICE_TELEGRAF="$(SLUICE_CACHE)/telegraf-$(TELEGRAF_VERSION)/telegraf" \
 	  $(GO) test -count=1 -timeout 30m -run '^($(E2E_CLIENT_TESTS))$$' ./cmd/sluice/
 
-# Every suite in turn, then the headline table at the top of
-# bench/RESULTS.md and in README.md.
+# Every suite in turn (segment, api, tcp, fanout, scale, recovery), then
+# the headline table at the top of bench/RESULTS.md and in README.md.
 bench:
 	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
 	./bin/sluice-bench all
@@ -120,6 +120,22 @@ bench-api:
 bench-fanout:
 	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
 	./bin/sluice-bench fanout $(BENCH_FANOUT_FLAGS)
+
+# Many shards and streams: PutRecords throughput, RSS and CreateStream time
+# for streams of 1 to 1000 shards and 100 streams x 5 shards, beside
+# kinesalite and kinesis-mock; about 10 minutes, and up to 48 GiB of
+# preallocated disk for the 500-shard cases (checked first).
+# BENCH_SCALE_FLAGS=--quick for a short pass.
+bench-scale:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench scale $(BENCH_SCALE_FLAGS)
+
+# Restart after kill -9 with 256 MiB, 512 MiB and 1 GiB stored, healthy and
+# with 2 of 6 fragment files of every segment deleted; about 3 minutes.
+# BENCH_RECOVERY_FLAGS=--quick for a short pass.
+bench-recovery:
+	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench
+	./bin/sluice-bench recovery $(BENCH_RECOVERY_FLAGS)
 
 clean:
 	rm -rf bin data

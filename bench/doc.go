@@ -3,8 +3,8 @@
 //
 //   - cmd/sluice-bench: the command that runs a suite and writes its
 //     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment";
-//     suites segment, api, tcp and fanout; "all --quick" runs each
-//     briefly for make test).
+//     suites segment, api, tcp, fanout, scale and recovery; "all --quick"
+//     runs each briefly for make test).
 //   - internal/apiload: the Kinesis API load generator, the discard server,
 //     stamped record data and the read-back checks (verify.go), and the
 //     deliberately broken in-memory server that tests them (fake.go).

@@ -63,6 +63,10 @@ func runAll(ctx context.Context, args []string) error {
 		{"api", runAPI, q("--run-time", "300ms", "--prefill", "2000", "--conns", "4", "--only", quickAPIScenarios)},
 		{"tcp", runTCP, q()},
 		{"fanout", runFanout, q()},
+		// kinesis-mock takes tens of seconds per request on one shard;
+		// the api suite's quick pass keeps it covered.
+		{"scale", runScale, q("--targets", "sluice-async,kinesalite")},
+		{"recovery", runRecovery, q()},
 	}
 	resetHeadlines()
 	began := time.Now()

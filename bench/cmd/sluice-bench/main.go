@@ -5,6 +5,8 @@
 //	go run ./bench/cmd/sluice-bench api [--quick] [--runs N] [--only RE] [--targets T,...] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench tcp [--quick] [--runs N] [--run-time D] [--aux-time D] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench fanout [--quick] [--runs N] [--modes async,fsync] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench scale [--quick] [--runs N] [--shards 1,10,...] [--streams SxN] [--targets T,...] [--out bench/RESULTS.md]
+//	go run ./bench/cmd/sluice-bench recovery [--quick] [--runs N] [--sizes 256MiB,...] [--out bench/RESULTS.md]
 //	go run ./bench/cmd/sluice-bench all [--quick] [--out FILE]
 //	sluice-bench discard-server --addr 127.0.0.1:PORT
 package main
@@ -33,6 +35,14 @@ suites:
   fanout    enhanced fan-out: latency from PutRecords acknowledgement to
             receipt by SubscribeToShard consumers (HTTP/2) beside GetRecords
             polling (sluice-bench fanout -h for flags)
+  scale     many shards and streams: PutRecords throughput, server memory
+            and CreateStream time for streams of 1 to 1000 shards and for
+            many streams, beside kinesalite and kinesis-mock
+            (sluice-bench scale -h for flags)
+  recovery  restart after kill -9: time until /readyz and until the first
+            records are served, as the stored data grows, and with 2 of 6
+            fragment files of every segment deleted
+            (sluice-bench recovery -h for flags)
   all       every suite in turn; --quick: briefly (about 2 minutes), results
             to a temporary file, as make test runs it to keep the suites working
   discard-server
@@ -59,6 +69,10 @@ func main() {
 		err = runTCP(ctx, os.Args[2:])
 	case "fanout":
 		err = runFanout(ctx, os.Args[2:])
+	case "scale":
+		err = runScale(ctx, os.Args[2:])
+	case "recovery":
+		err = runRecovery(ctx, os.Args[2:])
 	case "all":
 		err = runAll(ctx, os.Args[2:])
 	case "discard-server":

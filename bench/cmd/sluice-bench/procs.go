@@ -269,7 +269,8 @@ require(require('path').join(process.argv[2], 'main.js'));
 
 // startKinesisMock starts kinesis-mock in memory on 127.0.0.1 (plain HTTP
 // port; its TLS port is another free loopback port), streams ACTIVE at once.
-func startKinesisMock(mod, root string) (*server, error) {
+// env adds NAME=VALUE settings (e.g. SHARD_LIMIT).
+func startKinesisMock(mod, root string, env ...string) (*server, error) {
 	script := filepath.Join(root, "kinesis-mock.js")
 	if err := os.WriteFile(script, []byte(kinesisMockScript), 0o644); err != nil {
 		return nil, err
@@ -290,6 +291,7 @@ func startKinesisMock(mod, root string) (*server, error) {
 		"KINESIS_MOCK_PLAIN_PORT="+port, "KINESIS_MOCK_TLS_PORT="+tlsPort,
 		"CREATE_STREAM_DURATION=0ms", "DELETE_STREAM_DURATION=0ms", "REGISTER_STREAM_CONSUMER_DURATION=0ms",
 		"LOG_LEVEL=WARN", "SHOULD_PERSIST_DATA=false")
+	cmd.Env = append(cmd.Env, env...)
 	srv, err := startServer("kinesis-mock", addr, cmd, tcpReady(addr), nil)
 	if srv != nil {
 		srv.kill = true

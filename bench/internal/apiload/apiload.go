@@ -157,6 +157,11 @@ type Config struct {
 	// request carries.
 	RecordsPerRequest   int
 	DataBytesPerRequest int
+	// RoundRobin: connection w sends Body[(w+j*Conns)%len(Body)] as its
+	// j-th request (the warm-up is request 0), so that every connection
+	// cycles over all bodies (e.g. one per stream); otherwise connection w
+	// always sends Body[w%len(Body)].
+	RoundRobin bool
 	// Check validates a response body (nil: status 200 suffices).
 	Check func([]byte) error
 	// OnStart, if set, is called after the warm-up requests, just before
@@ -184,7 +189,10 @@ type Result struct {
 	// have stored the first attempt too, so those records may be there
 	// twice.
 	Resent []int64
-	Err    error // the first failure; the load stops at it
+	// BodyAcked and BodyResent are Acked and Resent per body (Run only):
+	// Body[b] was acknowledged BodyAcked[b] times, warm-up included.
+	BodyAcked, BodyResent []int64
+	Err                   error // the first failure; the load stops at it
 }
 
 // httpError is a response with a status other than 200.
@@ -226,10 +234,21 @@ func Run(cfg Config) Result {
 	acked := make([]int64, cfg.Conns)
 	var retries atomic.Int64
 	resent := make([]atomic.Int64, cfg.Conns)
+	bodyAcked := make([]atomic.Int64, len(cfg.Body))
+	bodyResent := make([]atomic.Int64, len(cfg.Body))
+	bodyOf := func(w int, j int64) int {
+		if cfg.RoundRobin {
+			return int((int64(w) + j*int64(cfg.Conns)) % int64(len(cfg.Body)))
+		}
+		return w % len(cfg.Body)
+	}
 	for i := range clients {
 		clients[i] = NewClient(cfg.Addr)
 		// Open the connection before the clock starts.
-		resp, err := doRetry(clients[i], cfg.Op, cfg.Body[i%len(cfg.Body)], &resent[i])
+		b := bodyOf(i, 0)
+		r0 := resent[i].Load()
+		resp, err := doRetry(clients[i], cfg.Op, cfg.Body[b], &resent[i])
+		bodyResent[b].Add(resent[i].Load() - r0)
 		if err == nil && cfg.Check != nil {
 			err = cfg.Check(resp)
 		}
@@ -237,6 +256,7 @@ func Run(cfg Config) Result {
 			return Result{Err: fmt.Errorf("warm-up request: %w", err)}
 		}
 		acked[i] = 1
+		bodyAcked[b].Add(1)
 	}
 	if cfg.OnStart != nil {
 		cfg.OnStart()
@@ -259,13 +279,15 @@ func Run(cfg Config) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, body := clients[w], cfg.Body[w%len(cfg.Body)]
+			c := clients[w]
 			l := make([]time.Duration, 0, 1024)
-			for !stop.Load() && issued.Add(1) <= cfg.MaxRequests {
+			for j := int64(1); !stop.Load() && issued.Add(1) <= cfg.MaxRequests; j++ {
+				b := bodyOf(w, j)
 				t0 := time.Now()
 				r0 := resent[w].Load()
-				resp, err := doRetry(c, cfg.Op, body, &resent[w])
+				resp, err := doRetry(c, cfg.Op, cfg.Body[b], &resent[w])
 				retries.Add(resent[w].Load() - r0)
+				bodyResent[b].Add(resent[w].Load() - r0)
 				if err == nil && cfg.Check != nil {
 					err = cfg.Check(resp)
 				}
@@ -276,6 +298,7 @@ func Run(cfg Config) Result {
 					break
 				}
 				l = append(l, t1.Sub(t0))
+				bodyAcked[b].Add(1)
 				if t1.After(deadline) {
 					stop.Store(true)
 				}
@@ -288,6 +311,10 @@ func Run(cfg Config) Result {
 	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load(), Acked: acked, Resent: make([]int64, cfg.Conns)}
 	for w := range resent {
 		res.Resent[w] = resent[w].Load()
+	}
+	res.BodyAcked, res.BodyResent = make([]int64, len(cfg.Body)), make([]int64, len(cfg.Body))
+	for b := range bodyAcked {
+		res.BodyAcked[b], res.BodyResent[b] = bodyAcked[b].Load(), bodyResent[b].Load()
 	}
 	for _, l := range lats {
 		res.Latencies = append(res.Latencies, l...)

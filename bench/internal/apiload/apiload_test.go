@@ -53,6 +53,15 @@ func TestBenchAPILoadDiscard(t *testing.T) {
 	if res.Requests != 50 || res.Records != 50*500 || res.DataBytes != 50*500*100 || len(res.Latencies) != 50 {
 		t.Fatalf("count bound of 50 requests: got %+v", res)
 	}
+	// Round robin: 2 connections over 3 bodies, 30 requests (2 warm-up +
+	// 28): every body sent, the per-body counts add up to the requests.
+	three := [][]byte{bodies[0], bodies[1], PutRecordsBody("s", 2, 500, 100)}
+	res = Run(Config{Addr: addr, Op: OpPutRecords, Conns: 2, Body: three, RoundRobin: true, RecordsPerRequest: 500,
+		Check: PutFailedZero, MaxRequests: 28, MaxDuration: 2 * time.Second})
+	if res.Err != nil || len(res.BodyAcked) != 3 || res.BodyAcked[0]+res.BodyAcked[1]+res.BodyAcked[2] != 30 ||
+		res.BodyAcked[0] == 0 || res.BodyAcked[1] == 0 || res.BodyAcked[2] == 0 {
+		t.Fatalf("round robin over 3 bodies: %v, %v", res.BodyAcked, res.Err)
+	}
 	// The time bound ends a load with a high request bound.
 	res = Run(Config{Addr: addr, Op: OpPutRecord, Conns: 2, Body: [][]byte{PutRecordBody("s", 0, 100)},
 		RecordsPerRequest: 1, MaxRequests: 1 << 40, MaxDuration: 200 * time.Millisecond})
