@@ -186,7 +186,7 @@ func buildSluice(dir string) (string, error) {
 
 // startSluice starts the sluice binary on a fresh data directory under
 // root, removed when the server stops.
-func startSluice(bin, root, durability string) (*server, error) {
+func startSluice(bin, root, durability string, extra ...string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -199,8 +199,8 @@ func startSluice(bin, root, durability string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--data-dir", dataDir, "--api-addr", addr, "--tcp-addr", tcpAddr,
-		"--durability", durability, "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"--data-dir", dataDir, "--api-addr", addr, "--tcp-addr", tcpAddr,
+		"--durability", durability, "--log-level", "warn"}, extra...)...)
 	return startServer("sluice "+durability, addr, cmd, httpReady("http://"+addr+"/readyz"),
 		func() { _ = os.RemoveAll(dataDir) })
 }

@@ -37,9 +37,10 @@ const (
 )
 
 // shardDiskBytes is what a sluice shard that received a record occupies
-// on disk: 6 fragment files preallocated at 16 MiB (cmd/sluice's
-// fragmentBytes).
-const shardDiskBytes = 6 * 16 << 20
+// on disk at first: 6 fragment files preallocated at 1 MiB (cmd/sluice's
+// initialFragmentBytes; later segments double up to 16 MiB, which the
+// records' own allowance below covers).
+const shardDiskBytes = 6 * 1 << 20
 
 var scaleTargets = []string{tgtAsync, tgtKinesalite, tgtKinesisMock}
 
@@ -88,7 +89,7 @@ func parseScaleFlags(args []string) (scaleOptions, error) {
 	runTime := fs.Duration("run-time", 0, "time bound of one load run (default 3s, 300ms with --quick)")
 	conns := fs.Int("conns", 0, "keep-alive connections of the load generator (default 8, 4 with --quick)")
 	shards := fs.String("shards", "", "comma-separated shard counts of the one-stream cases (default 1,10,100,500,1000; 1,10 with --quick)")
-	streams := fs.String("streams", "", "the many-streams case, STREAMSxSHARDS (default 100x5, 4x2 with --quick; none: no such case)")
+	streams := fs.String("streams", "", "the many-streams case, STREAMSxSHARDS (default 100x10, 4x2 with --quick; none: no such case)")
 	targets := fs.String("targets", strings.Join(scaleTargets, ","), "comma-separated targets (sluice-async, kinesalite, kinesis-mock)")
 	createTimeout := fs.Duration("create-timeout", time.Minute, "longest wait for a case's streams to become ACTIVE")
 	sample := fs.Int("sample", 4, "shards read back in full per case and target after its runs")
@@ -137,7 +138,7 @@ func parseScaleFlags(args []string) (scaleOptions, error) {
 	}
 	many := *streams
 	if many == "" {
-		many = "100x5"
+		many = "100x10"
 		if o.quick {
 			many = "4x2"
 		}
@@ -262,7 +263,7 @@ func runScale(ctx context.Context, args []string) error {
 	start := func(t string) (*server, error) {
 		switch t {
 		case tgtAsync:
-			return startSluice(sluiceBin, root, "async")
+			return startSluice(sluiceBin, root, "async", "--shard-limit", strconv.Itoa(scaleShardLimit))
 		case tgtKinesalite:
 			return startScaleKinesalite(kinesaliteMod, root)
 		}
@@ -465,7 +466,7 @@ func scaleDiskCheck(root string, c scaleCase, o scaleOptions) string {
 	// framing, per second of load.
 	need := int64(c.total())*shardDiskBytes + int64(float64(o.runs)*o.runTime.Seconds()*1.5e6*scaleSize*1.5) + 1<<30
 	if free < need {
-		return fmt.Sprintf("needs about %.1f GiB of disk (%d shards x 96 MiB of preallocated fragment files, plus the records), %.1f GiB free",
+		return fmt.Sprintf("needs about %.1f GiB of disk (%d shards x 6 MiB of preallocated fragment files, plus the records), %.1f GiB free",
 			float64(need)/(1<<30), c.total(), float64(free)/(1<<30))
 	}
 	return ""
@@ -886,10 +887,10 @@ func scaleSectionText(o scaleOptions, info machine.Info, took time.Duration, res
 	w("  connection cycles over all bodies (request j of connection w goes to stream (w + j x connections) mod streams).\n")
 	w("  Every PutRecords response must report `\"FailedRecordCount\":0` and a sequence number per record.\n")
 	w("- sluice: `./cmd/sluice` built once, `--durability async`, a fresh process and `--data-dir` under %s (%s) per\n", info.Mount, info.FSType)
-	w("  case. A shard preallocates its 6 fragment files (16 MiB each, 96 MiB) on its first record, so a case of N\n")
-	w("  shards needs N x 96 MiB of disk: the free space is checked first and a case that does not fit is skipped with\n")
-	w("  the reason. sluice enforces AWS's account shard limit (500 open shards in us-east-1; no flag raises it), so\n")
-	w("  cases above 500 shards end at CreateStream with LimitExceededException, recorded as `-`.\n")
+	w("  case, started with `--shard-limit %d` (AWS's default account limit, 500 open shards in us-east-1, would stop\n", scaleShardLimit)
+	w("  the larger cases at CreateStream). A shard preallocates its first segment's 6 fragment files (1 MiB each) on its\n")
+	w("  first record, later segments doubling up to 16 MiB: the free space is checked first and a case that does not\n")
+	w("  fit is skipped with the reason.\n")
 	w("- kinesalite %s (in memory, started with shardLimit %d) and kinesis-mock %s (in memory, SHARD_LIMIT %d,\n", kinesaliteVersion, scaleShardLimit, kinesisMockVersion, scaleShardLimit)
 	w("  CREATE_STREAM_DURATION 0ms), as in the api suite, a fresh process per case. A peer whose streams are not ACTIVE\n")
 	w("  within %v of the first CreateStream (or whose CreateStream fails) is recorded as `-` with the reason.\n", o.createTimeout)
