@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestBenchFanoutQuick(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := runFanout(ctx, []string{"--quick", "--modes", "async", "--run-time", "1s", "--warmup", "300ms", "--drain", "2s",
+	err := runFanout(ctx, []string{"--quick", "--modes", "async", "--peers", "none", "--run-time", "1s", "--warmup", "300ms", "--drain", "2s",
 		"--rate", "1000", "--out", out, "--dir", t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -48,16 +49,20 @@ func TestBenchFanoutQuick(t *testing.T) {
 	if !strings.Contains(doc, "<!-- fanout:begin -->\n## Enhanced fan-out latency") {
 		t.Fatalf("no fanout section:\n%s", doc)
 	}
-	for _, reader := range []string{"SubscribeToShard (h2c), 2 per shard", "GetRecords every 200ms, 1 per shard"} {
-		cells := tableRow(t, doc, "| async | "+reader)
-		// | mode | reader | samples | p50 | p99 | p99.9 | max | p50/pass | p99/pass | before ack | target | result |
-		if len(cells) < 12 || cells[2] == "0" || cells[3] == "-" || !strings.HasSuffix(cells[4], "s") {
+	for _, reader := range []string{"SubscribeToShard (h2c), 2 per shard", "GetRecords every 200ms, 2 per shard"} {
+		cells := tableRow(t, doc, "| sluice async | "+reader)
+		// | server | reader | acked | samples | p50 | p99 | p99.9 | max | p50/pass | p99/pass | max/pass | before ack | target | result |
+		if len(cells) < 14 || cells[3] == "0" || cells[4] == "-" || !strings.HasSuffix(cells[5], "s") || !strings.HasSuffix(cells[2], " of 1000") {
 			t.Fatalf("row %q has no figures: %q", reader, cells)
 		}
 	}
-	details := tableRow(t, doc, "| async |    1 |")
-	if got := details[11]; got != "0 / 0" {
-		t.Fatalf("missing records (SubscribeToShard / GetRecords): %q in %q", got, details)
+	details := tableRow(t, doc, "| sluice async |    1 |")
+	// missing, duplicates, misdelivered (SubscribeToShard / GetRecords)
+	if got := details[13:16]; got[0] != "0 / 0" || got[1] != "0 / 0" || got[2] != "0 / 0" {
+		t.Fatalf("missing, duplicate, misdelivered records: %q in %q", got, details)
+	}
+	if strings.Contains(doc, "kinesalite") {
+		t.Fatalf("--peers none ran a peer:\n%s", doc)
 	}
 }
 
@@ -79,12 +84,24 @@ func tableRow(t *testing.T, doc, prefix string) []string {
 
 func TestBenchFanoutFlags(t *testing.T) {
 	o, err := parseFanoutFlags([]string{"--quick"})
-	if err != nil || o.runTime != time.Second || o.warmup != 500*time.Millisecond || o.rate != 2000 || len(o.modes) != 2 {
+	if err != nil || o.runTime != time.Second || o.warmup != 500*time.Millisecond || o.rate != 2000 || len(o.modes) != 2 ||
+		o.runs != 1 || o.probe != 0 || !slices.Equal(o.peers, []string{"kinesalite"}) {
 		t.Fatalf("--quick: %+v, %v", o, err)
 	}
 	o, err = parseFanoutFlags(nil)
-	if err != nil || o.runTime != 20*time.Second || o.rate != 10000 || o.shards != 4 || o.consumers != 2 || o.pollInterval != 200*time.Millisecond {
+	if err != nil || o.runTime != 20*time.Second || o.rate != 10000 || o.shards != 4 || o.consumers != 2 || o.pollers != 2 ||
+		o.pollInterval != 200*time.Millisecond || o.runs != 3 || o.probe != 4*time.Second ||
+		!slices.Equal(o.peers, []string{"kinesalite", "kinesis-mock"}) {
 		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	if o, err := parseFanoutFlags([]string{"--quick", "--peers", "none", "--probe", "2s"}); err != nil || len(o.peers) != 0 || o.probe != 2*time.Second {
+		t.Fatalf("--peers none: %+v, %v", o, err)
+	}
+	if _, err := parseFanoutFlags([]string{"--peers", "localstack"}); err == nil {
+		t.Fatal("unknown peer accepted")
+	}
+	if _, err := parseFanoutFlags([]string{"--modes", "", "--peers", "none"}); err == nil {
+		t.Fatal("no target accepted")
 	}
 	if _, err := parseFanoutFlags([]string{"--modes", "sync"}); err == nil {
 		t.Fatal("unknown mode accepted")
@@ -95,7 +112,8 @@ func TestBenchFanoutFlags(t *testing.T) {
 }
 
 func TestBenchFanoutVerdicts(t *testing.T) {
-	o, _ := parseFanoutFlags([]string{"--modes", "async,fsync"})
+	o, _ := parseFanoutFlags([]string{"--modes", "async,fsync", "--peers", "none"})
+	targets := []fanoutTarget{{name: "sluice async", mode: "async"}, {name: "sluice fsync", mode: "fsync"}}
 	lat := func(ms ...float64) fanoutload.Latencies {
 		var l fanoutload.Latencies
 		for _, m := range ms {
@@ -108,15 +126,15 @@ func TestBenchFanoutVerdicts(t *testing.T) {
 		fast[i] = 1 // p50 1 ms, p99 1 ms
 	}
 	passes := []fanoutPass{
-		{mode: "async", efo: lat(fast...), poll: lat(100, 150, 200)},
-		{mode: "fsync", efo: lat(5, 20), poll: lat(100)},
-		{mode: "async", efo: lat(fast...), poll: lat(100, 150, 200)},
+		{target: "sluice async", efo: lat(fast...), poll: lat(100, 150, 200)},
+		{target: "sluice fsync", efo: lat(5, 20), poll: lat(100)},
+		{target: "sluice async", efo: lat(fast...), poll: lat(100, 150, 200)},
 	}
-	out := fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
-	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[3] != "1.00 ms" {
+	out := fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, targets, nil, passes)
+	if l := tableRow(t, out, "| sluice async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[4] != "1.00 ms" {
 		t.Fatalf("async row: %q", l)
 	}
-	if l := tableRow(t, out, "| fsync | SubscribeToShard"); l[len(l)-1] != "-" {
+	if l := tableRow(t, out, "| sluice fsync | SubscribeToShard"); l[len(l)-1] != "-" {
 		t.Fatalf("fsync row: %q", l)
 	}
 	// One pass of three with a p99 over 10 ms: the median over passes
@@ -124,20 +142,20 @@ func TestBenchFanoutVerdicts(t *testing.T) {
 	slow := append(fast[:0:0], fast...)
 	slow[99] = 50
 	slow[98] = 50
-	passes = append(passes, fanoutPass{mode: "async", efo: lat(slow...), poll: lat(100)})
-	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
-	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[8] != "1.00 ms [1.00 ms-50.00 ms]" {
+	passes = append(passes, fanoutPass{target: "sluice async", efo: lat(slow...), poll: lat(100)})
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, targets, nil, passes)
+	if l := tableRow(t, out, "| sluice async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[9] != "1.00 ms [1.00 ms-50.00 ms]" {
 		t.Fatalf("async row with one slow pass: %q", l)
 	}
 	passes[2].efo = lat(slow...)
-	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
-	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "MISS" {
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, targets, nil, passes)
+	if l := tableRow(t, out, "| sluice async | SubscribeToShard"); l[len(l)-1] != "MISS" {
 		t.Fatalf("async row with two slow passes: %q", l)
 	}
 	passes[2].efo = lat(fast...)
 	passes[0].efo.Missing = 1
-	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, passes)
-	if l := tableRow(t, out, "| async | SubscribeToShard"); l[len(l)-1] != "MISS" {
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, targets, nil, passes)
+	if l := tableRow(t, out, "| sluice async | SubscribeToShard"); l[len(l)-1] != "MISS" {
 		t.Fatalf("async row with a missing record: %q", l)
 	}
 }
