@@ -126,7 +126,9 @@ type ReadCheck struct {
 }
 
 // Bad returns the number of records that break the promise.
-func (c ReadCheck) Bad() int { return c.WrongShard + c.WrongSeq + c.Unacked + c.OutOfOrder + c.Unstamped }
+func (c ReadCheck) Bad() int {
+	return c.WrongShard + c.WrongSeq + c.Unacked + c.OutOfOrder + c.Unstamped
+}
 
 // Add returns the sum of c and d.
 func (c ReadCheck) Add(d ReadCheck) ReadCheck {
