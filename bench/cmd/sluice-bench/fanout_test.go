@@ -1,12 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +70,7 @@ func TestBenchFanoutQuick(t *testing.T) {
 	if got := details[13:16]; got[0] != "0 / 0" || got[1] != "0 / 0" || got[2] != "0 / 0" {
 		t.Fatalf("missing, duplicate, misdelivered records: %q in %q", got, details)
 	}
-	if strings.Contains(doc, "kinesalite") {
+	if strings.Contains(doc, "\n| kinesalite") {
 		t.Fatalf("--peers none ran a peer:\n%s", doc)
 	}
 }
@@ -80,6 +89,26 @@ func tableRow(t *testing.T, doc, prefix string) []string {
 		cells[k] = strings.TrimSpace(cells[k])
 	}
 	return cells
+}
+
+// findRow returns the trimmed cells of the first table row of doc with n
+// cells whose first cells are first.
+func findRow(t *testing.T, doc string, n int, first ...string) []string {
+	t.Helper()
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for k := range cells {
+			cells[k] = strings.TrimSpace(cells[k])
+		}
+		if len(cells) == n && slices.Equal(cells[:len(first)], first) {
+			return cells
+		}
+	}
+	t.Fatalf("no row of %d cells %q in:\n%s", n, first, doc)
+	return nil
 }
 
 func TestBenchFanoutFlags(t *testing.T) {
@@ -189,4 +218,146 @@ func TestBenchFanoutCheckDelivery(t *testing.T) {
 		}
 		t.Log(err)
 	}
+}
+
+// TestBenchFanoutPeers runs the fanout suite briefly against both peers
+// (npm packages, installed once under $HOME/.cache/sluice), probes
+// included, and checks their rows: GetRecords polling figures at the rate
+// each sustained, the probes, and no record missing or misdelivered.
+func TestBenchFanoutPeers(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "RESULTS.md")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := runFanout(ctx, []string{"--quick", "--modes", "", "--peers", "kinesalite,kinesis-mock", "--probe", "1s",
+		"--run-time", "1s", "--warmup", "500ms", "--rate", "400", "--out", out, "--dir", t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, peer := range []string{"kinesalite", "kinesis-mock"} {
+		cells := findRow(t, doc, 14, peer, "GetRecords every 200ms, 2 per shard")
+		// | server | reader | acked | samples | p50 | p99 | p99.9 | max | p50/pass | p99/pass | max/pass | before ack | target | result |
+		if cells[3] == "0" || !strings.HasSuffix(cells[4], "s") || !strings.Contains(cells[2], " of ") {
+			t.Fatalf("%s row has no figures: %q", peer, cells)
+		}
+		probe := findRow(t, doc, 8, peer, "1")
+		if probe[2] != "400" {
+			t.Fatalf("%s probe: %q", peer, probe)
+		}
+		details := findRow(t, doc, 20, peer, "1")
+		if got := details[13:16]; got[0] != "- / 0" || got[1] != "- / 0" || got[2] != "- / 0" || details[7] != "-" {
+			t.Fatalf("%s details: %q", peer, details)
+		}
+	}
+	if strings.Contains(doc, "| sluice") {
+		t.Fatalf("--modes '' ran sluice:\n%s", doc)
+	}
+}
+
+// TestBenchFanoutBrokenReadBack puts a proxy between the suite and
+// kinesalite that breaks its GetRecords responses in one way each (drops,
+// duplicates, reorders records, changes a sequence number): every such
+// pass must fail verification, and the proxy left intact must pass.
+func TestBenchFanoutBrokenReadBack(t *testing.T) {
+	mod, err := installKinesalite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFanoutFlags([]string{"--quick", "--modes", "", "--peers", "kinesalite", "--run-time", "1s", "--warmup", "300ms",
+		"--drain", "500ms", "--pollers", "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type recs = []json.RawMessage
+	for _, tc := range []struct {
+		name   string
+		mangle func(recs) recs
+		check  func(p fanoutPass) bool
+	}{
+		{"intact", nil, nil},
+		{"drop", func(r recs) recs { return r[1:] }, func(p fanoutPass) bool { return p.poll.Missing > 0 }},
+		{"duplicate", func(r recs) recs { return append(r[:1:1], r...) }, func(p fanoutPass) bool { return p.poll.Duplicates > 0 }},
+		{"reorder", func(r recs) recs { r[0], r[1] = r[1], r[0]; return r }, func(p fanoutPass) bool { return p.pollCheck.OutOfOrder > 0 }},
+		{"sequence number", func(r recs) recs {
+			// The last digit of the first record's sequence number, +1.
+			r[0] = regexp.MustCompile(`"SequenceNumber":"\d+"`).ReplaceAllFunc(r[0], func(m []byte) []byte {
+				m = bytes.Clone(m)
+				m[len(m)-2] = '0' + (m[len(m)-2]-'0'+1)%10
+				return m
+			})
+			return r
+		}, func(p fanoutPass) bool { return p.pollCheck.WrongSeq > 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			target := fanoutTarget{name: "kinesalite", start: func() (*server, error) {
+				srv, err := startKinesalite(mod, root)
+				if err != nil {
+					return nil, err
+				}
+				proxy := mangleGetRecords(t, srv.addr, tc.mangle)
+				return &server{name: "proxied kinesalite", addr: proxy.Listener.Addr().String(),
+					cleanup: func() { proxy.Close(); srv.stop() }}, nil
+			}}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p, err := runFanoutPass(ctx, o, target, 500)
+			if tc.mangle == nil {
+				if err != nil {
+					t.Fatalf("intact proxy: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, apiload.ErrVerify) || !tc.check(p) {
+				t.Fatalf("broken read-back not caught: err %v, poll %+v, check %+v", err, p.poll.Missing, p.pollCheck)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// mangleGetRecords returns a reverse proxy of backend that passes every
+// GetRecords response with at least two records through mangle (nil:
+// unchanged).
+func mangleGetRecords(t *testing.T, backend string, mangle func([]json.RawMessage) []json.RawMessage) *httptest.Server {
+	u, err := url.Parse("http://" + backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if mangle == nil || resp.Request.Header.Get("X-Amz-Target") != "Kinesis_20131202.GetRecords" || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(b, &body); err != nil {
+			return err
+		}
+		var recs []json.RawMessage
+		if err := json.Unmarshal(body["Records"], &recs); err != nil {
+			return err
+		}
+		if len(recs) >= 2 {
+			if body["Records"], err = json.Marshal(mangle(recs)); err != nil {
+				return err
+			}
+			if b, err = json.Marshal(body); err != nil {
+				return err
+			}
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	return httptest.NewServer(rp)
 }
