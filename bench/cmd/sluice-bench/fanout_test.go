@@ -163,6 +163,23 @@ func TestBenchFanoutVerdicts(t *testing.T) {
 	if l := tableRow(t, out, "| sluice async | SubscribeToShard"); l[len(l)-1] != "PASS" || l[4] != "1.00 ms" {
 		t.Fatalf("async row: %q", l)
 	}
+	// A peer: one GetRecords row, no verdict, its rate beside the offered
+	// one; its probes in a table.
+	o.peers = []string{"kinesalite"}
+	peerTargets := append(targets, fanoutTarget{name: "kinesalite"})
+	peerPasses := append(passes, fanoutPass{target: "kinesalite", peer: true, poll: lat(300, 400, 500), offered: 7300, achieved: 7100})
+	probes := map[string][]fanoutPass{"kinesalite": {{target: "kinesalite", peer: true, offered: 10000, achieved: 8100}}}
+	out = fanoutSectionText(o, machine.Info{CPUs: 2}, time.Minute, peerTargets, probes, peerPasses)
+	if l := findRow(t, out, 14, "kinesalite", "GetRecords every 200ms, 2 per shard"); l[2] != "7100 of 7300" || l[4] != "400.00 ms" || l[len(l)-1] != "-" {
+		t.Fatalf("kinesalite row: %q", l)
+	}
+	if l := findRow(t, out, 8, "kinesalite", "1"); l[2] != "10k" || l[3] != "8100" || l[7] != "7300" {
+		t.Fatalf("kinesalite probe row: %q", l)
+	}
+	if strings.Contains(out, "| kinesalite   | SubscribeToShard") || !strings.Contains(out, "their GetRecords polling") {
+		t.Fatalf("peer text:\n%s", out)
+	}
+	o.peers = nil
 	if l := tableRow(t, out, "| sluice fsync | SubscribeToShard"); l[len(l)-1] != "-" {
 		t.Fatalf("fsync row: %q", l)
 	}
@@ -211,6 +228,10 @@ func TestBenchFanoutCheckDelivery(t *testing.T) {
 		{efo: fanoutload.Latencies{Missing: 3}},
 		{poll: fanoutload.Latencies{Duplicates: 1}},
 		{efo: fanoutload.Latencies{Alien: 2}},
+		{pollCheck: fanoutload.ReadCheck{Records: 5, WrongShard: 1}},
+		{pollCheck: fanoutload.ReadCheck{Records: 5, OutOfOrder: 1}},
+		{efoCheck: fanoutload.ReadCheck{Records: 5, WrongSeq: 1}},
+		{efoCheck: fanoutload.ReadCheck{Records: 5, Unacked: 1}},
 	} {
 		err := checkDelivery(bad)
 		if !errors.Is(err, apiload.ErrVerify) {
