@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,10 +279,14 @@ func runFanout(ctx context.Context, args []string) error {
 				return fmt.Errorf("%s pass %d: %w", t.name, i+1, err)
 			}
 			passes = append(passes, p)
-			e := stats.DurationPercentiles(p.efo.AckToReceipt, 50, 99)
+			efo := ""
+			if !p.peer {
+				e := stats.DurationPercentiles(p.efo.AckToReceipt, 50, 99)
+				efo = fmt.Sprintf("SubscribeToShard p50 %v p99 %v, ", e[0], e[1])
+			}
 			g := stats.DurationPercentiles(p.poll.AckToReceipt, 50, 99)
-			logf("[pass %d/%d] %s: %d records (%.0f/s of %.0f), SubscribeToShard p50 %v p99 %v, GetRecords p50 %v p99 %v | CPU server %.2f client %.2f machine %.2f",
-				i+1, o.runs, t.name, p.records, p.achieved, p.offered, e[0], e[1], g[0], g[1], p.serverCPU, p.clientCPU, p.busy)
+			logf("[pass %d/%d] %s: %d records (%.0f/s of %.0f), %sGetRecords p50 %v p99 %v | CPU server %.2f client %.2f machine %.2f",
+				i+1, o.runs, t.name, p.records, p.achieved, p.offered, efo, g[0], g[1], p.serverCPU, p.clientCPU, p.busy)
 		}
 	}
 	if ctx.Err() != nil {
@@ -511,12 +516,16 @@ func runFanoutPass(ctx context.Context, o fanoutOptions, t fanoutTarget, rate fl
 	// every reader has the records of its shard (or the drain time is
 	// over).
 	from, to := start+int64(o.warmup), end+1
+	// A reader with nothing pending is done: records only arrive.
 	deadline := time.Now().Add(o.drain + o.pollInterval)
+	waiting := slices.Clone(readers)
 	for time.Now().Before(deadline) && rctx.Err() == nil {
 		pending := 0
-		for _, r := range readers {
-			pending += tr.PendingIf(r.index, from, to, place.OnShard(r.shard))
-		}
+		waiting = slices.DeleteFunc(waiting, func(r *fanoutReader) bool {
+			n := tr.PendingIf(r.index, from, to, place.OnShard(r.shard))
+			pending += n
+			return n == 0
+		})
 		if p.pending = pending; pending == 0 {
 			break
 		}
