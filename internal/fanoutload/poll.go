@@ -16,9 +16,8 @@ import (
 // a call that returned a full batch is followed at once by the next),
 // from a LATEST iterator taken at the start, and calls onRecord with the
 // data and sequence number of every record and the time the response
-// arrived. ready, if not
-// nil, is called once the iterator is taken. It returns when ctx ends
-// (nil) or a call fails. limit is GetRecords' Limit.
+// arrived. ready, if not nil, is called once the iterator is taken. It
+// returns when ctx ends (nil) or a call fails. limit is GetRecords' Limit.
 func Poll(ctx context.Context, addr, stream, shardID string, interval time.Duration, limit int, now func() int64,
 	ready func(), onRecord func(data, seq []byte, at int64)) error {
 	c := &fasthttp.HostClient{Addr: addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,

@@ -149,8 +149,8 @@ func Percentiles(path, title string, curves []Curve) error {
 		return errors.New("charts: no curve with enough samples")
 	}
 	// Headroom above the curves for the legend, about a decade per two
-	// entries, and a taller chart for more than four curves.
-	// The ticks stop at the decade above the curves.
+	// entries, and a taller chart for more than four curves; the ticks
+	// stop at the decade above the curves.
 	headroom := math.Ceil(float64(drawn) / 2)
 	top := math.Pow(10, math.Ceil(math.Log10(hi)))
 	p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), top*math.Pow(10, headroom)
