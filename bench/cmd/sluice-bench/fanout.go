@@ -67,7 +67,7 @@ func parseFanoutFlags(args []string) (fanoutOptions, error) {
 	runs := fs.Int("runs", 0, "passes per target (the targets alternate; default 3, 1 with --quick)")
 	runTime := fs.Duration("run-time", 0, "measured time of one pass (default 20s, 1s with --quick)")
 	warmup := fs.Duration("warmup", 0, "load before the measured time (default 3s, 500ms with --quick)")
-	drain := fs.Duration("drain", 3*time.Second, "longest wait for the last records after the load")
+	drain := fs.Duration("drain", 10*time.Second, "longest wait for the last records after the load (a saturated peer's pollers lag by seconds)")
 	rate := fs.Float64("rate", 0, "PutRecords records/s over all producers (default 10000, 2000 with --quick)")
 	shards := fs.Int("shards", 4, "shards of the stream")
 	consumers := fs.Int("consumers", 2, "enhanced fan-out consumers (sluice), each subscribed to every shard (consumers per shard)")
@@ -728,6 +728,7 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, t
 		row(fmt.Sprintf("GetRecords every %v, %d per shard", o.pollInterval, o.pollers), func(p fanoutPass) fanoutload.Latencies { return p.poll }, "-", nil)
 	}
 	b.WriteString(tb.Markdown())
+	fanoutPeerRatios(&b, targets, byTarget)
 
 	if len(probes) > 0 {
 		w("\nPeers' probes (short passes of %v, %v of it warm-up, on a fresh server with the pollers, before the passes): a\n", o.probe, o.probe/4)
@@ -823,11 +824,58 @@ func fanoutSectionText(o fanoutOptions, info machine.Info, took time.Duration, t
 	w("  misdelivered record fails the suite (`verification failed`): its latencies would not be those of delivery.\n")
 	w("- Clock: one monotonic clock in this process; the acknowledgement time is taken when the PutRecords response\n")
 	w("  has been read, the receipt time when an event (or a GetRecords response) has been read and decoded. A record\n")
-	w("  pushed before its producer read the acknowledgement counts as 0 (column received before ack). The first %v\n", o.warmup)
-	w("  of load are not measured.\n")
+	w("  pushed before its producer read the acknowledgement counts as 0 (column received before ack; a server whose\n")
+	w("  PutRecords is slower than its GetRecords, as kinesis-mock's, has many: see send-to-receipt in the details).\n")
+	w("  The first %v of load are not measured.\n", o.warmup)
 	w("- Everything (server, producers, consumers, pollers) shares the machine's %d CPUs with whatever else runs there;\n", info.CPUs)
 	w("  see the machine CPU and load average columns.\n")
 	return b.String()
+}
+
+// fanoutPeerRatios writes the table of the peers' fan-out latency (their
+// GetRecords polling) over sluice's SubscribeToShard (async if it ran),
+// pass by pass, if both ran.
+func fanoutPeerRatios(b *strings.Builder, targets []fanoutTarget, byTarget map[string][]fanoutPass) {
+	var ref *fanoutTarget
+	for i, t := range targets {
+		if !t.peer() && (ref == nil || t.mode == "async") {
+			ref = &targets[i]
+		}
+	}
+	if ref == nil || len(byTarget[ref.name]) == 0 {
+		return
+	}
+	qs := []float64{50, 99, 100}
+	perPass := func(ps []fanoutPass, pick func(p fanoutPass) fanoutload.Latencies) [][]float64 {
+		out := make([][]float64, len(qs))
+		for _, p := range ps {
+			for i, v := range secondsPercentiles(pick(p).AckToReceipt, qs...) {
+				out[i] = append(out[i], v)
+			}
+		}
+		return out
+	}
+	sluice := perPass(byTarget[ref.name], func(p fanoutPass) fanoutload.Latencies { return p.efo })
+	tb := report.Table{Header: []string{"peer (GetRecords polling) / " + ref.name + " (SubscribeToShard)", "p50", "p99", "max"},
+		Align: []byte{'l', 'r', 'r', 'r'}}
+	for _, t := range targets {
+		if !t.peer() || len(byTarget[t.name]) == 0 {
+			continue
+		}
+		peer := perPass(byTarget[t.name], func(p fanoutPass) fanoutload.Latencies { return p.poll })
+		row := []string{t.name}
+		for i := range qs {
+			row = append(row, fmtSummary(stats.Summarize(stats.Ratios(peer[i], sluice[i])), fmtRatioWide))
+		}
+		tb.Add(row...)
+	}
+	if len(tb.Rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nThe peers' fan-out latency over sluice's: pass i of the peer / pass i of %s (the same round), median\n", ref.name)
+	fmt.Fprintf(b, "[min-max] over passes, each at the rate in column acked above (a p50 of 0, records pushed before their\n")
+	fmt.Fprintf(b, "acknowledgement, gives no ratio: -).\n\n")
+	b.WriteString(tb.Markdown())
 }
 
 // secondsPercentiles returns percentiles qs of ds in seconds, NaN (shown

@@ -176,6 +176,9 @@ func TestBenchFanoutVerdicts(t *testing.T) {
 	if l := findRow(t, out, 8, "kinesalite", "1"); l[2] != "10k" || l[3] != "8100" || l[7] != "7300" {
 		t.Fatalf("kinesalite probe row: %q", l)
 	}
+	if l := findRow(t, out, 4, "kinesalite"); l[1] != "400x" || l[3] != "500x" {
+		t.Fatalf("kinesalite / sluice async ratios: %q", l)
+	}
 	if strings.Contains(out, "| kinesalite   | SubscribeToShard") || !strings.Contains(out, "their GetRecords polling") {
 		t.Fatalf("peer text:\n%s", out)
 	}
