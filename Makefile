@@ -115,7 +115,8 @@ bench-api:
 	./bin/sluice-bench api $(BENCH_API_FLAGS)
 
 # Enhanced fan-out latency: SubscribeToShard (h2c) beside GetRecords
-# polling, async and fsync passes of 20 s; about 1 minute.
+# polling, sluice async and fsync and the peers' GetRecords polling
+# (kinesalite, kinesis-mock), 3 passes of 20 s each; about 6 minutes.
 # BENCH_FANOUT_FLAGS=--quick for a short pass.
 bench-fanout:
 	$(GO) build -o bin/sluice-bench ./bench/cmd/sluice-bench

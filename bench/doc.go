@@ -17,8 +17,10 @@
 //   - report: the Markdown section writer and tables.
 //
 // The fanout suite's client (h2c SubscribeToShard, paced producers,
-// GetRecords poller, latency tracker) is internal/fanoutload at the module
-// root, since cmd/sluice's stalled-consumer test uses it too.
+// GetRecords poller, latency tracker, per-shard read-back checks) is
+// internal/fanoutload at the module root, since cmd/sluice's
+// stalled-consumer test uses it too. The fanout suite polls kinesalite and
+// kinesis-mock beside sluice (procs.go starts them, as for the api suite).
 //
 // Every load is bounded by a count and by a deadline, and every figure is
 // reported beside a baseline measured in the same run on the same file

@@ -26,7 +26,6 @@ type Client struct {
 	// StampOnly is copied into the subscriptions Consume opens.
 	StampOnly bool
 
-	tr  *http2.Transport
 	hc  *http.Client
 	url string
 }
@@ -40,12 +39,19 @@ func NewClient(addr string) *Client {
 			return d.DialContext(ctx, network, addr)
 		},
 	}
-	return &Client{tr: tr, hc: &http.Client{Transport: tr}, url: "http://" + addr + "/"}
+	return &Client{hc: &http.Client{Transport: tr}, url: "http://" + addr + "/"}
+}
+
+// NewHTTP1Client returns a client of the server at addr that speaks
+// HTTP/1.1 (keep-alive), for the JSON calls of servers without h2c; it
+// cannot Subscribe.
+func NewHTTP1Client(addr string) *Client {
+	return &Client{hc: &http.Client{Transport: &http.Transport{}}, url: "http://" + addr + "/"}
 }
 
 // Close closes the client's idle connections; a connection with a live
 // subscription closes when its last stream ends.
-func (c *Client) Close() { c.tr.CloseIdleConnections() }
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
 func (c *Client) post(ctx context.Context, op string, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))

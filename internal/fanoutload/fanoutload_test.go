@@ -97,3 +97,52 @@ func TestFanoutLoadTrackerSampled(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 }
+
+// TestFanoutLoadReadLog checks a reader's log against the placement the
+// PutRecords responses gave: right shard, acknowledged sequence number,
+// increasing order; and that a response without them is refused.
+func TestFanoutLoadReadLog(t *testing.T) {
+	p := NewPlacement(10, []string{"shardId-000000000000", "shardId-000000000001"})
+	resp := `{"FailedRecordCount":0,"Records":[` +
+		`{"SequenceNumber":"49500000000000000000000000000000000000000000000000000001","ShardId":"shardId-000000000000"},` +
+		`{"SequenceNumber":"49500000000000000000000000000000000000000000000000000002","ShardId":"shardId-000000000001"},` +
+		`{"SequenceNumber":"49500000000000000000000000000000000000000000000000000003","ShardId":"shardId-000000000000"},` +
+		`{"SequenceNumber":"49500000000000000000000000000000000000000000000000000010","ShardId":"shardId-000000000000"}]}`
+	if err := p.record(0, 4, []byte(resp)); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`{"Records":[]}`, `{"Records":[{"SequenceNumber":"1","ShardId":"shardId-000000000009"}]}`,
+		`{"Records":[{"ShardId":"shardId-000000000000"}]}`, `not json`} {
+		if err := p.record(5, 1, []byte(bad)); err == nil {
+			t.Fatalf("placement accepted %s", bad)
+		}
+	}
+	if s, ok := p.Shard(1); !ok || s != 1 || !p.OnShard(0)(3) || p.OnShard(1)(0) || p.OnShard(0)(4) {
+		t.Fatalf("Shard(1) = %d, %v", s, ok)
+	}
+	seq := func(n string) []byte { return []byte("495000000000000000000000000000000000000000000000000000" + n) }
+	data := func(id uint64) []byte { return AppendStamp(nil, id) }
+
+	good := p.NewReadLog(0)
+	good.Add(data(0), seq("01"))
+	good.Add(data(2), seq("03"))
+	good.Add(data(3), seq("10")) // "10" > "03" by value
+	if c := good.Check(); c.Bad() != 0 || c.Records != 3 {
+		t.Fatalf("good log: %+v", c)
+	}
+	bad := p.NewReadLog(0)
+	bad.Add(data(3), seq("10"))
+	bad.Add(data(2), seq("03")) // out of order
+	bad.Add(data(1), seq("02")) // another shard's record (and out of order)
+	bad.Add(data(0), seq("11")) // another sequence number
+	bad.Add(data(7), seq("12")) // never acknowledged
+	bad.Add([]byte("unstamped"), seq("13"))
+	c := bad.Check()
+	want := ReadCheck{Records: 5, WrongShard: 1, WrongSeq: 1, Unacked: 1, OutOfOrder: 2, Unstamped: 1}
+	if c != want {
+		t.Fatalf("bad log: %+v, want %+v", c, want)
+	}
+	if sum := c.Add(c); sum.Bad() != 2*c.Bad() || sum.Records != 10 {
+		t.Fatalf("Add: %+v", sum)
+	}
+}

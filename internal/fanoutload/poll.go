@@ -15,11 +15,11 @@ import (
 // on a fixed schedule, as a KCL polling worker with that idle time would;
 // a call that returned a full batch is followed at once by the next),
 // from a LATEST iterator taken at the start, and calls onRecord with the
-// data of every record and the time the response arrived. ready, if not
-// nil, is called once the iterator is taken. It returns when ctx ends
-// (nil) or a call fails. limit is GetRecords' Limit.
+// data and sequence number of every record and the time the response
+// arrived. ready, if not nil, is called once the iterator is taken. It
+// returns when ctx ends (nil) or a call fails. limit is GetRecords' Limit.
 func Poll(ctx context.Context, addr, stream, shardID string, interval time.Duration, limit int, now func() int64,
-	ready func(), onRecord func(data []byte, at int64)) error {
+	ready func(), onRecord func(data, seq []byte, at int64)) error {
 	c := &fasthttp.HostClient{Addr: addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		NoDefaultUserAgentHeader: true, MaxIdleConnDuration: time.Second, Dial: dial, MaxResponseBodySize: 64 << 20}
 	defer c.CloseIdleConnections()
@@ -85,7 +85,7 @@ func Poll(ctx context.Context, addr, stream, shardID string, interval time.Durat
 			if err != nil {
 				return fmt.Errorf("GetRecords: record data: %w", err)
 			}
-			onRecord(data, at)
+			onRecord(data, r.GetStringBytes("SequenceNumber"), at)
 		}
 		it = string(v.GetStringBytes("NextShardIterator"))
 		if len(recs) == limit {

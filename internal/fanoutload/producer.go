@@ -43,6 +43,10 @@ type ProducerConfig struct {
 	Duration   time.Duration
 	MaxRecords int64
 	Tracker    *Tracker
+	// Placement, when set, records the shard and sequence number of
+	// every record from the PutRecords responses; a response without them
+	// fails the load.
+	Placement *Placement
 	// Acked, when set, is increased by the records of every acknowledged
 	// request as it is acknowledged.
 	Acked *atomic.Int64
@@ -135,6 +139,9 @@ func RunProducers(ctx context.Context, cfg ProducerConfig) ProducerResult {
 				ackAt := cfg.Tracker.Now()
 				if err == nil {
 					err = checkPut(resp)
+				}
+				if err == nil && cfg.Placement != nil {
+					err = cfg.Placement.record(first, cfg.Batch, resp.Body())
 				}
 				if err != nil {
 					mu.Lock()

@@ -171,11 +171,17 @@ type Latencies struct {
 // Latencies returns consumer's latencies for the (sampled) records sent in
 // [from, to) (Now values) and acknowledged.
 func (t *Tracker) Latencies(consumer int, from, to int64) Latencies {
+	return t.LatenciesIf(consumer, from, to, nil)
+}
+
+// LatenciesIf is Latencies over the records whose id keep accepts (all if
+// keep is nil), e.g. those of one shard (Placement.OnShard).
+func (t *Tracker) LatenciesIf(consumer int, from, to int64, keep func(id uint64) bool) Latencies {
 	l := Latencies{Duplicates: t.dups[consumer].Load(), Alien: t.alien[consumer].Load()}
 	n := t.slots()
 	for i := range n {
 		sent, ack := t.sent[i].Load(), t.ack[i].Load()
-		if ack == 0 || sent < from || sent >= to {
+		if ack == 0 || sent < from || sent >= to || keep != nil && !keep(i*t.every) {
 			continue
 		}
 		r := t.recv[consumer][i].Load()
@@ -200,10 +206,16 @@ func (t *Tracker) slots() uint64 { return (t.Allocated() + t.every - 1) / t.ever
 // Pending returns how many records acknowledged in [from, to) consumer
 // has not received yet.
 func (t *Tracker) Pending(consumer int, from, to int64) int {
+	return t.PendingIf(consumer, from, to, nil)
+}
+
+// PendingIf is Pending over the records whose id keep accepts (all if
+// keep is nil).
+func (t *Tracker) PendingIf(consumer int, from, to int64, keep func(id uint64) bool) int {
 	missing := 0
 	for i := range t.slots() {
 		sent, ack := t.sent[i].Load(), t.ack[i].Load()
-		if ack != 0 && sent >= from && sent < to && t.recv[consumer][i].Load() == 0 {
+		if ack != 0 && sent >= from && sent < to && t.recv[consumer][i].Load() == 0 && (keep == nil || keep(i*t.every)) {
 			missing++
 		}
 	}

@@ -148,8 +148,31 @@ func Percentiles(path, title string, curves []Curve) error {
 	if drawn == 0 {
 		return errors.New("charts: no curve with enough samples")
 	}
-	p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi))+1) // headroom for the legend
+	// Headroom above the curves for the legend, about a decade per two
+	// entries, and a taller chart for more than four curves; the ticks
+	// stop at the decade above the curves.
+	headroom := math.Ceil(float64(drawn) / 2)
+	top := math.Pow(10, math.Ceil(math.Log10(hi)))
+	p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), top*math.Pow(10, headroom)
+	p.Y.Tick.Marker = cappedTicks{p.Y.Tick.Marker, top}
 	p.Legend.Top = true
 	p.Legend.Left = true
-	return p.Save(160*vg.Millimeter, 100*vg.Millimeter, path)
+	return p.Save(160*vg.Millimeter, vg.Length(100+8*max(0, drawn-4))*vg.Millimeter, path)
+}
+
+// cappedTicks leaves out the ticks of a Ticker above a value (the legend's
+// headroom).
+type cappedTicks struct {
+	plot.Ticker
+	max float64
+}
+
+func (c cappedTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range c.Ticker.Ticks(lo, hi) {
+		if t.Value <= c.max*(1+1e-9) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

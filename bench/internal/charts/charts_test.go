@@ -48,3 +48,31 @@ func TestBenchChartsSVG(t *testing.T) {
 		t.Fatal("a chart without values was drawn")
 	}
 }
+
+// TestBenchChartsLegendHeadroom checks that a chart of six curves leaves
+// room for its legend above them without tick labels up there.
+func TestBenchChartsLegendHeadroom(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "six.svg")
+	var curves []Curve
+	for i := range 6 {
+		var l []time.Duration
+		for k := range 100 {
+			l = append(l, time.Duration(k+1)*time.Millisecond) // up to 100 ms
+		}
+		curves = append(curves, Curve{Name: "curve " + string(rune('a'+i)), Latencies: l})
+	}
+	if err := Percentiles(path, "six", curves); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := string(b)
+	if !strings.Contains(svg, ">100<") || strings.Contains(svg, ">1000<") || strings.Contains(svg, ">10000<") {
+		t.Fatalf("tick labels: want 100 as the highest")
+	}
+	if !strings.Contains(svg, "curve f (100 samples)") {
+		t.Fatal("legend lacks the sixth curve")
+	}
+}
