@@ -293,6 +293,7 @@ func runFanout(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := fanoutSectionText(o, info, time.Since(began), targets, probes, passes)
+	fanoutHeadlines(passes)
 	if o.out != "-" && o.out != "" {
 		if link, err := fanoutChart(o.out, targets, passes); err != nil {
 			logf("no fan-out chart: %v", err)

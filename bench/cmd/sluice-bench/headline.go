@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/bench/internal/stats"
 	"github.com/sluicehq/sluice/bench/report"
+	"github.com/sluicehq/sluice/internal/fanoutload"
 )
 
 // The headline: one table of the claims a user checks first, filled by the
@@ -164,4 +165,54 @@ func tcpHeadlines(results map[string]map[string][]tcpRun, loopMBps []float64) {
 	setHeadline(headlineRow{order: hlTCP, claim: "binary TCP protocol, 100 B records, async, client included: records/s",
 		sluice: fmtSummary(stats.Summarize(recs), fmtRate), others: others,
 		ratio: ofLoopback(s, tcpBinary, bin, loopMBps) + " of loopback", target: ">= 1.50M records/s", result: passMiss(m >= 1.5e6)})
+}
+
+// fanoutHeadlines sets the row of the fanout suite: sluice's
+// SubscribeToShard latency in async mode (per-pass medians) beside the
+// GetRecords polling of sluice and of the peers, measured in the same run.
+func fanoutHeadlines(passes []fanoutPass) {
+	byTarget := map[string][]fanoutPass{}
+	var order []string
+	for _, p := range passes {
+		if byTarget[p.target] == nil {
+			order = append(order, p.target)
+		}
+		byTarget[p.target] = append(byTarget[p.target], p)
+	}
+	// perPass is the median over passes of the p-th percentile of the
+	// latencies pick gives.
+	perPass := func(ps []fanoutPass, pick func(fanoutPass) fanoutload.Latencies, p float64) []float64 {
+		var out []float64
+		for _, x := range ps {
+			if l := pick(x).AckToReceipt; len(l) > 0 {
+				out = append(out, stats.DurationPercentiles(l, p)[0].Seconds())
+			}
+		}
+		return out
+	}
+	efo := func(p fanoutPass) fanoutload.Latencies { return p.efo }
+	poll := func(p fanoutPass) fanoutload.Latencies { return p.poll }
+	async := byTarget["sluice async"]
+	p50, p99 := perPass(async, efo, 50), perPass(async, efo, 99)
+	if len(p99) == 0 {
+		return
+	}
+	var others []string
+	for _, t := range order {
+		ps := byTarget[t]
+		if q := perPass(ps, poll, 99); len(q) > 0 {
+			var acked []float64
+			for _, p := range ps {
+				acked = append(acked, p.achieved)
+			}
+			others = append(others, fmt.Sprintf("%s GetRecords polling p99 %s (at %s records/s)", t,
+				fmtSummary(stats.Summarize(q), fmtDur), fmtRate(stats.Median(acked))))
+		}
+	}
+	m50, m99 := stats.Median(p50), stats.Median(p99)
+	setHeadline(headlineRow{order: hlFanout, claim: "enhanced fan-out (SubscribeToShard), async: PutRecords acknowledgement to receipt, p50 / p99",
+		sluice: fmtSummary(stats.Summarize(p50), fmtDur) + " / " + fmtSummary(stats.Summarize(p99), fmtDur),
+		others: strings.Join(others, "; "), ratio: "-",
+		target: fmt.Sprintf("p50 <= %v, p99 <= %v", fanoutTargetP50, fanoutTargetP99),
+		result: passMiss(m50 <= fanoutTargetP50.Seconds() && m99 <= fanoutTargetP99.Seconds())})
 }

@@ -796,10 +796,16 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 			last = ys[len(ys)-1] / xs[len(xs)-1]
 		}
 		ft.Add(m.name, fmtSecs(slope), fmtSecs(icept), fmtSecs(last))
+		if m.name == "ready after kill -9" && len(xs) > 0 {
+			setHeadline(headlineRow{order: hlRecovery, claim: "recovery after kill -9 (restart until /readyz): seconds per GiB of data",
+				sluice: fmtSecs(slope) + " s/GiB (line fit over " + sizeList(o.sizes) + "; " + fmtSecs(ys[len(ys)-1]) + " s at " + fmtSize(xs[len(xs)-1]*(1<<30)) + ")",
+				others: "-", ratio: "-", target: "-", result: "-"})
+		}
 	}
 	b.WriteString(ft.Markdown())
 
-	w("\nDetails per pass: disk is the data directory after the fill (fragment files are preallocated, 16 MiB each);\n")
+	w("\nDetails per pass: disk is the data directory after the fill (fragment files are preallocated, 1 MiB for a\n")
+	w("shard's first segment, each later one doubling up to 16 MiB);\n")
 	w("segments counts all shards'; deleted and after are fragment files (after: once the restart with lost\n")
 	w("fragments has finished).\n\n")
 	dt := report.Table{Header: []string{"data", "run", "disk", "segments", "deleted", "after", "records verified"},
