@@ -36,7 +36,7 @@ const (
 	// result entries than records sent (and stores only those).
 	FaultShortAck
 	// FaultLoseUnderLoad stores only some records of PutRecords requests
-	// after the 50th, acknowledging all: the data written before the load
+	// after the 10th, acknowledging all: the data written before the load
 	// reads back intact.
 	FaultLoseUnderLoad
 	// FaultDuplicate returns some records twice.
@@ -200,7 +200,7 @@ func (f *FakeServer) putLocked(shards [][]fakeRecord, recs []fakeRecord, cbor bo
 			continue
 		}
 		entries = append(entries, kinesis.PutRecordsResultEntry{SequenceNumber: strconv.Itoa(len(shards[s])), ShardID: fmt.Sprintf("shardId-%012d", s)})
-		lose := (f.Fault == FaultLose && i%7 == 3) || (f.Fault == FaultLoseUnderLoad && f.puts > 50 && i%7 == 3)
+		lose := (f.Fault == FaultLose && i%7 == 3) || (f.Fault == FaultLoseUnderLoad && f.puts > 10 && i%7 == 3)
 		if !lose {
 			shards[s] = append(shards[s], rec)
 		}
