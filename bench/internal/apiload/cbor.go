@@ -43,9 +43,10 @@ func PutRecordBodyCBOR(stream string, k, size int) []byte {
 // a CBOR map with FailedRecordCount 0 and a Records array of n maps that
 // each carry a non-empty SequenceNumber and ShardId and no ErrorCode (a
 // null ErrorCode or ErrorMessage, which kinesis-mock sends, counts as
-// absent). Other members are skipped. It walks the bytes in place
-// instead of decoding them into values, so checking costs the client
-// little (as the JSON checks scan rather than parse). Every failure wraps
+// absent). Other members are skipped. It walks the bytes in place,
+// without allocating, instead of decoding them into values: checking a
+// 500-entry answer costs the client about half of what PutAcked's scan of
+// the JSON answer does (BenchmarkPutAckedCBOR). Every failure wraps
 // ErrVerify: a response that is not CBOR, or not this shape, is a server
 // that did not do what it was asked.
 func PutAckedCBOR(n int) func([]byte) error {

@@ -262,3 +262,29 @@ func TestBenchDiscardCodecs(t *testing.T) {
 		t.Fatalf("h2c load: %+v", res)
 	}
 }
+
+// BenchmarkPutAckedCBOR is the client's cost of checking one CBOR
+// PutRecords answer of 500 entries (compare BenchmarkPutAckedJSON).
+func BenchmarkPutAckedCBOR(b *testing.B) {
+	d := newDiscard()
+	answer := d.putRecordsAnswer(true, 500)
+	check := PutAckedCBOR(500)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := check(answer); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPutAckedJSON(b *testing.B) {
+	d := newDiscard()
+	answer := d.putRecordsAnswer(false, 500)
+	check := PutAcked(500)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := check(answer); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
