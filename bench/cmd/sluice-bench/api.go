@@ -763,19 +763,29 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  PutRecords response must report `\"FailedRecordCount\":0`. One warm-up request per connection (h2c: per stream) is\n")
 	w("  not timed (nor its CPU). A request whose connection dropped is sent once more on a new connection (column\n")
 	w("  retries, total over runs).\n")
-	w("- CBOR scenarios: bodies in `application/x-amz-cbor-1.1` as the AWS SDK for Java sends them (internal/cborclient:\n")
-	w("  indefinite-length maps and arrays, members in model order, Data a byte string, PartitionKey a text string).\n")
-	w("  The answer must carry the CBOR Content-Type and be a CBOR map with FailedRecordCount 0 and a Records array\n")
-	w("  with one entry per record sent, each with a SequenceNumber and ShardId and no ErrorCode (walked in place,\n")
-	w("  not decoded into values). kinesis-mock answers CBOR in CBOR and stores the records intact. kinesalite: \"-\",\n")
-	w("  %s.\n", kinesaliteNoCBOR)
-	w("- h2c scenarios: HTTP/2 cleartext with prior knowledge (the connection preface, no Upgrade; JSON bodies),\n")
-	w("  golang.org/x/net/http2's Transport with AllowHTTP and a plain-TCP DialTLSContext, %d connections with %d\n", o.h2cConns, o.streams)
-	w("  streams in flight each (%d in flight; StrictMaxConcurrentStreams, so no connection beyond those), one goroutine\n", o.h2cConns*o.streams)
-	w("  per stream; every answer must come over HTTP/2. sluice serves h2c on its API port. kinesalite: \"-\", %s.\n", kinesaliteNoH2C)
-	w("  kinesis-mock answers h2c.\n")
-	w("- PutRecords of 64 KiB records: 4 MiB of data per request (5.6 MB of JSON), under the 10 MiB request limit.\n")
-	w("  kinesis-mock: \"-\", %s.\n", kinesisMockNoLarge)
+	var hasCBOR, hasH2C, hasLarge bool
+	for _, s := range scenarios {
+		hasCBOR, hasH2C, hasLarge = hasCBOR || s.cbor, hasH2C || s.h2c, hasLarge || s.size >= 64<<10
+	}
+	if hasCBOR {
+		w("- CBOR scenarios: bodies in `application/x-amz-cbor-1.1` as the AWS SDK for Java sends them (internal/cborclient:\n")
+		w("  indefinite-length maps and arrays, members in model order, Data a byte string, PartitionKey a text string).\n")
+		w("  The answer must carry the CBOR Content-Type and be a CBOR map with FailedRecordCount 0 and a Records array\n")
+		w("  with one entry per record sent, each with a SequenceNumber and ShardId and no ErrorCode (walked in place,\n")
+		w("  not decoded into values). kinesis-mock answers CBOR in CBOR and stores the records intact. kinesalite: \"-\",\n")
+		w("  %s.\n", kinesaliteNoCBOR)
+	}
+	if hasH2C {
+		w("- h2c scenarios: HTTP/2 cleartext with prior knowledge (the connection preface, no Upgrade; JSON bodies),\n")
+		w("  golang.org/x/net/http2's Transport with AllowHTTP and a plain-TCP DialTLSContext, %d connections with %d\n", o.h2cConns, o.streams)
+		w("  streams in flight each (%d in flight; StrictMaxConcurrentStreams, so no connection beyond those), one goroutine\n", o.h2cConns*o.streams)
+		w("  per stream; every answer must come over HTTP/2. sluice serves h2c on its API port. kinesalite: \"-\", %s.\n", kinesaliteNoH2C)
+		w("  kinesis-mock answers h2c.\n")
+	}
+	if hasLarge {
+		w("- PutRecords of 64 KiB records: 4 MiB of data per request (5.6 MB of JSON), under the 10 MiB request limit.\n")
+		w("  kinesis-mock: \"-\", %s.\n", kinesisMockNoLarge)
+	}
 	w("- sluice: `./cmd/sluice` built once, a separate process on 127.0.0.1 with a fresh `--data-dir` under %s per\n", info.Mount)
 	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)
 	w("- kinesalite %s from npm (installed once into $HOME/.cache/sluice/npm-kinesalite-%s), in memory, started by a\n", kinesaliteVersion, kinesaliteVersion)

@@ -329,7 +329,7 @@ func TestBenchAPIUnsupportedPeers(t *testing.T) {
 			t.Fatalf("%s: runs %v", s.name(), res[s.name()])
 		}
 	}
-	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", []apiScenario{cbor, h2c}, res)
+	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", []apiScenario{cbor, h2c, big}, res)
 	for _, s := range []apiScenario{cbor, h2c} {
 		var line string
 		for _, l := range strings.Split(out, "\n") {
@@ -348,6 +348,11 @@ func TestBenchAPIUnsupportedPeers(t *testing.T) {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), why) {
 			t.Fatalf("the Method does not say %q:\n%s", why, out)
 		}
+	}
+	// Without those scenarios, their notes are left out.
+	out = apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", apiScenarios[:1], res)
+	if strings.Contains(out, "h2c scenarios:") || strings.Contains(out, "CBOR scenarios:") || strings.Contains(out, "64 KiB records:") {
+		t.Fatalf("notes of scenarios that did not run:\n%s", out)
 	}
 }
 
