@@ -5,9 +5,10 @@
 //     section of RESULTS.md ("go run ./bench/cmd/sluice-bench segment";
 //     suites segment, api, tcp, fanout, scale and recovery; "all --quick"
 //     runs each briefly for make test).
-//   - internal/apiload: the Kinesis API load generator, the discard server,
-//     stamped record data and the read-back checks (verify.go), and the
-//     deliberately broken in-memory server that tests them (fake.go).
+//   - internal/apiload: the Kinesis API load generator (JSON or CBOR, over
+//     HTTP/1.1 or h2c), the discard server, stamped record data and the
+//     read-back checks (verify.go, cbor.go), and the deliberately broken
+//     in-memory server that tests them (fake.go).
 //   - internal/charts: the SVG charts beside RESULTS.md (gonum plot).
 //   - internal/segload: bounded loads on the segment package's public API
 //     (append, read, read with lost fragments) and the plain-file

@@ -15,8 +15,8 @@ import (
 )
 
 // quickAPIScenarios are the api scenarios of `all --quick`: one of each
-// request kind (PutRecords, PutRecord, GetRecords).
-const quickAPIScenarios = `^(PutRecords 500x100B|PutRecord 100B|GetRecords .*)$`
+// request kind (PutRecords, PutRecord, GetRecords), and PutRecords in CBOR.
+const quickAPIScenarios = `^(PutRecords 500x100B|PutRecords 500x100B CBOR|PutRecord 100B|GetRecords .*)$`
 
 // runAll is the all subcommand: every suite in turn. With --quick, each
 // runs briefly (about 2 minutes in all) and writes to a results file in a

@@ -55,6 +55,8 @@ type apiOptions struct {
 	only      *regexp.Regexp
 	targets   []string
 	conns     int
+	h2cConns  int // connections of the h2c scenarios
+	streams   int // streams in flight per h2c connection
 	shards    int
 	prefill   int // records of the GetRecords scenario's stream
 	budget    time.Duration
@@ -70,7 +72,9 @@ func parseAPIFlags(args []string) (apiOptions, error) {
 	dir := fs.String("dir", "", "directory for the sluice data directories (default $TMPDIR)")
 	only := fs.String("only", "", "run only the scenarios whose name matches this regexp")
 	targets := fs.String("targets", strings.Join(allTargets, ","), "comma-separated targets to measure")
-	conns := fs.Int("conns", 8, "keep-alive connections of the load generator")
+	conns := fs.Int("conns", 8, "keep-alive HTTP/1.1 connections of the load generator")
+	h2cConns := fs.Int("h2c-conns", 2, "HTTP/2 connections of the h2c scenarios")
+	streams := fs.Int("h2c-streams", 4, "streams in flight per HTTP/2 connection in the h2c scenarios")
 	shards := fs.Int("shards", 4, "shards of the benchmark stream (the same for every server)")
 	prefill := fs.Int("prefill", 0, "records of 1 KiB in the GetRecords scenario's stream (default 40000, 8000 with --quick)")
 	budget := fs.Duration("budget", 0, "start no new scenario after this long (default 20m)")
@@ -82,7 +86,7 @@ func parseAPIFlags(args []string) (apiOptions, error) {
 		return apiOptions{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	o := apiOptions{quick: *quick, runs: *runs, runTime: *runTime, out: *out, dir: *dir, conns: *conns,
-		shards: *shards, prefill: *prefill, budget: *budget, sluiceBin: *sluiceBin}
+		h2cConns: *h2cConns, streams: *streams, shards: *shards, prefill: *prefill, budget: *budget, sluiceBin: *sluiceBin}
 	pick := func(v, normal, fast int64) int64 {
 		if v != 0 {
 			return v
@@ -96,8 +100,8 @@ func parseAPIFlags(args []string) (apiOptions, error) {
 	o.runTime = time.Duration(pick(int64(o.runTime), int64(3*time.Second), int64(500*time.Millisecond)))
 	o.prefill = int(pick(int64(o.prefill), 40000, 8000))
 	o.budget = time.Duration(pick(int64(o.budget), int64(20*time.Minute), int64(20*time.Minute)))
-	if o.runs < 1 || o.runTime <= 0 || o.conns < 1 || o.shards < 1 || o.prefill < 1 || o.budget <= 0 {
-		return o, errors.New("--runs, --run-time, --conns, --shards, --prefill and --budget must be positive")
+	if o.runs < 1 || o.runTime <= 0 || o.conns < 1 || o.h2cConns < 1 || o.streams < 1 || o.shards < 1 || o.prefill < 1 || o.budget <= 0 {
+		return o, errors.New("--runs, --run-time, --conns, --h2c-conns, --h2c-streams, --shards, --prefill and --budget must be positive")
 	}
 	for _, t := range strings.Split(*targets, ",") {
 		t = strings.TrimSpace(t)
@@ -132,23 +136,111 @@ type apiScenario struct {
 	op      string // apiload.OpPutRecords, OpPutRecord or OpGetRecords
 	records int    // per PutRecords request
 	size    int    // record data bytes
+	cbor    bool   // request bodies in CBOR (application/x-amz-cbor-1.1), else JSON
+	h2c     bool   // over h2c (--h2c-conns x --h2c-streams), else HTTP/1.1 (--conns)
 }
 
 func (s apiScenario) name() string {
+	var n string
 	switch s.op {
 	case apiload.OpPutRecords:
-		return fmt.Sprintf("PutRecords %dx%s", s.records, sizeName(s.size))
+		n = fmt.Sprintf("PutRecords %dx%s", s.records, sizeName(s.size))
 	case apiload.OpPutRecord:
-		return "PutRecord " + sizeName(s.size)
+		n = "PutRecord " + sizeName(s.size)
+	default:
+		n = fmt.Sprintf("GetRecords %s, limit %d", sizeName(s.size), readLimit)
 	}
-	return fmt.Sprintf("GetRecords %s, limit %d", sizeName(s.size), readLimit)
+	if s.cbor {
+		n += " CBOR"
+	}
+	if s.h2c {
+		n += " h2c"
+	}
+	return n
+}
+
+func (s apiScenario) codec() string {
+	if s.cbor {
+		return apiload.CodecCBOR
+	}
+	return apiload.CodecJSON
+}
+
+// unsupported returns why target t cannot run s ("" if it can). The
+// answers were found by trying: kinesis-mock answers CBOR PutRecords in
+// CBOR and stores the records intact, kinesalite truncates CBOR answers;
+// only kinesis-mock speaks h2c; kinesis-mock takes seconds per 4 MiB
+// request.
+func (s apiScenario) unsupported(t string) string {
+	switch {
+	case s.h2c && t == tgtKinesalite:
+		return kinesaliteNoH2C
+	case s.cbor && t == tgtKinesalite && s.records > 100:
+		return kinesaliteNoCBOR
+	case s.size >= 64<<10 && t == tgtKinesisMock:
+		return kinesisMockNoLarge
+	}
+	return ""
+}
+
+const (
+	kinesaliteNoH2C  = "kinesalite serves HTTP/1.1 only (Node's http module): it closes a connection that opens with the HTTP/2 preface"
+	kinesaliteNoCBOR = "kinesalite cuts every CBOR answer off at 16 KiB (node-cbor's encodeOne stops at its stream buffer), so its " +
+		"answer to a CBOR PutRecords of more than about 150 records is truncated, not CBOR (it accepts the request and stores the records)"
+	kinesisMockNoLarge = "kinesis-mock took 6-8 s to answer a single PutRecords of 64 records of 64 KiB (5.6 MB of JSON, " +
+		"under 1 MB/s), so the load's requests in flight exceed the client's 30 s timeout"
+)
+
+// putCheck is the check of s's put responses.
+func (s apiScenario) putCheck() func([]byte) error {
+	switch {
+	case s.op == apiload.OpPutRecords && s.cbor:
+		return apiload.PutAckedCBOR(s.records)
+	case s.op == apiload.OpPutRecords:
+		return apiload.PutAcked(s.records)
+	case s.cbor:
+		return apiload.PutRecordAckedCBOR
+	}
+	return apiload.PutRecordAcked
+}
+
+// putBody is request body k of s for stream.
+func (s apiScenario) putBody(stream string, k int) []byte {
+	switch {
+	case s.op == apiload.OpPutRecords && s.cbor:
+		return apiload.PutRecordsBodyCBOR(stream, k, s.records, s.size)
+	case s.op == apiload.OpPutRecords:
+		return apiload.PutRecordsBody(stream, k, s.records, s.size)
+	case s.cbor:
+		return apiload.PutRecordBodyCBOR(stream, k, s.size)
+	}
+	return apiload.PutRecordBody(stream, k, s.size)
+}
+
+// workers is the number of request goroutines of s: one per HTTP/1.1
+// connection, or per h2c stream.
+func (s apiScenario) workers(o apiOptions) int {
+	if s.h2c {
+		return o.h2cConns * o.streams
+	}
+	return o.conns
 }
 
 const readLimit = 10000
 
+// maxRunData bounds the record data of one put load run (with 64 KiB
+// records, 3 s of a fast server would otherwise write several GiB, all
+// read back afterwards).
+const maxRunData = 2 << 30
+
 var apiScenarios = []apiScenario{
 	{op: apiload.OpPutRecords, records: 500, size: 100},
 	{op: apiload.OpPutRecords, records: 500, size: 1024},
+	// 4 MiB of record data, 5.6 MB of JSON: under the 10 MiB request limit
+	// (and AWS's former 5 MiB per request).
+	{op: apiload.OpPutRecords, records: 64, size: 64 << 10},
+	{op: apiload.OpPutRecords, records: 500, size: 100, cbor: true},
+	{op: apiload.OpPutRecords, records: 500, size: 100, h2c: true},
 	{op: apiload.OpPutRecord, records: 1, size: 100},
 	{op: apiload.OpGetRecords, records: readLimit, size: 1024},
 }
@@ -289,7 +381,15 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 	}()
 	shardIDs := map[string][]string{}
 	shardRecords := map[string][]int64{}
+	var targets []string // those that can run s
 	for _, t := range o.targets {
+		if why := s.unsupported(t); why != "" {
+			logf("%s: %s skipped: %s", s.name(), t, why)
+			continue
+		}
+		targets = append(targets, t)
+	}
+	for _, t := range targets {
 		srv, err := start(t)
 		if err != nil {
 			return err
@@ -326,21 +426,20 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 			}
 		}
 	}
-	bodies := make([][]byte, o.conns)
-	for k := range bodies {
-		if s.op == apiload.OpPutRecords {
-			bodies[k] = apiload.PutRecordsBody(benchName, k, s.records, s.size)
-		} else {
-			bodies[k] = apiload.PutRecordBody(benchName, k, s.size)
+	var bodies [][]byte
+	if s.op != apiload.OpGetRecords {
+		bodies = make([][]byte, s.workers(o))
+		for k := range bodies {
+			bodies[k] = s.putBody(benchName, k)
 		}
 	}
 	// acked[t] counts how often each record was acknowledged by target t's
-	// put loads (connection w sends bodies[w%len(bodies)], body k's record
-	// i is RecordID{k, i}).
+	// put loads (worker w sends bodies[w%len(bodies)], body k's record i is
+	// RecordID{k, i}).
 	acked := map[string]map[apiload.RecordID]int{}
 	resent := map[string]map[apiload.RecordID]int{} // the same for requests sent twice
 	for i := range o.runs {
-		for _, t := range o.targets {
+		for _, t := range targets {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -354,12 +453,12 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 					Conns: o.conns, Limit: readLimit, MaxRequests: 1 << 20, MaxDuration: o.runTime,
 					Verify: t != tgtDiscard, ShardRecords: shardRecords[t]})
 			} else {
-				cfg := apiload.Config{Addr: srv.addr, Op: s.op, Conns: o.conns, Body: bodies,
-					RecordsPerRequest: s.records, DataBytesPerRequest: s.records * s.size,
-					MaxRequests: 50_000_000 / int64(s.records), MaxDuration: o.runTime, OnStart: sample}
-				cfg.Check = apiload.PutRecordAcked
-				if s.op == apiload.OpPutRecords {
-					cfg.Check = apiload.PutAcked(s.records)
+				cfg := apiload.Config{Addr: srv.addr, Op: s.op, Conns: o.conns, Codec: s.codec(), Body: bodies,
+					RecordsPerRequest: s.records, DataBytesPerRequest: s.records * s.size, Check: s.putCheck(),
+					MaxRequests: min(50_000_000/int64(s.records), maxRunData/int64(s.records*s.size)),
+					MaxDuration: o.runTime, OnStart: sample}
+				if s.h2c {
+					cfg.H2C, cfg.Conns, cfg.Streams = true, o.h2cConns, o.streams
 				}
 				res = apiload.Run(cfg)
 			}
@@ -394,7 +493,7 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 		return nil
 	}
 	// Every record acknowledged under load must be in the stream, intact.
-	for _, t := range o.targets {
+	for _, t := range targets {
 		if t == tgtDiscard {
 			continue
 		}
@@ -458,18 +557,15 @@ func verifyPut(addr string, o apiOptions, s apiScenario) error {
 		return fmt.Errorf("create stream %s: %w", stream, err)
 	}
 	want := map[apiload.RecordID]int{}
-	c := apiload.NewClient(addr)
+	c := apiload.NewConn(addr, s.codec(), s.h2c)
 	defer c.Close()
-	calls := 4
+	calls, n := 4, s.records
 	if s.op == apiload.OpPutRecord {
 		calls = 40
 	}
+	check := s.putCheck()
 	for k := 2000; k < 2000+calls; k++ {
-		body, check, n := apiload.PutRecordBody(stream, k, s.size), apiload.PutRecordAcked, 1
-		if s.op == apiload.OpPutRecords {
-			body, check, n = apiload.PutRecordsBody(stream, k, s.records, s.size), apiload.PutAcked(s.records), s.records
-		}
-		b, err := c.Do(s.op, body)
+		b, err := c.Do(s.op, s.putBody(stream, k))
 		if err == nil {
 			err = check(b)
 		}
@@ -493,7 +589,7 @@ func verifyPut(addr string, o apiOptions, s apiScenario) error {
 // apiTarget is the pass/miss rule of a scenario on sluice async.
 func apiTarget(s apiScenario) (text string, ok func(recs, reqs, vsPeer float64) bool) {
 	switch {
-	case s.op == apiload.OpPutRecords && s.size == 100:
+	case s.op == apiload.OpPutRecords && s.size == 100 && !s.cbor && !s.h2c:
 		return ">= 1.00M records/s and >= 50x the faster peer", func(recs, _, vp float64) bool { return recs >= 1e6 && vp >= 50 }
 	case s.op == apiload.OpPutRecord:
 		return ">= 50k requests/s", func(_, reqs, _ float64) bool { return reqs >= 50000 }
@@ -637,7 +733,7 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	}
 	b.WriteString(tb.Markdown())
 
-	w("\nDetails (medians). Latency is per HTTP request (for PutRecords: of %d records); CPU is cores busy over the\n", apiScenarios[0].records)
+	w("\nDetails (medians). Latency is per HTTP request (for PutRecords: of the scenario's records); CPU is cores busy over the\n")
 	w("load (CPU seconds / wall seconds, from /proc/PID/stat for the server and getrusage for the client).\n\n")
 	dt := report.Table{Header: []string{"scenario", "target", "runs", "records/s", "MB/s", "requests/s", "p50", "p99", "server CPU", "client CPU", "retries"},
 		Align: []byte{'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'}}
@@ -660,12 +756,37 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 
 	w("\nMethod:\n\n")
 	w("- Client: this process, a Go load generator on the fasthttp client, one goroutine per keep-alive HTTP/1.1\n")
-	w("  connection sending back to back (%d in flight). Request bodies are JSON 1.1 encoded once before the clock starts\n", o.conns)
-	w("  (standard base64 data, random bytes; 16-hex-digit partition keys spread over the hash key space; %d distinct\n", o.conns)
-	w("  bodies), with a SigV4-shaped Authorization header that no server checks. A load ends after its time bound or\n")
-	w("  its request count, whichever comes first; every response must be 200, and every PutRecords response must\n")
-	w("  report `\"FailedRecordCount\":0`. One warm-up request per connection is not timed (nor its CPU). A request whose\n")
-	w("  connection dropped is sent once more on a new connection (column retries, total over runs).\n")
+	w("  connection sending back to back (%d in flight; h2c scenarios below). Request bodies are JSON 1.1 (CBOR\n", o.conns)
+	w("  scenarios: CBOR 1.1) encoded once before the clock starts (JSON: standard base64 data; random bytes; 16-hex-digit\n")
+	w("  partition keys spread over the hash key space; one distinct body per connection or stream, %d over HTTP/1.1),\n", o.conns)
+	w("  with a SigV4-shaped Authorization header that no server checks. A load ends after its time bound or\n")
+	w("  its request count (or %d GiB of record data), whichever comes first; every response must be 200, and every\n", maxRunData>>30)
+	w("  PutRecords response must report `\"FailedRecordCount\":0`. One warm-up request per connection (h2c: per stream) is\n")
+	w("  not timed (nor its CPU). A request whose connection dropped is sent once more on a new connection (column\n")
+	w("  retries, total over runs).\n")
+	var hasCBOR, hasH2C, hasLarge bool
+	for _, s := range scenarios {
+		hasCBOR, hasH2C, hasLarge = hasCBOR || s.cbor, hasH2C || s.h2c, hasLarge || s.size >= 64<<10
+	}
+	if hasCBOR {
+		w("- CBOR scenarios: bodies in `application/x-amz-cbor-1.1` as the AWS SDK for Java sends them (internal/cborclient:\n")
+		w("  indefinite-length maps and arrays, members in model order, Data a byte string, PartitionKey a text string).\n")
+		w("  The answer must carry the CBOR Content-Type and be a CBOR map with FailedRecordCount 0 and a Records array\n")
+		w("  with one entry per record sent, each with a SequenceNumber and ShardId and no ErrorCode (walked in place,\n")
+		w("  not decoded into values). kinesis-mock answers CBOR in CBOR and stores the records intact. kinesalite: \"-\",\n")
+		w("  %s.\n", kinesaliteNoCBOR)
+	}
+	if hasH2C {
+		w("- h2c scenarios: HTTP/2 cleartext with prior knowledge (the connection preface, no Upgrade; JSON bodies),\n")
+		w("  golang.org/x/net/http2's Transport with AllowHTTP and a plain-TCP DialTLSContext, %d connections with %d\n", o.h2cConns, o.streams)
+		w("  streams in flight each (%d in flight; StrictMaxConcurrentStreams, so no connection beyond those), one goroutine\n", o.h2cConns*o.streams)
+		w("  per stream; every answer must come over HTTP/2. sluice serves h2c on its API port. kinesalite: \"-\", %s.\n", kinesaliteNoH2C)
+		w("  kinesis-mock answers h2c.\n")
+	}
+	if hasLarge {
+		w("- PutRecords of 64 KiB records: 4 MiB of data per request (5.6 MB of JSON), under the 10 MiB request limit.\n")
+		w("  kinesis-mock: \"-\", %s.\n", kinesisMockNoLarge)
+	}
 	w("- sluice: `./cmd/sluice` built once, a separate process on 127.0.0.1 with a fresh `--data-dir` under %s per\n", info.Mount)
 	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)
 	w("- kinesalite %s from npm (installed once into $HOME/.cache/sluice/npm-kinesalite-%s), in memory, started by a\n", kinesaliteVersion, kinesaliteVersion)
@@ -674,10 +795,14 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  $HOME/.cache/sluice/npm-kinesis-local-%s), in memory, started by a Node script that forces its listeners onto\n", kinesisMockVersion)
 	w("  127.0.0.1 (it binds 0.0.0.0), with KINESIS_MOCK_CERT_PATH at the package's server.json, its plain and TLS\n")
 	w("  ports in KINESIS_MOCK_PLAIN_PORT / KINESIS_MOCK_TLS_PORT (requests go to the plain port), CREATE_STREAM_DURATION 0ms.\n")
-	w("- faster peer: in each round, the higher figure of kinesalite and kinesis-mock; the ratio to it is the headline.\n")
+	w("- faster peer: in each round, the higher figure of kinesalite and kinesis-mock (where one is \"-\", the other);\n")
+	w("  the ratio to it is the headline.\n")
 	w("- discard: `sluice-bench discard-server`, a fasthttp server in its own process that reads each body, drops it and\n")
-	w("  answers a canned response of realistic size (PutRecords: 500 entries; GetRecords: %d records of 1 KiB):\n", apiload.DiscardReadRecords)
-	w("  the ceiling of this client and the HTTP path.\n")
+	w("  answers a canned response of realistic size (PutRecords: one entry per record sent, counted, not parsed, in\n")
+	w("  JSON, or in CBOR as wire/kinesis encodes it for CBOR requests; GetRecords: %d records of 1 KiB): the ceiling\n", apiload.DiscardReadRecords)
+	w("  of this client and the HTTP path.\n")
+	w("  Connections that open with the HTTP/2 preface go to golang.org/x/net/http2's server instead (as in sluice),\n")
+	w("  with the same answers.\n")
 	w("- Every server starts fresh per scenario with a stream `bench` of %d shards; the runs of all targets then\n", o.shards)
 	w("  alternate (run 1 of each target, run 2 of each, ...). GetRecords: the stream is first filled with %d records\n", o.prefill)
 	w("  of 1 KiB (PutRecords, untimed); each connection reads shard i%%%d from TRIM_HORIZON with Limit %d, following\n", o.shards, readLimit)
@@ -687,7 +812,8 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	w("  (body, record number, size) and a tail shared by its size. Every PutRecords answer must list a sequence\n")
 	w("  number for each record sent. Before a put scenario's runs, a stream of its own gets a few requests one at a\n")
 	w("  time and is read back in full (data and partition key of each record, each exactly once); after the runs,\n")
-	w("  the bench stream is read back and each record must appear as often as it was acknowledged. GetRecords: the\n")
+	w("  the bench stream is read back and each record must appear as often as it was acknowledged (read back in JSON\n")
+	w("  over HTTP/1.1 for the CBOR and h2c scenarios too, so CBOR byte strings must come back as the same data). GetRecords: the\n")
 	w("  filled stream is read back the same way before the runs, each record read under load is checked, and each\n")
 	w("  pass over a shard must read the shard's record count. A mismatch fails the suite (`verification failed`).\n")
 	return b.String()

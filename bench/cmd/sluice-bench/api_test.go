@@ -42,7 +42,7 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := runAPI(ctx, []string{"--quick", "--targets", "discard", "--run-time", "300ms", "--out", out, "--dir", t.TempDir(),
-		"--only", `^(PutRecords 500x100B|PutRecord 100B)$`})
+		"--only", `^(PutRecords 500x100B|PutRecord 100B|PutRecords 64x64KiB|PutRecords 500x100B CBOR|PutRecords 500x100B h2c)$`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,8 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
 		t.Fatalf("the segment section was not kept:\n%s", doc)
 	}
-	for _, row := range []string{"| PutRecords 500x100B: records/s", "| PutRecord 100B: requests/s"} {
+	for _, row := range []string{"| PutRecords 500x100B: records/s", "| PutRecord 100B: requests/s", "| PutRecords 64x64KiB: records/s",
+		"| PutRecords 500x100B CBOR: records/s", "| PutRecords 500x100B h2c: records/s"} {
 		i := strings.Index(doc, row)
 		if i < 0 {
 			t.Fatalf("no row %q in:\n%s", row, doc)
@@ -94,10 +95,23 @@ func TestBenchAPIFlags(t *testing.T) {
 	}
 }
 
+// scenarioNamed returns the api scenario called name.
+func scenarioNamed(t *testing.T, name string) apiScenario {
+	t.Helper()
+	for _, s := range apiScenarios {
+		if s.name() == name {
+			return s
+		}
+	}
+	t.Fatalf("no api scenario %q", name)
+	return apiScenario{}
+}
+
 func TestBenchAPISectionVerdicts(t *testing.T) {
-	o := apiOptions{runs: 2, runTime: time.Second, conns: 8, shards: 4, prefill: 10, targets: allTargets}
-	put100 := apiScenarios[0].name()
-	put1 := apiScenarios[2].name()
+	o := apiOptions{runs: 2, runTime: time.Second, conns: 8, h2cConns: 2, streams: 4, shards: 4, prefill: 10, targets: allTargets}
+	put100 := "PutRecords 500x100B"
+	put1 := "PutRecord 100B"
+	scs := []apiScenario{scenarioNamed(t, put100), scenarioNamed(t, "PutRecords 500x1KiB"), scenarioNamed(t, put1)}
 	res := apiResults{}
 	// Ratios to kinesalite 60 and 40: median 50 passes ">= 50x" with 1.2M records/s.
 	res.add(put100, tgtAsync, apiRun{recs: 1.2e6})
@@ -107,7 +121,7 @@ func TestBenchAPISectionVerdicts(t *testing.T) {
 	res.add(put100, tgtDiscard, apiRun{recs: 12e6})
 	res.add(put100, tgtDiscard, apiRun{recs: 12e6})
 	res.add(put1, tgtAsync, apiRun{reqs: 40000, recs: 40000})
-	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", apiScenarios[:3], res)
+	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", scs, res)
 	row := func(prefix string) string {
 		for _, l := range strings.Split(out, "\n") {
 			if strings.HasPrefix(l, "| "+prefix) {
@@ -131,7 +145,7 @@ func TestBenchAPISectionVerdicts(t *testing.T) {
 // TestBenchAPIFasterPeer checks the ratio to the faster peer: taken round
 // by round against the higher of kinesalite and kinesis-mock.
 func TestBenchAPIFasterPeer(t *testing.T) {
-	o := apiOptions{runs: 2, runTime: time.Second, conns: 8, shards: 4, prefill: 10, targets: allTargets}
+	o := apiOptions{runs: 2, runTime: time.Second, conns: 8, h2cConns: 2, streams: 4, shards: 4, prefill: 10, targets: allTargets}
 	put100 := apiScenarios[0].name()
 	res := apiResults{}
 	// Round 1: kinesis-mock is faster (40k: ratio 30); round 2: kinesalite
@@ -226,25 +240,31 @@ func TestBenchKinesisMockLoopback(t *testing.T) {
 // acknowledges fewer records than were sent) and checks that the suite
 // fails with a verification error; against the honest server it passes.
 func TestBenchAPIBrokenServer(t *testing.T) {
-	o, err := parseAPIFlags([]string{"--quick", "--run-time", "200ms", "--targets", "kinesalite", "--prefill", "30000"})
+	// sluice async: a target that runs every scenario (kinesalite would
+	// skip h2c and CBOR), verified as sluice is.
+	o, err := parseAPIFlags([]string{"--quick", "--run-time", "200ms", "--targets", "sluice-async", "--prefill", "30000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	put, one, get := apiScenarios[0], apiScenarios[2], apiScenarios[3]
+	put, one, get := scenarioNamed(t, "PutRecords 500x100B"), scenarioNamed(t, "PutRecord 100B"), scenarioNamed(t, "GetRecords 1KiB, limit 10000")
+	cbor, h2c := scenarioNamed(t, "PutRecords 500x100B CBOR"), scenarioNamed(t, "PutRecords 500x100B h2c")
 	cases := []struct {
 		fault apiload.Fault
 		fails []apiScenario // the scenarios that must fail; the others pass
 	}{
 		{apiload.FaultNone, nil},
-		{apiload.FaultLose, []apiScenario{put, get}},
-		{apiload.FaultCorrupt, []apiScenario{put, one, get}},
-		{apiload.FaultWrongRecord, []apiScenario{put, one, get}},
-		{apiload.FaultShortAck, []apiScenario{put, get}},
-		{apiload.FaultLoseUnderLoad, []apiScenario{put, get}},
-		{apiload.FaultDuplicate, []apiScenario{put, one, get}},
+		{apiload.FaultLose, []apiScenario{put, get, cbor, h2c}},
+		{apiload.FaultCorrupt, []apiScenario{put, one, get, cbor, h2c}},
+		{apiload.FaultWrongRecord, []apiScenario{put, one, get, cbor, h2c}},
+		{apiload.FaultShortAck, []apiScenario{put, get, cbor, h2c}},
+		{apiload.FaultLoseUnderLoad, []apiScenario{put, get, cbor, h2c}},
+		{apiload.FaultDuplicate, []apiScenario{put, one, get, cbor, h2c}},
+		{apiload.FaultCBORAsJSON, []apiScenario{cbor}},
+		{apiload.FaultCBORFailed, []apiScenario{cbor}},
+		{apiload.FaultCBOREmpty, []apiScenario{cbor}},
 	}
 	for _, c := range cases {
-		for _, s := range []apiScenario{put, one, get} {
+		for _, s := range []apiScenario{put, one, get, cbor, h2c} {
 			t.Run(c.fault.String()+"/"+s.name(), func(t *testing.T) {
 				start := func(string) (*server, error) {
 					ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -275,6 +295,67 @@ func TestBenchAPIBrokenServer(t *testing.T) {
 	}
 }
 
+// TestBenchAPIUnsupportedPeers checks that a peer that cannot run a
+// scenario is not started for it, gets "-" in the table, and that the
+// Method says why; the other peer runs and is the faster peer.
+func TestBenchAPIUnsupportedPeers(t *testing.T) {
+	o, err := parseAPIFlags([]string{"--quick", "--run-time", "200ms", "--targets", "sluice-async,kinesalite,kinesis-mock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cbor, h2c, big := scenarioNamed(t, "PutRecords 500x100B CBOR"), scenarioNamed(t, "PutRecords 500x100B h2c"), scenarioNamed(t, "PutRecords 64x64KiB")
+	if big.unsupported(tgtKinesisMock) == "" || big.unsupported(tgtKinesalite) != "" || big.unsupported(tgtAsync) != "" {
+		t.Fatal("64 KiB: only kinesis-mock should be left out")
+	}
+	res := apiResults{}
+	for _, s := range []apiScenario{cbor, h2c} {
+		var started []string
+		start := func(name string) (*server, error) {
+			started = append(started, name)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, err
+			}
+			go apiload.ServeFake(ln, &apiload.FakeServer{})
+			return &server{name: name, addr: ln.Addr().String(), cleanup: func() { ln.Close() }}, nil
+		}
+		if err := runAPIScenario(context.Background(), o, s, start, res); err != nil {
+			t.Fatalf("%s: %v", s.name(), err)
+		}
+		if strings.Join(started, ",") != tgtAsync+","+tgtKinesisMock {
+			t.Fatalf("%s started %q, want sluice async and kinesis-mock", s.name(), started)
+		}
+		if len(res[s.name()][tgtKinesisMock]) != 1 || len(res[s.name()][tgtKinesalite]) != 0 {
+			t.Fatalf("%s: runs %v", s.name(), res[s.name()])
+		}
+	}
+	out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", []apiScenario{cbor, h2c, big}, res)
+	for _, s := range []apiScenario{cbor, h2c} {
+		var line string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "| "+s.name()+": records/s") {
+				line = l
+			}
+		}
+		// | scenario | async | kinesalite | kinesis-mock | async / kinesalite | async / kinesis-mock | async / faster peer | ...
+		cells := strings.Split(line, "|")
+		if len(cells) < 9 || strings.TrimSpace(cells[3]) != "-" || strings.TrimSpace(cells[4]) == "-" ||
+			strings.TrimSpace(cells[5]) != "-" || strings.TrimSpace(cells[7]) == "-" || strings.TrimSpace(cells[6]) != strings.TrimSpace(cells[7]) {
+			t.Fatalf("%s row: %s", s.name(), line)
+		}
+	}
+	for _, why := range []string{kinesaliteNoH2C, kinesaliteNoCBOR, kinesisMockNoLarge} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), why) {
+			t.Fatalf("the Method does not say %q:\n%s", why, out)
+		}
+	}
+	// Without those scenarios, their notes are left out.
+	out = apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", apiScenarios[:1], res)
+	if strings.Contains(out, "h2c scenarios:") || strings.Contains(out, "CBOR scenarios:") || strings.Contains(out, "64 KiB records:") {
+		t.Fatalf("notes of scenarios that did not run:\n%s", out)
+	}
+}
+
 func TestBenchAllFlags(t *testing.T) {
 	if err := runAll(context.Background(), []string{"--bogus"}); err == nil {
 		t.Fatal("an unknown flag was accepted")
@@ -291,7 +372,7 @@ func TestBenchAllFlags(t *testing.T) {
 			n++
 		}
 	}
-	if n != 3 {
-		t.Fatalf("all --quick runs %d api scenarios, want 3 (one per request kind)", n)
+	if n != 4 {
+		t.Fatalf("all --quick runs %d api scenarios, want 4 (one per request kind, and CBOR)", n)
 	}
 }

@@ -1,8 +1,9 @@
 // Package apiload is the load generator of the API benchmark: Kinesis JSON
-// 1.1 requests over keep-alive HTTP/1.1 connections (fasthttp client), with
-// bodies encoded once up front, plus the "discard" server that reads and
-// drops every body and answers canned responses (the ceiling of the client
-// and HTTP path).
+// 1.1 or CBOR 1.1 requests over keep-alive HTTP/1.1 connections (fasthttp
+// client) or over h2c (HTTP/2 with prior knowledge, several streams per
+// connection, golang.org/x/net/http2), with bodies encoded once up front,
+// plus the "discard" server that reads and drops every body and answers
+// canned responses (the ceiling of the client and HTTP path).
 //
 // A load is bounded in requests and in time. Functions keep no state
 // between calls; a Load's workers share nothing but atomic counters.
@@ -45,16 +46,22 @@ const authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/us-east-
 // Client sends requests to one server over one keep-alive connection. It is
 // not safe for concurrent use; make one per connection.
 type Client struct {
-	hc   *fasthttp.HostClient
-	uri  string
-	req  *fasthttp.Request
-	resp *fasthttp.Response
+	hc    *fasthttp.HostClient
+	uri   string
+	req   *fasthttp.Request
+	resp  *fasthttp.Response
+	codec string // Content-Type of requests; CBOR responses must be CBOR too
 }
 
 // NewClient returns a client of the server at addr (host:port) that keeps
-// one connection open.
-func NewClient(addr string) *Client {
+// one connection open and sends JSON.
+func NewClient(addr string) *Client { return NewCodecClient(addr, CodecJSON) }
+
+// NewCodecClient is NewClient for requests of Content-Type codec (CodecJSON
+// or CodecCBOR).
+func NewCodecClient(addr, codec string) *Client {
 	return &Client{
+		codec: codec,
 		hc: &fasthttp.HostClient{Addr: addr, MaxConns: 1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 			MaxResponseBodySize: 64 << 20, NoDefaultUserAgentHeader: true},
 		uri:  "http://" + addr + "/",
@@ -78,7 +85,7 @@ func (c *Client) Do(op string, body []byte) ([]byte, error) {
 	req.Reset()
 	req.SetRequestURI(c.uri)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType("application/x-amz-json-1.1")
+	req.Header.SetContentType(c.codec)
 	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
 	req.Header.Set("X-Amz-Date", "20261129T000000Z")
 	req.Header.Set("Authorization", authorization)
@@ -92,9 +99,33 @@ func (c *Client) Do(op string, body []byte) ([]byte, error) {
 		if len(b) > 300 {
 			b = b[:300]
 		}
-		return nil, &httpError{fmt.Sprintf("%s: HTTP %d: %s", op, c.resp.StatusCode(), b)}
+		return nil, &httpError{msg: fmt.Sprintf("%s: HTTP %d: %s", op, c.resp.StatusCode(), quoteBody(c.codec, b))}
+	}
+	if err := checkContentType(c.codec, op, c.resp.Header.ContentType()); err != nil {
+		return nil, err
 	}
 	return c.resp.Body(), nil
+}
+
+// redial drops the connection: the next Do opens a new one.
+func (c *Client) redial() { c.hc.CloseIdleConnections() }
+
+// checkContentType checks that the answer to a CBOR request is CBOR (a
+// JSON answer would otherwise fail later with a less clear message). JSON
+// answers are not checked: the JSON checks read the body.
+func checkContentType(codec, op string, got []byte) error {
+	if codec == CodecCBOR && string(got) != CodecCBOR {
+		return &httpError{msg: fmt.Sprintf("%s: %v: CBOR request answered with Content-Type %q", op, ErrVerify, got), verify: true}
+	}
+	return nil
+}
+
+// quoteBody prints an error body: JSON as it is, CBOR quoted.
+func quoteBody(codec string, b []byte) string {
+	if codec == CodecCBOR {
+		return fmt.Sprintf("%q", b)
+	}
+	return string(b)
 }
 
 // Call is Do on a fresh client: for setup requests.
@@ -150,9 +181,20 @@ func PutRecordBody(stream string, k, size int) []byte {
 // Config is one load.
 type Config struct {
 	Addr  string
-	Op    string   // OpPutRecords or OpPutRecord
-	Conns int      // connections, each driven by its own goroutine
-	Body  [][]byte // request bodies; connection i sends Body[i%len(Body)]
+	Op    string // OpPutRecords or OpPutRecord
+	Conns int    // connections
+	// Codec is the requests' Content-Type: CodecJSON (default) or
+	// CodecCBOR. Body must be encoded in it, and Check must read it.
+	Codec string
+	// H2C sends the requests over HTTP/2 cleartext with prior knowledge:
+	// Conns connections with Streams streams each in flight (default 1),
+	// one goroutine per stream. Without H2C, one goroutine per HTTP/1.1
+	// connection.
+	H2C     bool
+	Streams int
+	// Body holds the request bodies; worker i (connection i, or stream i
+	// of Conns*Streams, connection i%Conns) sends Body[i%len(Body)].
+	Body [][]byte
 	// RecordsPerRequest and DataBytesPerRequest count what one successful
 	// request carries.
 	RecordsPerRequest   int
@@ -181,10 +223,11 @@ type Result struct {
 	// Retries counts requests sent again after a connection failure
 	// (kinesalite sometimes drops a keep-alive connection under load).
 	Retries int64
-	// Acked counts the successful requests of each connection, warm-up
-	// included (Run only): connection i sent Body[i%len(Body)] that often.
+	// Acked counts the successful requests of each worker (see
+	// Config.Body), warm-up included (Run only): worker i sent
+	// Body[i%len(Body)] that often.
 	Acked []int64
-	// Resent counts, per connection, warm-up included, the requests sent a
+	// Resent counts, per worker, warm-up included, the requests sent a
 	// second time after a connection failure (Run only): the server may
 	// have stored the first attempt too, so those records may be there
 	// twice.
@@ -195,19 +238,41 @@ type Result struct {
 	Err                   error // the first failure; the load stops at it
 }
 
-// httpError is a response with a status other than 200.
-type httpError struct{ msg string }
+// httpError is a response that is not a success: a status other than 200,
+// or (verify) a body of the wrong Content-Type.
+type httpError struct {
+	msg    string
+	verify bool
+}
 
 func (e *httpError) Error() string { return e.msg }
 
+// Unwrap makes a wrong answer an ErrVerify.
+func (e *httpError) Unwrap() error {
+	if e.verify {
+		return ErrVerify
+	}
+	return nil
+}
+
+// Conn is one connection's worth of requests: a *Client (HTTP/1.1) or a
+// stream of an h2c connection. Do's answer is valid until the next Do.
+type Conn interface {
+	Do(op string, body []byte) ([]byte, error)
+	// redial drops the connection after a failure below HTTP, so that the
+	// next Do opens a new one.
+	redial()
+	Close()
+}
+
 // doRetry is c.Do, sent once more on a new connection when the first
 // attempt failed below HTTP (a dropped connection). retries counts those.
-func doRetry(c *Client, op string, body []byte, retries *atomic.Int64) ([]byte, error) {
+func doRetry(c Conn, op string, body []byte, retries *atomic.Int64) ([]byte, error) {
 	b, err := c.Do(op, body)
 	var he *httpError
 	if err != nil && !errors.As(err, &he) {
 		retries.Add(1)
-		c.hc.CloseIdleConnections()
+		c.redial()
 		b, err = c.Do(op, body)
 	}
 	return b, err
@@ -224,26 +289,62 @@ func PutFailedZero(b []byte) error {
 	return nil
 }
 
-// Run runs the load of cfg: Conns goroutines, each with one connection,
-// sending requests back to back.
+// Workers is the number of goroutines of cfg's load: Conns, or
+// Conns*Streams over h2c.
+func (cfg Config) Workers() int {
+	if cfg.H2C {
+		return cfg.Conns * max(1, cfg.Streams)
+	}
+	return cfg.Conns
+}
+
+// Run runs the load of cfg: one goroutine per HTTP/1.1 connection, or per
+// h2c stream, sending requests back to back.
 func Run(cfg Config) Result {
 	if cfg.Conns < 1 || len(cfg.Body) == 0 || cfg.MaxRequests < 1 || cfg.MaxDuration <= 0 {
 		return Result{Err: errors.New("apiload: Conns, Body, MaxRequests and MaxDuration must be set")}
 	}
-	clients := make([]*Client, cfg.Conns)
-	acked := make([]int64, cfg.Conns)
+	if cfg.Codec == "" {
+		cfg.Codec = CodecJSON
+	}
+	workers := cfg.Workers()
+	clients := make([]Conn, workers)
+	var h2 []*H2CConn
+	if cfg.H2C {
+		h2 = make([]*H2CConn, cfg.Conns)
+		for i := range h2 {
+			h2[i] = NewH2CConn(cfg.Addr)
+		}
+		defer func() {
+			for _, h := range h2 {
+				h.Close()
+			}
+		}()
+	}
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	acked := make([]int64, workers)
 	var retries atomic.Int64
-	resent := make([]atomic.Int64, cfg.Conns)
+	resent := make([]atomic.Int64, workers)
 	bodyAcked := make([]atomic.Int64, len(cfg.Body))
 	bodyResent := make([]atomic.Int64, len(cfg.Body))
 	bodyOf := func(w int, j int64) int {
 		if cfg.RoundRobin {
-			return int((int64(w) + j*int64(cfg.Conns)) % int64(len(cfg.Body)))
+			return int((int64(w) + j*int64(workers)) % int64(len(cfg.Body)))
 		}
 		return w % len(cfg.Body)
 	}
 	for i := range clients {
-		clients[i] = NewClient(cfg.Addr)
+		if cfg.H2C {
+			clients[i] = h2[i%len(h2)].NewStream(cfg.Codec)
+		} else {
+			clients[i] = NewCodecClient(cfg.Addr, cfg.Codec)
+		}
 		// Open the connection before the clock starts.
 		b := bodyOf(i, 0)
 		r0 := resent[i].Load()
@@ -262,20 +363,15 @@ func Run(cfg Config) Result {
 		cfg.OnStart()
 	}
 	retries.Store(0)
-	defer func() {
-		for _, c := range clients {
-			c.Close()
-		}
-	}()
 	var issued atomic.Int64
 	var stop atomic.Bool
 	var firstErr error
 	var errOnce sync.Once
-	lats := make([][]time.Duration, cfg.Conns)
+	lats := make([][]time.Duration, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	deadline := start.Add(cfg.MaxDuration)
-	for w := range cfg.Conns {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -308,7 +404,7 @@ func Run(cfg Config) Result {
 		}()
 	}
 	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load(), Acked: acked, Resent: make([]int64, cfg.Conns)}
+	res := Result{Elapsed: time.Since(start), Err: firstErr, Retries: retries.Load(), Acked: acked, Resent: make([]int64, workers)}
 	for w := range resent {
 		res.Resent[w] = resent[w].Load()
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/sluicehq/sluice/wire/kinesis"
 )
 
 // Fault is a way a FakeServer breaks its promises.
@@ -34,22 +36,35 @@ const (
 	// result entries than records sent (and stores only those).
 	FaultShortAck
 	// FaultLoseUnderLoad stores only some records of PutRecords requests
-	// after the 50th, acknowledging all: the data written before the load
+	// after the 10th, acknowledging all: the data written before the load
 	// reads back intact.
 	FaultLoseUnderLoad
 	// FaultDuplicate returns some records twice.
 	FaultDuplicate
+	// FaultCBORAsJSON answers CBOR PutRecords and PutRecord requests (and
+	// stores their records) with the JSON answer and Content-Type.
+	FaultCBORAsJSON
+	// FaultCBORFailed answers CBOR PutRecords with a CBOR answer that
+	// reports one failed record (ErrorCode set, FailedRecordCount 1) and
+	// does not store that record.
+	FaultCBORFailed
+	// FaultCBOREmpty answers CBOR PutRecords and PutRecord requests (and
+	// stores their records) with 200, the CBOR Content-Type and no body.
+	FaultCBOREmpty
 )
 
 func (f Fault) String() string {
-	return [...]string{"none", "lose", "corrupt", "wrong-record", "short-ack", "lose-under-load", "duplicate"}[f]
+	return [...]string{"none", "lose", "corrupt", "wrong-record", "short-ack", "lose-under-load", "duplicate",
+		"cbor-as-json", "cbor-failed", "cbor-empty"}[f]
 }
 
 // FakeServer is a small in-memory Kinesis JSON server with an optional
 // Fault: the test of the suites' verification (a scenario run against a
 // broken server must fail). It serves CreateStream, DescribeStreamSummary,
-// ListShards, PutRecords, PutRecord, GetShardIterator and GetRecords;
-// records go to shard md5(partition key) mod shards.
+// ListShards, PutRecords, PutRecord, GetShardIterator and GetRecords, and
+// PutRecords and PutRecord in CBOR too (decoded and answered by
+// wire/kinesis), over HTTP/1.1 and h2c; records go to shard md5(partition
+// key) mod shards.
 type FakeServer struct {
 	Fault Fault
 
@@ -63,9 +78,13 @@ type fakeRecord struct {
 	pk   string
 }
 
-// ServeFake serves f on ln until ln is closed.
+// ServeFake serves f on ln until ln is closed, HTTP/1.1 and h2c with prior
+// knowledge.
 func ServeFake(ln net.Listener, f *FakeServer) error {
-	return http.Serve(ln, f)
+	srv := &http.Server{Handler: f, Protocols: new(http.Protocols)}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	return srv.Serve(ln)
 }
 
 func (f *FakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +93,10 @@ func (f *FakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Kinesis_20131202.")
+	if r.Header.Get("Content-Type") == CodecCBOR {
+		f.serveCBOR(w, op, body)
+		return
+	}
 	v, err := fastjson.ParseBytes(body)
 	if err != nil {
 		fakeError(w, "SerializationException", err.Error())
@@ -110,27 +133,13 @@ func (f *FakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if op == OpPutRecord {
 			recs = []*fastjson.Value{v}
 		}
-		f.puts++
-		var entries []string
+		in := make([]fakeRecord, len(recs))
 		for i, rv := range recs {
 			data, _ := base64.StdEncoding.DecodeString(string(rv.GetStringBytes("Data")))
-			pk := string(rv.GetStringBytes("PartitionKey"))
-			h := md5.Sum([]byte(pk))
-			s := int(binary.BigEndian.Uint64(h[:8]) % uint64(len(shards)))
-			if f.Fault == FaultShortAck && i == len(recs)-1 && len(recs) > 1 {
-				break
-			}
-			entries = append(entries, fmt.Sprintf(`{"SequenceNumber":"%d","ShardId":"shardId-%012d"}`, len(shards[s]), s))
-			lose := (f.Fault == FaultLose && i%7 == 3) || (f.Fault == FaultLoseUnderLoad && f.puts > 50 && i%7 == 3)
-			if !lose {
-				shards[s] = append(shards[s], fakeRecord{data: data, pk: pk})
-			}
+			in[i] = fakeRecord{data: data, pk: string(rv.GetStringBytes("PartitionKey"))}
 		}
-		if op == OpPutRecord {
-			fmt.Fprint(w, entries[0])
-			return
-		}
-		fmt.Fprintf(w, `{"FailedRecordCount":0,"Records":[%s]}`, strings.Join(entries, ","))
+		entries := f.putLocked(shards, in, false)
+		w.Write(putAnswerJSON(op, entries))
 	case OpGetShardIterator:
 		id := string(v.GetStringBytes("ShardId"))
 		s, _ := strconv.Atoi(strings.TrimPrefix(id, "shardId-"))
@@ -172,6 +181,107 @@ func (f *FakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		fakeError(w, "UnknownOperationException", op)
 	}
+}
+
+// putLocked stores recs in shards as f's fault allows and returns the
+// result entries (with FaultShortAck, one fewer). cbor: the request was
+// CBOR (FaultCBORFailed fails its first record).
+func (f *FakeServer) putLocked(shards [][]fakeRecord, recs []fakeRecord, cbor bool) []kinesis.PutRecordsResultEntry {
+	f.puts++
+	var entries []kinesis.PutRecordsResultEntry
+	for i, rec := range recs {
+		h := md5.Sum([]byte(rec.pk))
+		s := int(binary.BigEndian.Uint64(h[:8]) % uint64(len(shards)))
+		if f.Fault == FaultShortAck && i == len(recs)-1 && len(recs) > 1 {
+			break
+		}
+		if cbor && f.Fault == FaultCBORFailed && i == 0 && len(recs) > 1 {
+			entries = append(entries, kinesis.PutRecordsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."})
+			continue
+		}
+		entries = append(entries, kinesis.PutRecordsResultEntry{SequenceNumber: strconv.Itoa(len(shards[s])), ShardID: fmt.Sprintf("shardId-%012d", s)})
+		lose := (f.Fault == FaultLose && i%7 == 3) || (f.Fault == FaultLoseUnderLoad && f.puts > 10 && i%7 == 3)
+		if !lose {
+			shards[s] = append(shards[s], rec)
+		}
+	}
+	return entries
+}
+
+func putAnswerJSON(op string, entries []kinesis.PutRecordsResultEntry) []byte {
+	if op == OpPutRecord {
+		e := entries[0]
+		return kinesis.AppendPutRecordResponse(nil, &kinesis.PutRecordResponse{SequenceNumber: e.SequenceNumber, ShardID: e.ShardID})
+	}
+	resp := kinesis.PutRecordsResponse{Records: entries}
+	for _, e := range entries {
+		if e.ErrorCode != "" {
+			resp.FailedRecordCount++
+		}
+	}
+	return kinesis.AppendPutRecordsResponse(nil, &resp)
+}
+
+// serveCBOR serves the CBOR PutRecords and PutRecord requests.
+func (f *FakeServer) serveCBOR(w http.ResponseWriter, op string, body []byte) {
+	var recs []fakeRecord
+	var name string
+	switch op {
+	case OpPutRecords:
+		var req kinesis.PutRecordsRequest
+		if err := kinesis.DecodePutRecordsCBOR(body, &req); err != nil {
+			fakeError(w, "SerializationException", err.Error())
+			return
+		}
+		name = req.StreamName
+		for _, e := range req.Records {
+			recs = append(recs, fakeRecord{data: bytes.Clone(e.Data), pk: e.PartitionKey})
+		}
+	case OpPutRecord:
+		var req kinesis.PutRecordRequest
+		if err := kinesis.DecodePutRecordCBOR(body, &req); err != nil {
+			fakeError(w, "SerializationException", err.Error())
+			return
+		}
+		name = req.StreamName
+		recs = []fakeRecord{{data: bytes.Clone(req.Data), pk: req.PartitionKey}}
+	default:
+		fakeError(w, "UnknownOperationException", "CBOR "+op)
+		return
+	}
+	f.mu.Lock()
+	shards, ok := f.streams[name]
+	var entries []kinesis.PutRecordsResultEntry
+	if ok {
+		entries = f.putLocked(shards, recs, true)
+	}
+	f.mu.Unlock()
+	if !ok {
+		fakeError(w, "ResourceNotFoundException", "Stream "+name+" not found.")
+		return
+	}
+	switch f.Fault {
+	case FaultCBORAsJSON:
+		w.Header().Set("Content-Type", CodecJSON)
+		w.Write(putAnswerJSON(op, entries))
+		return
+	case FaultCBOREmpty:
+		w.Header().Set("Content-Type", CodecCBOR)
+		return
+	}
+	w.Header().Set("Content-Type", CodecCBOR)
+	if op == OpPutRecord {
+		e := entries[0]
+		w.Write(kinesis.AppendPutRecordResponseCBOR(nil, &kinesis.PutRecordResponse{SequenceNumber: e.SequenceNumber, ShardID: e.ShardID}))
+		return
+	}
+	resp := kinesis.PutRecordsResponse{Records: entries}
+	for _, e := range entries {
+		if e.ErrorCode != "" {
+			resp.FailedRecordCount++
+		}
+	}
+	w.Write(kinesis.AppendPutRecordsResponseCBOR(nil, &resp))
 }
 
 func fakeError(w http.ResponseWriter, typ, msg string) {
