@@ -44,19 +44,32 @@ const (
 
 var tcpTargets = []string{tcpBinary, tcpNull, tcpJSON, tcpDiscard, tcpSyslog}
 
-// nullStore acknowledges every record at once with a fixed shard and a
-// sequence number of real length: the binary protocol's cost without
+// nullStore acknowledges every record at once, in one group of a fixed
+// shard with a real sequence number: the binary protocol's cost without
 // storage.
 type nullStore struct{}
 
-const nullSeq = "49671234567890123456789012345678901234567890123456789012"
+// nullSeq is the sequence number of the null store's first record.
+var nullSeq = stream.SeqNum{ShardCreated: 1701746677, Position: 1 << 20, Arrival: 1701760152}
 
-func (nullStore) PutRecords(_ string, recs []stream.PutEntry) ([]stream.PutResult, error) {
-	out := make([]stream.PutResult, len(recs))
-	for i := range out {
-		out[i] = stream.PutResult{ShardID: "shardId-000000000000", SequenceNumber: nullSeq}
+// nullIndexes is 0, 1, 2, ...: the indexes of every call's one group.
+var nullIndexes = func() []int32 {
+	idx := make([]int32, 1<<16)
+	for i := range idx {
+		idx[i] = int32(i)
 	}
-	return out, nil
+	return idx
+}()
+
+func (nullStore) PutRecordsGroups(_ string, recs []stream.PutEntry, out *stream.PutGroups) error {
+	out.Reset()
+	if len(recs) > len(nullIndexes) {
+		return fmt.Errorf("null store: %d records, at most %d", len(recs), len(nullIndexes))
+	}
+	if len(recs) > 0 {
+		out.Groups = append(out.Groups, stream.PutGroup{ShardID: "shardId-000000000000", First: nullSeq, Indexes: nullIndexes[:len(recs)]})
+	}
+	return nil
 }
 
 type tcpOptions struct {
@@ -653,7 +666,7 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []
 	w("\n- **disk baseline**: a plain file in the same directory written sequentially in %d MiB writes, `fdatasync` every %d MiB and at the end (timed), for the run time or %d GiB (at most a quarter of the free space), then removed.\n",
 		diskChunkBytes>>20, diskSyncBytes>>20, diskMaxBytes>>30)
 	w("- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
-	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (fixed shard id and a 56-digit sequence number): the protocol's own cost, client included, without storage.\n")
+	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (one group per Put: a fixed shard id and the 56-digit sequence number of its first record): the protocol's own cost, client included, without storage.\n")
 	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
 	w("- **gnet discard**: the same Put frames written back to back over %d connections to a gnet server that drops them: the ceiling of the network path and gnet on this machine.\n", o.conns)
 	w("- **syslog, octet counting** (100 B only): RFC 5424 messages of 100 bytes, framed by octet counting (RFC 6587), over %d connections (a host name each) to an `ingress/tcp` LineServer on the same Manager; no acknowledgements, so a message counts once the server's PutRecords returned, and the senders stay at most %d messages ahead of the store, as a syslog daemon's queue would.\n\n", o.conns, syslogAhead)
