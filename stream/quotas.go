@@ -78,7 +78,8 @@ func (m *Manager) throttledError(s *streamState, shardIndex int) error {
 
 // throttleWrites takes the records of each group (by slot in s.open) out of
 // the group when their shard's write quota is used up, in request order,
-// and fails them in out with ErrThroughputExceeded.
+// and adds them to out as a group of their own that failed with
+// ErrThroughputExceeded.
 func (m *Manager) throttleWrites(s *streamState, recs []PutEntry, groups [][]int32, out *PutGroups) {
 	now := m.cfg.Now().UnixNano()
 	var throttled []int32
