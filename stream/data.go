@@ -43,34 +43,108 @@ type PutResult struct {
 	Err            error
 }
 
-// PutRecords appends recs to the open shards their hash keys fall in. The
-// records of one shard are appended with one segment.Log.Append call, in
-// request order; the appends to different shards are all queued before the
-// call waits for any of them, so they commit concurrently. Results are in
-// the order of recs. An invalid entry fails the whole call with an
-// *ArgumentError before anything is written; a failed append fails only the
-// entries of that shard (PutResult.Err).
+// PutGroup is the outcome of the records of one PutRecordsGroups call that
+// went to one shard together: appended consecutively, or failed (Err).
+type PutGroup struct {
+	ShardID string
+	// First is the sequence number of the record Indexes[0]; the record
+	// Indexes[j] has First with Position+j. Zero with Err.
+	First SeqNum
+	// Indexes are the records' positions in the call's recs, ascending.
+	Indexes []int32
+	// Err is the shard's append error, or the throttling error of records
+	// over the shard's quota (Config.EmulateQuotas); nothing of the group
+	// was written.
+	Err error
+}
+
+// PutGroups receives the groups of PutRecordsGroups. Its memory is reused
+// from call to call; the zero value is ready.
+type PutGroups struct {
+	// Groups hold every record of the call exactly once, in no particular
+	// order of shards.
+	Groups []PutGroup
+	idx    []int32 // backing array of the groups' Indexes
+}
+
+// PutRecords appends recs to the open shards their hash keys fall in and
+// returns the outcome of every record, in the order of recs; see
+// PutRecordsGroups, which it formats per record.
+func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) {
+	g := putGroupsPool.Get().(*PutGroups)
+	defer putGroupsPool.Put(g)
+	if err := m.PutRecordsGroups(name, recs, g); err != nil {
+		return nil, err
+	}
+	out := make([]PutResult, len(recs))
+	// One buffer holds the sequence numbers of the call.
+	seqs := make([]byte, 0, len(recs)*SeqNumDigits)
+	for k := range g.Groups {
+		gr := &g.Groups[k]
+		if gr.Err != nil {
+			for _, i := range gr.Indexes {
+				out[i] = PutResult{ShardID: gr.ShardID, Err: gr.Err}
+			}
+			continue
+		}
+		sn := gr.First
+		for j, i := range gr.Indexes {
+			sn.Position = gr.First.Position + uint64(j)
+			n := len(seqs)
+			seqs = AppendSeqNum(seqs, sn)
+			out[i] = PutResult{ShardID: gr.ShardID, SequenceNumber: unsafe.String(&seqs[n], len(seqs)-n)}
+		}
+	}
+	g.Reset()
+	return out, nil
+}
+
+var putGroupsPool = sync.Pool{New: func() any { return new(PutGroups) }}
+
+// Reset drops the references of g's groups (errors, shard ids), keeping
+// the memory unless a large call grew it.
+func (g *PutGroups) Reset() {
+	if cap(g.idx) > 1<<16 {
+		g.idx = nil
+	}
+	clear(g.Groups)
+	g.Groups = g.Groups[:0]
+}
+
+// PutRecordsGroups appends recs to the open shards their hash keys fall in
+// and fills out with the outcome, per shard: the records of one shard are
+// appended with one segment.Log.Append call, in request order, so they get
+// consecutive positions, and their group carries the first one's sequence
+// number only; nothing is formatted per record. The appends to different
+// shards are all queued before the call waits for any of them, so they
+// commit concurrently. An invalid entry fails the whole call with an
+// *ArgumentError or *RecordTooLargeError before anything is written; a
+// failed append fails only the group of that shard (PutGroup.Err), and
+// with Config.EmulateQuotas the records over a shard's quota form a group
+// of their own with the throttling error. out's previous groups are
+// overwritten; on error out holds no groups.
 //
 // Sequence numbers carry the arrival second the log assigned (all records of
 // one Append share one arrival time, segment.Pending.Wait returns it), so
 // that PutRecords and GetRecords report the same sequence number. The
 // arrival field is informational and ordering rests on the position alone.
 //
-// PutRecords routes by the open shards of the stream as it is while the
-// call holds the stream's put lock: a reshard waits for it, so a record is
-// never appended to a shard after the shard closed (its last record stays
-// its last, and readers that reached its end miss nothing).
-func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) {
+// PutRecordsGroups routes by the open shards of the stream as it is while
+// the call holds the stream's put lock: a reshard waits for it, so a record
+// is never appended to a shard after the shard closed (its last record
+// stays its last, and readers that reached its end miss nothing).
+func (m *Manager) PutRecordsGroups(name string, recs []PutEntry, out *PutGroups) error {
+	out.Reset()
 	s, err := m.stream(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.put.RLock()
 	defer s.put.RUnlock()
 	// The snapshot current under the put lock; a reshard swaps snapshots
 	// only while it holds the lock exclusively.
 	if s, err = m.current(s); err != nil {
-		return nil, err
+		return err
 	}
 	sc := getPutScratch(len(recs), len(s.open))
 	defer putPutScratch(sc)
@@ -79,16 +153,16 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 	for i := range recs {
 		r := &recs[i]
 		if len(r.PartitionKey) < 1 || (len(r.PartitionKey) > MaxPartitionKeyLen && utf8.RuneCountInString(r.PartitionKey) > MaxPartitionKeyLen) {
-			return nil, argError("Records[" + strconv.Itoa(i) + "].PartitionKey must be 1 to 256 characters long")
+			return argError("Records[" + strconv.Itoa(i) + "].PartitionKey must be 1 to 256 characters long")
 		}
 		if len(r.Data) > maxBytes {
-			return nil, &RecordTooLargeError{Index: i, Size: len(r.Data), Max: maxBytes}
+			return &RecordTooLargeError{Index: i, Size: len(r.Data), Max: maxBytes}
 		}
 		var k HashKey
 		if r.ExplicitHashKey != "" {
 			k, err = ParseHashKey(r.ExplicitHashKey)
 			if err != nil {
-				return nil, &ArgumentError{Msg: "ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " +
+				return &ArgumentError{Msg: "ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " +
 					quoteInput(r.ExplicitHashKey) + ".", err: err}
 			}
 		} else {
@@ -96,23 +170,26 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 		}
 		slot := SearchRanges(s.ranges, k)
 		if slot < 0 {
-			return nil, fmt.Errorf("BUG: stream: hash key %s of stream %q is in no open shard", k, name)
+			return fmt.Errorf("BUG: stream: hash key %s of stream %q is in no open shard", k, name)
 		}
 		sc.slots[i] = int32(slot)
 		sc.counts[slot]++
 	}
-	// Group the record indexes per slot, in request order, in one backing
-	// array.
+	// Group the record indexes per slot, in request order, in out's
+	// backing array (the groups returned alias it).
+	if cap(out.idx) < len(recs) {
+		out.idx = make([]int32, len(recs))
+	}
+	idx := out.idx[:len(recs)]
 	groups := sc.groups
 	off := 0
 	for slot, n := range sc.counts {
-		groups[slot] = sc.idx[off : off : off+n]
+		groups[slot] = idx[off : off : off+n]
 		off += n
 	}
 	for i, slot := range sc.slots {
-		groups[slot] = append(groups[slot], i)
+		groups[slot] = append(groups[slot], int32(i))
 	}
-	out := make([]PutResult, len(recs))
 	if m.cfg.EmulateQuotas {
 		m.throttleWrites(s, recs, groups, out)
 	}
@@ -131,41 +208,30 @@ func (m *Manager) PutRecords(name string, recs []PutEntry) ([]PutResult, error) 
 		}
 		sc.pending[slot] = s.shards[s.open[slot]].log.AppendStart(batch)
 	}
-	// One buffer holds the sequence numbers of the call.
-	seqs := make([]byte, 0, len(recs)*SeqNumDigits)
 	for slot, idx := range groups {
 		if len(idx) == 0 {
 			continue
 		}
 		sh := s.shards[s.open[slot]]
 		first, ts, err := sc.pending[slot].Wait()
-		id := ShardID(sh.index)
-		if err != nil {
-			for _, i := range idx {
-				out[i] = PutResult{ShardID: id, Err: err}
-			}
-			continue
+		g := PutGroup{ShardID: ShardID(sh.index), Indexes: idx, Err: err}
+		if err == nil {
+			g.First = SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Position: first, Arrival: sh.arrivalField(ts / 1000)}
 		}
-		sn := SeqNum{ShardCreated: sh.created / 1000, ShardIndex: sh.index, Arrival: sh.arrivalField(ts / 1000)}
-		for j, i := range idx {
-			sn.Position = first + uint64(j)
-			n := len(seqs)
-			seqs = AppendSeqNum(seqs, sn)
-			out[i] = PutResult{ShardID: id, SequenceNumber: unsafe.String(&seqs[n], len(seqs)-n)}
-		}
+		out.Groups = append(out.Groups, g)
 	}
 	if s.deleted.Load() {
-		return nil, notFound(name)
+		out.Reset()
+		return notFound(name)
 	}
-	return out, nil
+	return nil
 }
 
-// putScratch is the per-call scratch memory of PutRecords, pooled.
+// putScratch is the per-call scratch memory of PutRecordsGroups, pooled.
 type putScratch struct {
-	slots   []int32 // open-shard slot of every record
-	counts  []int   // records per slot
-	idx     []int   // backing array of groups
-	groups  [][]int // record indexes per slot, in request order
+	slots   []int32   // open-shard slot of every record
+	counts  []int     // records per slot
+	groups  [][]int32 // record indexes per slot, in request order
 	batch   []segment.Record
 	pending []segment.Pending // per slot
 }
@@ -178,7 +244,6 @@ func getPutScratch(records, slots int) *putScratch {
 	sc := putScratchPool.Get().(*putScratch)
 	sc.slots = resize(sc.slots, records)
 	sc.counts = resize(sc.counts, slots)
-	sc.idx = resize(sc.idx, records)
 	sc.groups = resize(sc.groups, slots)
 	sc.batch = resize(sc.batch, records)
 	sc.pending = resize(sc.pending, slots)

@@ -48,6 +48,9 @@
 // (immediate, no DELETING phase), DescribeStream, ListStreams, PutRecords,
 // GetShardIterator and GetRecords. Errors wrap ErrStreamNotFound,
 // ErrStreamExists, ErrShardNotFound, ErrClosed or are *ArgumentError.
+// PutRecordsGroups is PutRecords answered per shard (the records appended
+// consecutively and the first one's SeqNum), for the binary protocol;
+// PutRecords formats its groups per record.
 //
 // # Stream state
 //

@@ -78,9 +78,11 @@ func (m *Manager) throttledError(s *streamState, shardIndex int) error {
 
 // throttleWrites takes the records of each group (by slot in s.open) out of
 // the group when their shard's write quota is used up, in request order,
-// and fails them in out with ErrThroughputExceeded.
-func (m *Manager) throttleWrites(s *streamState, recs []PutEntry, groups [][]int, out []PutResult) {
+// and adds them to out as a group of their own that failed with
+// ErrThroughputExceeded.
+func (m *Manager) throttleWrites(s *streamState, recs []PutEntry, groups [][]int32, out *PutGroups) {
 	now := m.cfg.Now().UnixNano()
+	var throttled []int32
 	for slot, idx := range groups {
 		if len(idx) == 0 {
 			continue
@@ -88,6 +90,7 @@ func (m *Manager) throttleWrites(s *streamState, recs []PutEntry, groups [][]int
 		index := s.open[slot]
 		q := s.quotas.get(index)
 		kept := idx[:0]
+		throttled = throttled[:0]
 		q.mu.Lock()
 		q.writeBytes.refill(now, WriteBytesPerShard)
 		q.writeRecs.refill(now, WriteRecordsPerShard)
@@ -99,10 +102,17 @@ func (m *Manager) throttleWrites(s *streamState, recs []PutEntry, groups [][]int
 				kept = append(kept, i)
 				continue
 			}
-			out[i] = PutResult{ShardID: ShardID(index), Err: m.throttledError(s, index)}
+			throttled = append(throttled, i)
 		}
 		q.mu.Unlock()
 		groups[slot] = kept
+		if len(throttled) > 0 {
+			// The throttled records go after the kept ones in the slot's
+			// part of the backing array, both in request order.
+			rest := idx[len(kept):len(idx)]
+			copy(rest, throttled)
+			out.Groups = append(out.Groups, PutGroup{ShardID: ShardID(index), Indexes: rest, Err: m.throttledError(s, index)})
+		}
 	}
 }
 

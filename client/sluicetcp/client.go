@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,9 +58,23 @@ type Record struct {
 // Result is the outcome of one Record: its shard and sequence number, or
 // Err (a *frame.Error with the record's code) after the retries.
 type Result struct {
-	ShardID        string
-	SequenceNumber string
-	Err            error
+	ShardID string
+	Err     error
+	// The sequence number is computed when asked for: the Ack carries the
+	// first sequence number of the record's group and the record's offset
+	// j in it (PROTOCOL.md section 5).
+	first  string
+	offset uint64
+}
+
+// SequenceNumber returns the record's sequence number, as GetRecords shows
+// it, or "" with Err. It is computed from the record's Ack group on every
+// call (one allocation, except for a group's first record).
+func (r Result) SequenceNumber() string {
+	if r.Err != nil || r.first == "" {
+		return ""
+	}
+	return frame.SeqNumOffset(r.first, r.offset)
 }
 
 // Client puts records over a pool of connections. Safe for concurrent
@@ -387,21 +402,31 @@ func (c *Client) apply(b *batch, rep reply, results []Result, retry *[]int) erro
 		if err := frame.DecodeAck(rep.body, a, len(b.idx)); err != nil {
 			return fmt.Errorf("%w: %w", errConnBroken, err)
 		}
-		if len(a.Results) != len(b.idx) || a.BatchID != frame.PeekBatchID(b.body()) {
-			return fmt.Errorf("%w: ack of batch %d with %d results for batch %d of %d records", errConnBroken,
-				a.BatchID, len(a.Results), frame.PeekBatchID(b.body()), len(b.idx))
+		if a.Count != len(b.idx) || a.BatchID != frame.PeekBatchID(b.body()) {
+			return fmt.Errorf("%w: ack of batch %d with %d records for batch %d of %d records", errConnBroken,
+				a.BatchID, a.Count, frame.PeekBatchID(b.body()), len(b.idx))
 		}
-		for j, res := range a.Results {
-			i := b.idx[j]
-			if res.Code == frame.CodeOK {
-				results[i] = Result{ShardID: res.ShardID, SequenceNumber: res.SequenceNumber}
+		n0 := len(*retry)
+		for k := range a.Groups {
+			g := &a.Groups[k]
+			if g.Code == frame.CodeOK {
+				for j, x := range g.Indexes {
+					results[b.idx[x]] = Result{ShardID: g.ShardID, first: g.FirstSequenceNumber, offset: uint64(j)}
+				}
 				continue
 			}
-			results[i] = Result{Err: &frame.Error{BatchID: a.BatchID, Code: res.Code, Message: res.Message}}
-			if res.Code.Retriable() {
-				*retry = append(*retry, i)
+			e := &frame.Error{BatchID: a.BatchID, Code: g.Code, Message: g.Message}
+			for _, x := range g.Indexes {
+				i := b.idx[x]
+				results[i] = Result{Err: e}
+				if g.Code.Retriable() {
+					*retry = append(*retry, i)
+				}
 			}
 		}
+		// Records to resend keep the order of the Put (the groups of a
+		// shard's throttled and failed records may interleave).
+		slices.Sort((*retry)[n0:])
 		return nil
 	case frame.TypeError:
 		var e frame.Error
@@ -414,8 +439,8 @@ func (c *Client) apply(b *batch, rep reply, results []Result, retry *[]int) erro
 	}
 }
 
-// ackPool holds decoded Acks (their Results slices); apply copies what it
-// keeps.
+// ackPool holds decoded Acks (their groups and indexes); apply copies what
+// it keeps.
 var ackPool = sync.Pool{New: func() any { return new(frame.Ack) }}
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -24,7 +25,10 @@ type fakeServer struct {
 	sizes   []int
 	seen    map[string]bool
 	batches map[uint64]uint32 // batch id -> body CRC
-	wg      sync.WaitGroup
+	// stored is the data of the written records, by position: the record
+	// at position p has the sequence number p*2^80.
+	stored []string
+	wg     sync.WaitGroup
 }
 
 func startFake(t *testing.T) *fakeServer {
@@ -64,7 +68,7 @@ func (f *fakeServer) serve(t *testing.T, c net.Conn) {
 		switch typ {
 		case frame.TypeHello:
 			out = frame.AppendFrame(nil, frame.TypeHelloOK, 0, frame.AppendHelloOK(nil, &frame.HelloOK{
-				Version: 1, Window: 1 << 20, MaxFrame: 4096, MaxRecords: 10}))
+				Version: frame.Version, Window: 1 << 20, MaxFrame: 4096, MaxRecords: 10}))
 		case frame.TypePut:
 			var p frame.Put
 			if err := frame.DecodePut(body, &p, 10); err != nil {
@@ -78,14 +82,25 @@ func (f *fakeServer) serve(t *testing.T, c net.Conn) {
 			f.batches[p.BatchID] = frame.Checksum(body)
 			f.puts = append(f.puts, p)
 			f.sizes = append(f.sizes, len(body))
-			a := frame.Ack{BatchID: p.BatchID}
-			for _, r := range p.Records {
-				res := frame.Result{ShardID: "shardId-000000000000", SequenceNumber: "seq-" + string(r.Data[:4])}
+			// Written records go to one shard in order, the record at
+			// position p with sequence number p*2^80; the first attempt of records whose
+			// data starts with "t" is throttled.
+			a := frame.Ack{BatchID: p.BatchID, Count: len(p.Records)}
+			ok := frame.AckGroup{ShardID: "shardId-000000000000", FirstSequenceNumber: new(big.Int).Lsh(big.NewInt(int64(len(f.stored))), 80).String()}
+			thr := frame.AckGroup{Code: frame.CodeThrottled, Message: "slow down"}
+			for i, r := range p.Records {
 				if strings.HasPrefix(string(r.Data), "t") && !f.seen[string(r.Data)] {
-					res = frame.Result{Code: frame.CodeThrottled, Message: "slow down"}
+					thr.Indexes = append(thr.Indexes, uint32(i))
+				} else {
+					ok.Indexes = append(ok.Indexes, uint32(i))
+					f.stored = append(f.stored, string(r.Data))
 				}
 				f.seen[string(r.Data)] = true
-				a.Results = append(a.Results, res)
+			}
+			for _, g := range []frame.AckGroup{thr, ok} {
+				if len(g.Indexes) > 0 {
+					a.Groups = append(a.Groups, g)
+				}
 			}
 			f.mu.Unlock()
 			out = frame.AppendFrame(nil, frame.TypeAck, 0, frame.AppendAck(nil, &a))
@@ -118,13 +133,20 @@ func TestClientSplitAndRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range res {
-		if r.Err != nil || r.SequenceNumber != "seq-"+string(recs[i].Data[:4]) {
-			t.Fatalf("result %d: %+v", i, r)
-		}
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// Each record's sequence number is the one the fake server gave its
+	// position in its log, whatever its group and its offset in the group.
+	for i, r := range res {
+		seq, ok := new(big.Int).SetString(r.SequenceNumber(), 10)
+		if r.Err != nil || !ok {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+		pos := new(big.Int).Rsh(seq, 80)
+		if !pos.IsInt64() || pos.Int64() >= int64(len(f.stored)) || f.stored[pos.Int64()] != string(recs[i].Data) {
+			t.Fatalf("result %d: sequence number %s (position %s) is not record %q", i, seq, pos, recs[i].Data)
+		}
+	}
 	total := 0
 	for i, p := range f.puts {
 		if len(p.Records) > 10 || f.sizes[i] > 4096 {

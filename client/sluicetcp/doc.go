@@ -38,6 +38,11 @@
 // Puts split and number the same way, so the server answers them from its
 // cache.
 //
+// Sequence numbers: an Ack carries one sequence number per shard group of
+// a Put; Result.SequenceNumber computes a record's from it when called
+// (frame.SeqNumOffset), so a caller that does not look at them does not pay
+// for them.
+//
 // Concurrency: a Client is safe for concurrent use; concurrent PutRecords
 // calls share and pipeline the pooled connections. Buffers: PutRecords
 // copies the records into its frames before it returns; the caller may

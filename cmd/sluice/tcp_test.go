@@ -74,8 +74,8 @@ func TestCmdTCPIngest(t *testing.T) {
 		t.Fatalf("GetRecords returned %d records, want %d", len(got.Records), len(recs))
 	}
 	for i, r := range got.Records {
-		if !bytes.Equal(r.Data, recs[i].Data) || *r.PartitionKey != recs[i].PartitionKey || *r.SequenceNumber != res[i].SequenceNumber {
-			t.Fatalf("record %d: %q %q %s, want %q %q %s", i, r.Data, *r.PartitionKey, *r.SequenceNumber, recs[i].Data, recs[i].PartitionKey, res[i].SequenceNumber)
+		if !bytes.Equal(r.Data, recs[i].Data) || *r.PartitionKey != recs[i].PartitionKey || *r.SequenceNumber != res[i].SequenceNumber() {
+			t.Fatalf("record %d: %q %q %s, want %q %q %s", i, r.Data, *r.PartitionKey, *r.SequenceNumber, recs[i].Data, recs[i].PartitionKey, res[i].SequenceNumber())
 		}
 	}
 

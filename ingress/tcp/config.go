@@ -11,16 +11,23 @@ import (
 	"github.com/sluicehq/sluice/wire/frame"
 )
 
-// Store is what the server writes to: *stream.Manager, or a wrapper of it
-// (tests throttle it).
+// Store is what the line servers (LineConfig) write to: *stream.Manager,
+// or a wrapper of it (tests throttle it).
 type Store interface {
 	PutRecords(name string, recs []stream.PutEntry) ([]stream.PutResult, error)
+}
+
+// GroupStore is what the binary protocol server writes to:
+// *stream.Manager, or a wrapper of it. PutRecordsGroups answers per shard
+// group, the shape of the protocol's Ack.
+type GroupStore interface {
+	PutRecordsGroups(name string, recs []stream.PutEntry, out *stream.PutGroups) error
 }
 
 // Config configures a Server. Zero values take the defaults.
 type Config struct {
 	// Store receives the records. Required.
-	Store Store
+	Store GroupStore
 	// AccountID names the account in "stream not found" messages.
 	// Default "000000000000".
 	AccountID string

@@ -468,7 +468,9 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 			})
 		}
 	}
-	results, err := st.srv.cfg.Store.PutRecords(first.put.Stream, entries)
+	groups := groupsPool.Get().(*stream.PutGroups)
+	defer putGroups(groups)
+	err := st.srv.cfg.Store.PutRecordsGroups(first.put.Stream, entries, groups)
 	if err != nil && len(run) > 1 && batchLocal(err) {
 		// One batch's invalid record failed the merged call before anything
 		// was written: answer each batch on its own.
@@ -477,16 +479,16 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 		}
 		return out
 	}
+	gs := groups.Groups
+	// cur[g] is the first index of group g not yet answered: the indexes
+	// of a group ascend, so each Put of the run takes the next stretch.
+	var curBuf [16]int
+	cur := curBuf[:0]
 	if err == nil {
-		// Size the answers once: an Ack is most of what goes back.
-		need := len(run) * (frame.HeaderSize + 12)
-		for i := range results {
-			need += 4 + len(results[i].ShardID) + len(results[i].SequenceNumber)
-			if results[i].Err != nil {
-				need += 64
-			}
-		}
-		out = slices.Grow(out, need)
+		cur = append(cur, make([]int, len(gs))...)
+		// Size the answers once: an Ack is most of what goes back. An
+		// index takes one byte, two beyond gaps of 128.
+		out = slices.Grow(out, len(run)*(frame.HeaderSize+16+len(gs)*(10+stream.SeqNumDigits+24))+2*n)
 	}
 	off := 0
 	for _, r := range run {
@@ -499,18 +501,40 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 			out = append(out, errorFrame(code, r.put.BatchID, msg)...)
 			continue
 		}
+		ng := 0
+		for g := range gs {
+			if cur[g] < len(gs[g].Indexes) && int(gs[g].Indexes[cur[g]]) < off+k {
+				ng++
+			}
+		}
 		start := len(out) + frame.HeaderSize
 		out = append(out, make([]byte, frame.HeaderSize)...)
-		out = frame.AppendAckHeader(out, r.put.BatchID, k)
-		for _, res := range results[off : off+k] {
-			fr := frame.Result{ShardID: res.ShardID, SequenceNumber: res.SequenceNumber}
-			if res.Err != nil {
-				fr = frame.Result{Code: frame.CodeInternal, Message: res.Err.Error()}
-				if errors.Is(res.Err, stream.ErrThroughputExceeded) {
-					fr.Code = frame.CodeThrottled
-				}
+		out = frame.AppendAckHeader(out, r.put.BatchID, k, ng)
+		for g := range gs {
+			gr := &gs[g]
+			a := cur[g]
+			b := a
+			for b < len(gr.Indexes) && int(gr.Indexes[b]) < off+k {
+				b++
 			}
-			out = frame.AppendResult(out, &fr)
+			if b == a {
+				continue
+			}
+			cur[g] = b
+			if gr.Err != nil {
+				code := frame.CodeInternal
+				if errors.Is(gr.Err, stream.ErrThroughputExceeded) {
+					code = frame.CodeThrottled
+				}
+				out = frame.AppendAckGroupError(out, b-a, code, gr.Err.Error())
+			} else {
+				// The one sequence number formatted: the stretch's first.
+				sn := gr.First
+				sn.Position += uint64(a)
+				var buf [stream.SeqNumDigits]byte
+				out = frame.AppendAckGroupOK(out, b-a, gr.ShardID, unsafeString(stream.AppendSeqNum(buf[:0], sn)))
+			}
+			out = frame.AppendAckIndexes(out, gr.Indexes[a:b], int32(off))
 		}
 		ackBody := out[start:]
 		frame.AppendHeader(out[start-frame.HeaderSize:start-frame.HeaderSize], frame.TypeAck, 0, ackBody)
@@ -520,6 +544,14 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 		off += k
 	}
 	return out
+}
+
+// groupsPool holds the stream.PutGroups of putRun.
+var groupsPool = sync.Pool{New: func() any { return new(stream.PutGroups) }}
+
+func putGroups(g *stream.PutGroups) {
+	g.Reset()
+	groupsPool.Put(g)
 }
 
 // batchLocal reports whether err is about one record of the request

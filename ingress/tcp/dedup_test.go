@@ -96,13 +96,14 @@ func TestTCPClientResendDeduplicated(t *testing.T) {
 	if len(got) != len(recs) {
 		t.Fatalf("%d records stored, want %d (the resend was written again)", len(got), len(recs))
 	}
-	seqs := map[string]bool{}
-	for _, r := range res {
-		seqs[r.SequenceNumber] = true
+	// Every record has the sequence number its (replayed) Ack reported.
+	seqs := map[string]string{} // data -> acknowledged sequence number
+	for i, r := range res {
+		seqs[string(recs[i].Data)] = r.SequenceNumber()
 	}
 	for _, r := range got {
-		if !seqs[r.SequenceNumber] {
-			t.Fatalf("stored record %q has sequence number %s, not among the acked ones", r.Data, r.SequenceNumber)
+		if seqs[string(r.Data)] != r.SequenceNumber {
+			t.Fatalf("stored record %q has sequence number %s, acknowledged as %s", r.Data, r.SequenceNumber, seqs[string(r.Data)])
 		}
 	}
 }

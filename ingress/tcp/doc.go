@@ -10,10 +10,14 @@
 // complete frames: the handshake (Hello, optional Auth) and Ping are
 // answered at once, a Put's body is copied out of gnet's buffer, decoded,
 // and queued to the connection's worker goroutine. The worker takes what
-// is queued, hands runs of Puts to one stream to Store.PutRecords in one
-// call (the group commit of the segment store then batches them further),
-// and writes the answers with one AsyncWrite, in request order. Every
-// request frame gets exactly one answer, in order.
+// is queued, hands runs of Puts to one stream to Store.PutRecordsGroups in
+// one call (the group commit of the segment store then batches them
+// further), and writes the answers with one AsyncWrite, in request order.
+// Every request frame gets exactly one answer, in order. The store answers
+// per shard (the records appended consecutively and the first one's
+// stream.SeqNum), and each Put's Ack takes its stretch of every shard
+// group: one sequence number formatted per Put and shard, one varint per
+// record (PROTOCOL.md section 5).
 //
 // # Backpressure and memory bound
 //

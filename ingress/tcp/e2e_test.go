@@ -51,11 +51,11 @@ func TestTCPClientEndToEnd(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			for i, r := range res {
-				if r.Err != nil || r.SequenceNumber == "" {
+				if r.Err != nil || r.SequenceNumber() == "" {
 					t.Errorf("record %d: %+v", i, r)
 					continue
 				}
-				want[string(recs[i].Data)] = sent{recs[i].PartitionKey, r.SequenceNumber, r.ShardID}
+				want[string(recs[i].Data)] = sent{recs[i].PartitionKey, r.SequenceNumber(), r.ShardID}
 			}
 			if res[7].ShardID != "shardId-000000000000" {
 				t.Errorf("explicit hash key 0 went to %s", res[7].ShardID)
@@ -106,6 +106,12 @@ func (s *slowStore) PutRecords(name string, recs []stream.PutEntry) ([]stream.Pu
 	s.calls.Add(1)
 	time.Sleep(s.delay)
 	return s.m.PutRecords(name, recs)
+}
+
+func (s *slowStore) PutRecordsGroups(name string, recs []stream.PutEntry, out *stream.PutGroups) error {
+	s.calls.Add(1)
+	time.Sleep(s.delay)
+	return s.m.PutRecordsGroups(name, recs, out)
 }
 
 // TestTCPBackpressure: producers much faster than a throttled store. The

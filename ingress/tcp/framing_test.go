@@ -27,7 +27,7 @@ func TestTCPFraming(t *testing.T) {
 	ready := func() *rawConn {
 		r := dialRaw(t, s)
 		ok := r.hello(producer)
-		if ok.Version != 1 || ok.MaxFrame != 64<<10 || ok.Flags&frame.FlagAuthRequired != 0 {
+		if ok.Version != 2 || ok.MaxFrame != 64<<10 || ok.Flags&frame.FlagAuthRequired != 0 {
 			t.Fatalf("HelloOK %+v", ok)
 		}
 		return r
@@ -73,12 +73,21 @@ func TestTCPFraming(t *testing.T) {
 	})
 	t.Run("bad version", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.send(frame.TypeHello, frame.AppendHello(nil, &frame.Hello{MinVersion: 2, MaxVersion: 3}))
+		// A version 1 client (one Ack result per record) is refused.
+		r.send(frame.TypeHello, frame.AppendHello(nil, &frame.Hello{MinVersion: 1, MaxVersion: 1}))
 		e := r.wantError(frame.CodeUnsupportedVersion, true)
-		if !strings.Contains(e.Message, "server speaks 1") {
+		if e.Message != "client speaks versions 1 to 1, the server speaks 2" {
 			t.Fatalf("message %q", e.Message)
 		}
 		r.wantClosed()
+		// A range that holds 2 gets 2.
+		r = dialRaw(t, s)
+		r.send(frame.TypeHello, frame.AppendHello(nil, &frame.Hello{MinVersion: 1, MaxVersion: 3}))
+		typ, body := r.read()
+		var ok frame.HelloOK
+		if err := frame.DecodeHelloOK(body, &ok); typ != frame.TypeHelloOK || err != nil || ok.Version != 2 {
+			t.Fatalf("hello 1..3: type 0x%02x %+v %v", typ, ok, err)
+		}
 	})
 	t.Run("bad magic", func(t *testing.T) {
 		r := dialRaw(t, s)
@@ -179,15 +188,16 @@ func TestTCPFraming(t *testing.T) {
 		last := map[string]*big.Int{}
 		for i := range 50 {
 			a := r.wantAck(uint64(100+i), 1)
+			res := ackRecords(&a)[0]
 			// Puts of one connection are written in order (PROTOCOL.md 5).
-			seq, ok := new(big.Int).SetString(a.Results[0].SequenceNumber, 10)
+			seq, ok := new(big.Int).SetString(res.seq, 10)
 			if !ok {
-				t.Fatalf("sequence number %q", a.Results[0].SequenceNumber)
+				t.Fatalf("sequence number %q", res.seq)
 			}
-			if prev := last[a.Results[0].ShardID]; prev != nil && seq.Cmp(prev) <= 0 {
-				t.Fatalf("put %d: sequence number %s not above %s in %s", i, seq, prev, a.Results[0].ShardID)
+			if prev := last[res.shard]; prev != nil && seq.Cmp(prev) <= 0 {
+				t.Fatalf("put %d: sequence number %s not above %s in %s", i, seq, prev, res.shard)
 			}
-			last[a.Results[0].ShardID] = seq
+			last[res.shard] = seq
 			if i == 20 {
 				if e := r.wantError(frame.CodeStreamNotFound, false); e.BatchID != 999 {
 					t.Fatalf("error %+v", e)
@@ -279,9 +289,10 @@ func TestTCPDedup(t *testing.T) {
 	r2.hello(producer)
 	r2.send(frame.TypePut, body)
 	a2 := r2.wantAck(77, 3)
-	for i := range a1.Results {
-		if a1.Results[i] != a2.Results[i] {
-			t.Fatalf("result %d: %+v then %+v", i, a1.Results[i], a2.Results[i])
+	r1s, r2s := ackRecords(&a1), ackRecords(&a2)
+	for i := range r1s {
+		if r1s[i] != r2s[i] || r1s[i].seq == "" {
+			t.Fatalf("record %d: %+v then %+v", i, r1s[i], r2s[i])
 		}
 	}
 	if got := dedupReplaysTotal.Get() - replays; got != 1 {
@@ -295,10 +306,23 @@ func TestTCPDedup(t *testing.T) {
 	r3.hello([16]byte{9})
 	r3.send(frame.TypePut, body)
 	a3 := r3.wantAck(77, 3)
-	if a3.Results[0] == a1.Results[0] {
+	if ackRecords(&a3)[0] == r1s[0] {
 		t.Fatal("another producer's batch was deduplicated")
 	}
-	if n := len(readAll(t, m, "s")); n != 6 {
-		t.Fatalf("%d records, want 6", n)
+	// The sequence numbers of the Acks are those GetRecords shows.
+	stored := readAll(t, m, "s")
+	if len(stored) != 6 {
+		t.Fatalf("%d records, want 6", len(stored))
+	}
+	bySeq := map[string]string{}
+	for _, r := range stored {
+		bySeq[r.SequenceNumber] = string(r.Data)
+	}
+	for _, a := range []frame.Ack{a1, a3} {
+		for i, res := range ackRecords(&a) {
+			if want := []string{"x", "y", "z"}[i]; bySeq[res.seq] != want {
+				t.Fatalf("record %q acknowledged with sequence number %s, which GetRecords shows for %q", want, res.seq, bySeq[res.seq])
+			}
+		}
 	}
 }

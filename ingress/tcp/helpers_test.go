@@ -129,7 +129,7 @@ func (r *rawConn) read() (byte, []byte) {
 
 func (r *rawConn) hello(producer [16]byte) frame.HelloOK {
 	r.t.Helper()
-	r.send(frame.TypeHello, frame.AppendHello(nil, &frame.Hello{MinVersion: 1, MaxVersion: 1, ProducerID: producer}))
+	r.send(frame.TypeHello, frame.AppendHello(nil, &frame.Hello{MinVersion: frame.Version, MaxVersion: frame.Version, ProducerID: producer}))
 	typ, body := r.read()
 	if typ != frame.TypeHelloOK {
 		r.t.Fatalf("got type 0x%02x %q, want HelloOK", typ, body)
@@ -171,15 +171,37 @@ func (r *rawConn) wantAck(batch uint64, n int) frame.Ack {
 	if err := frame.DecodeAck(body, &a, 1<<20); err != nil {
 		r.t.Fatal(err)
 	}
-	if a.BatchID != batch || len(a.Results) != n {
-		r.t.Fatalf("ack batch %d with %d results, want batch %d with %d", a.BatchID, len(a.Results), batch, n)
+	if a.BatchID != batch || a.Count != n {
+		r.t.Fatalf("ack batch %d of %d records, want batch %d of %d", a.BatchID, a.Count, batch, n)
 	}
-	for i, res := range a.Results {
-		if res.Code != frame.CodeOK {
-			r.t.Fatalf("record %d: %s %s", i, res.Code, res.Message)
+	for i, res := range ackRecords(&a) {
+		if res.code != frame.CodeOK {
+			r.t.Fatalf("record %d: %s %s", i, res.code, res.msg)
 		}
 	}
 	return a
+}
+
+// ackRec is the answer for one record, from its Ack group.
+type ackRec struct {
+	code       frame.Code
+	shard, seq string
+	msg        string
+}
+
+// ackRecords expands the groups of a into one answer per record, in the
+// Put's order; the sequence numbers are computed as clients do.
+func ackRecords(a *frame.Ack) []ackRec {
+	out := make([]ackRec, a.Count)
+	for _, g := range a.Groups {
+		for j, i := range g.Indexes {
+			out[i] = ackRec{code: g.Code, shard: g.ShardID, msg: g.Message}
+			if g.Code == frame.CodeOK {
+				out[i].seq = frame.SeqNumOffset(g.FirstSequenceNumber, uint64(j))
+			}
+		}
+	}
+	return out
 }
 
 // wantClosed checks that the server closes the connection.

@@ -76,7 +76,7 @@ func TestTCPClientRetriesConnectionLimit(t *testing.T) {
 	defer c.Close()
 	time.AfterFunc(200*time.Millisecond, func() { _ = r1.nc.Close() })
 	res, err := c.PutRecords(context.Background(), "s", []sluicetcp.Record{{PartitionKey: "k", Data: []byte("in at last")}})
-	if err != nil || res[0].SequenceNumber == "" {
+	if err != nil || res[0].SequenceNumber() == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
 }

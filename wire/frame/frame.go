@@ -14,7 +14,7 @@ const (
 	// Magic is the first two bytes of every frame ("SL").
 	Magic uint16 = 0x534C
 	// Version is the protocol version this package speaks.
-	Version uint16 = 1
+	Version uint16 = 2
 	// MaxBodySize is the largest body the format can describe that any
 	// peer may accept (64 MiB); servers advertise their own, smaller limit.
 	MaxBodySize = 64 << 20

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -83,9 +85,10 @@ func TestWireFrameRoundTrip(t *testing.T) {
 		t.Fatalf("trailing byte: %v", err)
 	}
 
-	a := Ack{BatchID: 7, Results: []Result{{ShardID: "shardId-000000000000", SequenceNumber: "4963"}, {Code: CodeThrottled, Message: "slow down"}}}
+	a := sampleAck()
 	var ga Ack
-	if err := DecodeAck(AppendAck(nil, &a), &ga, 10); err != nil || !reflect.DeepEqual(a, ga) {
+	if err := DecodeAck(AppendAck(nil, a), &ga, 10); err != nil || ga.BatchID != a.BatchID || ga.Count != a.Count ||
+		!reflect.DeepEqual(ga.Groups, a.Groups) {
 		t.Fatalf("ack %+v %v", ga, err)
 	}
 	e := Error{BatchID: 9, Code: CodeStreamNotFound, Fatal: false, Message: "nope"}
@@ -93,12 +96,12 @@ func TestWireFrameRoundTrip(t *testing.T) {
 	if err := DecodeError(AppendError(nil, &e), &ge); err != nil || ge != e {
 		t.Fatalf("error %+v %v", ge, err)
 	}
-	h := Hello{MinVersion: 1, MaxVersion: 1, ProducerID: [16]byte{1, 2}, ClientName: "test"}
+	h := Hello{MinVersion: Version, MaxVersion: Version, ProducerID: [16]byte{1, 2}, ClientName: "test"}
 	var gh Hello
 	if err := DecodeHello(AppendHello(nil, &h), &gh); err != nil || gh != h {
 		t.Fatalf("hello %+v %v", gh, err)
 	}
-	ok := HelloOK{Version: 1, Flags: FlagAuthRequired, Window: 1 << 22, MaxFrame: 1 << 21, MaxRecords: 10000, Nonce: [32]byte{9}}
+	ok := HelloOK{Version: Version, Flags: FlagAuthRequired, Window: 1 << 22, MaxFrame: 1 << 21, MaxRecords: 10000, Nonce: [32]byte{9}}
 	var gok HelloOK
 	if err := DecodeHelloOK(AppendHelloOK(nil, &ok), &gok); err != nil || gok != ok {
 		t.Fatalf("hello ok %+v %v", gok, err)
@@ -134,14 +137,21 @@ var genCorpus = flag.Bool("gen-corpus", false, "rewrite the seed corpora in test
 func TestWireFrameGenCorpus(t *testing.T) {
 	p := samplePut()
 	seeds := map[string][][]byte{
-		"FuzzDecodeHeader":  {AppendFrame(nil, TypePut, 0, AppendPut(nil, p)), AppendFrame(nil, TypeHello, 0, nil)},
-		"FuzzDecodePut":     {AppendPut(nil, p), AppendPut(nil, &Put{Stream: "s"})},
-		"FuzzDecodeAck":     {AppendAck(nil, &Ack{BatchID: 1, Results: []Result{{ShardID: "shardId-000000000001", SequenceNumber: "1"}, {Code: CodeInternal, Message: "x"}}})},
+		"FuzzDecodeHeader": {AppendFrame(nil, TypePut, 0, AppendPut(nil, p)), AppendFrame(nil, TypeHello, 0, nil)},
+		"FuzzDecodePut":    {AppendPut(nil, p), AppendPut(nil, &Put{Stream: "s"})},
+		"FuzzDecodeAck": {AppendAck(nil, sampleAck()), AppendAck(nil, &Ack{BatchID: 1}),
+			AppendAck(nil, &Ack{BatchID: 2, Count: 300, Groups: []AckGroup{{ShardID: "shardId-000000000001", FirstSequenceNumber: ackVectorSeq,
+				Indexes: seq(0, 300, 1)}}})},
 		"FuzzDecodeError":   {AppendError(nil, &Error{BatchID: 3, Code: CodeStreamNotFound, Message: "Stream s under account 000000000000 not found."})},
-		"FuzzDecodeHello":   {AppendHello(nil, &Hello{MinVersion: 1, MaxVersion: 1, ClientName: "sluicetcp"})},
-		"FuzzDecodeHelloOK": {AppendHelloOK(nil, &HelloOK{Version: 1, Window: 4 << 20, MaxFrame: 2 << 20, MaxRecords: 10000})},
+		"FuzzDecodeHello":   {AppendHello(nil, &Hello{MinVersion: Version, MaxVersion: Version, ClientName: "sluicetcp"})},
+		"FuzzDecodeHelloOK": {AppendHelloOK(nil, &HelloOK{Version: Version, Window: 4 << 20, MaxFrame: 2 << 20, MaxRecords: 10000})},
 		"FuzzDecodeAuth":    {AppendAuth(nil, &Auth{AccessKeyID: "AKIDEXAMPLE"})},
 	}
+	offsets := []struct {
+		first string
+		j     uint64
+	}{{ackVectorSeq, 1}, {strings.Repeat("9", 56), 1}, {"0", math.MaxUint64}, {ackVectorSeq, 9999}}
+	seeds["FuzzSeqNumOffset"] = make([][]byte, len(offsets)) // written from offsets
 	for name, list := range seeds {
 		dir := filepath.Join("testdata", "fuzz", name)
 		if !*genCorpus {
@@ -156,6 +166,9 @@ func TestWireFrameGenCorpus(t *testing.T) {
 		}
 		for i, b := range list {
 			content := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
+			if name == "FuzzSeqNumOffset" {
+				content = "go test fuzz v1\nstring(" + strconv.Quote(offsets[i].first) + ")\nuint64(" + strconv.FormatUint(offsets[i].j, 10) + ")\n"
+			}
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed%d", i)), []byte(content), 0o644); err != nil {
 				t.Fatal(err)
 			}

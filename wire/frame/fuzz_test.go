@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"math/big"
 	"testing"
 )
 
@@ -40,11 +41,29 @@ func FuzzDecodePut(f *testing.F) {
 }
 
 func FuzzDecodeAck(f *testing.F) {
-	f.Add(AppendAck(nil, &Ack{BatchID: 1, Results: []Result{{ShardID: "s", SequenceNumber: "1"}}}))
+	f.Add(AppendAck(nil, sampleAck()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var a Ack
 		if err := DecodeAck(b, &a, 1000); err != nil {
 			return
+		}
+		// Every index once, ascending within a group.
+		seen := make([]bool, a.Count)
+		for _, g := range a.Groups {
+			if len(g.Indexes) == 0 {
+				t.Fatal("empty group")
+			}
+			for j, i := range g.Indexes {
+				if int(i) >= a.Count || seen[i] || (j > 0 && i <= g.Indexes[j-1]) {
+					t.Fatalf("index %d of group %+v", i, g)
+				}
+				seen[i] = true
+			}
+		}
+		for i, ok := range seen {
+			if !ok {
+				t.Fatalf("index %d in no group", i)
+			}
 		}
 		if re := AppendAck(nil, &a); !bytes.Equal(re, b) {
 			t.Fatalf("re-encoded %x, input %x", re, b)
@@ -100,6 +119,22 @@ func FuzzDecodeAuth(f *testing.F) {
 		}
 		if re := AppendAuth(nil, &a); !bytes.Equal(re, b) {
 			t.Fatalf("re-encoded %x, input %x", re, b)
+		}
+	})
+}
+
+// FuzzSeqNumOffset checks the decimal adder against math/big.
+func FuzzSeqNumOffset(f *testing.F) {
+	f.Add("49647060812310315304087198839914074807031190809751846930", uint64(3))
+	two80 := new(big.Int).Lsh(big.NewInt(1), 80)
+	f.Fuzz(func(t *testing.T, first string, j uint64) {
+		if !isDecimal([]byte(first)) || len(first) > 255 {
+			return
+		}
+		want, _ := new(big.Int).SetString(first, 10)
+		want.Add(want, new(big.Int).Mul(new(big.Int).SetUint64(j), two80))
+		if got := SeqNumOffset(first, j); got != want.String() {
+			t.Fatalf("%s + %d*2^80 = %s, want %s", first, j, got, want)
 		}
 	})
 }

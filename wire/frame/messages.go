@@ -123,18 +123,33 @@ type Put struct {
 	Records []Record
 }
 
-// Result is the outcome of one record of a Put.
-type Result struct {
-	Code           Code // CodeOK or the record's error
-	ShardID        string
-	SequenceNumber string
-	Message        string // with an error
+// AckGroup is the outcome of some records of a Put that share a code and,
+// when they were written, a shard (PROTOCOL.md section 5).
+type AckGroup struct {
+	Code    Code   // CodeOK, CodeThrottled or CodeInternal
+	ShardID string // with CodeOK
+	// FirstSequenceNumber is the sequence number of the record
+	// Indexes[0] (CodeOK): the records of the group were appended to the
+	// shard consecutively, so record Indexes[j] has this sequence number
+	// with j added to its position field, that is plus j*2^80
+	// (SeqNumOffset).
+	FirstSequenceNumber string
+	Message             string // with an error code
+	// Indexes are the positions of the group's records in the Put,
+	// ascending.
+	Indexes []uint32
 }
 
-// Ack answers a Put with one Result per record, in the Put's order.
+// Ack answers a Put: every record of the Put is in exactly one group.
 type Ack struct {
 	BatchID uint64
-	Results []Result
+	Count   int // the records of the Put
+	Groups  []AckGroup
+
+	// Decoding scratch, reused by DecodeAck: the backing array of the
+	// groups' Indexes and the bitmap of the indexes seen.
+	idx  []uint32
+	seen []uint64
 }
 
 // Error answers a frame that failed as a whole. Fatal errors close the
@@ -391,73 +406,203 @@ func DecodePut(body []byte, p *Put, maxRecords int) error {
 	return r.end("records")
 }
 
-// AppendAckHeader appends the part of an Ack body before its results.
-func AppendAckHeader(dst []byte, batchID uint64, count int) []byte {
+// AppendAckHeader appends the part of an Ack body before its groups: the
+// batch id, the Put's record count and the number of groups that follow.
+func AppendAckHeader(dst []byte, batchID uint64, count, groups int) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, batchID)
-	return binary.BigEndian.AppendUint32(dst, uint32(count))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(count))
+	return binary.BigEndian.AppendUint32(dst, uint32(groups))
 }
 
-// AppendResult appends one result of an Ack body. Strings longer than
-// their length field are cut.
-func AppendResult(dst []byte, res *Result) []byte {
-	dst = binary.BigEndian.AppendUint16(dst, uint16(res.Code))
-	if res.Code == CodeOK {
-		dst = appendStr8(dst, res.ShardID)
-		return appendStr8(dst, res.SequenceNumber)
-	}
-	return appendStr16(dst, res.Message)
+// AppendAckGroupOK appends the head of a group of n records written to
+// shardID, the first with sequence number first; n indexes follow
+// (AppendAckIndexes). Strings longer than 255 bytes are cut.
+func AppendAckGroupOK(dst []byte, n int, shardID, first string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(CodeOK))
+	dst = appendStr8(dst, shardID)
+	return appendStr8(dst, first)
 }
 
-// AppendAck appends the body of a.
-func AppendAck(dst []byte, a *Ack) []byte {
-	dst = AppendAckHeader(dst, a.BatchID, len(a.Results))
-	for i := range a.Results {
-		dst = AppendResult(dst, &a.Results[i])
+// AppendAckGroupError appends the head of a group of n records that failed
+// with code (CodeThrottled or CodeInternal) and msg; n indexes follow
+// (AppendAckIndexes).
+func AppendAckGroupError(dst []byte, n int, code Code, msg string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
+	return appendStr16(dst, msg)
+}
+
+// AppendAckIndexes appends the indexes of a group, idx[j]-base each. They
+// must be ascending and in [0, count) after subtracting base: the first is
+// coded as a uvarint of its value, every later one as a uvarint of its gap
+// to the previous one minus 1.
+func AppendAckIndexes[T ~int32 | ~uint32 | ~int](dst []byte, idx []T, base T) []byte {
+	prev := uint64(0)
+	for j, v := range idx {
+		x := uint64(v - base)
+		d := x - prev - 1
+		if j == 0 {
+			d = x
+		}
+		if d < 0x80 {
+			dst = append(dst, byte(d))
+		} else {
+			dst = binary.AppendUvarint(dst, d)
+		}
+		prev = x
 	}
 	return dst
 }
 
-// minResultSize is the encoded size of a result with empty strings.
-const minResultSize = 2 + 1 + 1
+// AppendAck appends the body of a. The groups' indexes must be ascending.
+func AppendAck(dst []byte, a *Ack) []byte {
+	dst = AppendAckHeader(dst, a.BatchID, a.Count, len(a.Groups))
+	for i := range a.Groups {
+		g := &a.Groups[i]
+		if g.Code == CodeOK {
+			dst = AppendAckGroupOK(dst, len(g.Indexes), g.ShardID, g.FirstSequenceNumber)
+		} else {
+			dst = AppendAckGroupError(dst, len(g.Indexes), g.Code, g.Message)
+		}
+		dst = AppendAckIndexes(dst, g.Indexes, 0)
+	}
+	return dst
+}
 
-// DecodeAck decodes an Ack body into a, reusing a.Results; the count is
-// checked against maxResults and the body size before allocating.
+// minAckGroupSize is the encoded size of a group of one record with empty
+// strings: n, code, two str8 lengths (or one str16 length), one index.
+const minAckGroupSize = 4 + 2 + 2 + 1
+
+// DecodeAck decodes an Ack body into a, reusing its memory. It checks the
+// count against maxResults and the counts against the body size before
+// allocating, and that every index in [0, count) is in exactly one group;
+// group codes other than CodeOK, CodeThrottled and CodeInternal, empty
+// groups, a first sequence number that is not a decimal without leading
+// zeros and varints that are not minimal are malformed.
 func DecodeAck(body []byte, a *Ack, maxResults int) error {
 	r := reader{b: body}
 	a.BatchID = r.u64("batch id")
-	n := r.u32("result count")
+	count := r.u32("record count")
+	ngroups := r.u32("group count")
 	if r.err != nil {
 		return r.err
 	}
-	if uint64(n) > uint64(maxResults) || uint64(n)*minResultSize > uint64(len(r.b)) {
-		return fmt.Errorf("%w: %d results in %d bytes, limit %d", ErrMalformed, n, len(r.b), maxResults)
+	if uint64(count) > uint64(maxResults) || uint64(count) > uint64(len(r.b)) {
+		return fmt.Errorf("%w: %d records in %d bytes, limit %d", ErrMalformed, count, len(r.b), maxResults)
 	}
-	if cap(a.Results) < int(n) {
-		a.Results = make([]Result, n)
+	if ngroups > count || uint64(ngroups)*minAckGroupSize > uint64(len(r.b)) {
+		return fmt.Errorf("%w: %d groups of %d records in %d bytes", ErrMalformed, ngroups, count, len(r.b))
 	}
-	a.Results = a.Results[:n]
+	a.Count = int(count)
+	if cap(a.Groups) < int(ngroups) {
+		a.Groups = make([]AckGroup, ngroups)
+	}
+	a.Groups = a.Groups[:ngroups]
+	if cap(a.idx) < int(count) {
+		a.idx = make([]uint32, count)
+	}
+	idx := a.idx[:count]
+	words := (int(count) + 63) / 64
+	if cap(a.seen) < words {
+		a.seen = make([]uint64, words)
+	}
+	seen := a.seen[:words]
+	clear(seen)
+	left := count // records not yet in a group
 	lastShard := ""
-	for i := range a.Results {
-		res := &a.Results[i]
-		*res = Result{Code: Code(r.u16("result code"))}
-		if res.Code == CodeOK {
+	for gi := range a.Groups {
+		g := &a.Groups[gi]
+		n := r.u32("group size")
+		*g = AckGroup{Code: Code(r.u16("group code"))}
+		switch g.Code {
+		case CodeOK:
 			// Records of a batch share few shards: reuse the last string.
 			id := r.bytes(int(r.u8("shard id length")), "shard id")
 			if string(id) == lastShard {
-				res.ShardID = lastShard
+				g.ShardID = lastShard
 			} else {
-				res.ShardID = string(id)
-				lastShard = res.ShardID
+				g.ShardID = string(id)
+				lastShard = g.ShardID
 			}
-			res.SequenceNumber = string(r.bytes(int(r.u8("sequence number length")), "sequence number"))
-		} else {
-			res.Message = string(r.bytes(int(r.u16("message length")), "message"))
+			first := r.bytes(int(r.u8("sequence number length")), "first sequence number")
+			if r.err == nil && !isDecimal(first) {
+				return fmt.Errorf("%w: group %d: first sequence number %q is not a decimal", ErrMalformed, gi, first)
+			}
+			g.FirstSequenceNumber = string(first)
+		case CodeThrottled, CodeInternal:
+			g.Message = string(r.bytes(int(r.u16("message length")), "message"))
+		default:
+			if r.err == nil {
+				return fmt.Errorf("%w: group %d: code %s is no record code", ErrMalformed, gi, g.Code)
+			}
 		}
 		if r.err != nil {
 			return r.err
 		}
+		if n == 0 || n > left || uint64(n) > uint64(len(r.b)) {
+			return fmt.Errorf("%w: group %d of %d records, %d records left, %d bytes left", ErrMalformed, gi, n, left, len(r.b))
+		}
+		gidx := idx[count-left : count-left+n : count-left+n]
+		left -= n
+		next := uint64(0) // the lowest value the next index may have
+		for j := range gidx {
+			d, ok := r.uvarint32()
+			if !ok {
+				return fmt.Errorf("%w: group %d: index %d: truncated or non-minimal varint", ErrMalformed, gi, j)
+			}
+			v := next + uint64(d)
+			if v >= uint64(count) {
+				return fmt.Errorf("%w: group %d: index %d out of range [0, %d)", ErrMalformed, gi, v, count)
+			}
+			if seen[v/64]&(1<<(v%64)) != 0 {
+				return fmt.Errorf("%w: group %d: index %d in two groups", ErrMalformed, gi, v)
+			}
+			seen[v/64] |= 1 << (v % 64)
+			gidx[j] = uint32(v)
+			next = v + 1
+		}
+		g.Indexes = gidx
 	}
-	return r.end("results")
+	if left != 0 {
+		return fmt.Errorf("%w: %d of %d records in no group", ErrMalformed, left, count)
+	}
+	return r.end("groups")
+}
+
+// uvarint32 reads a minimal uvarint of at most 32 bits.
+func (r *reader) uvarint32() (uint32, bool) {
+	if len(r.b) > 0 && r.b[0] < 0x80 {
+		v := r.b[0]
+		r.b = r.b[1:]
+		return uint32(v), true
+	}
+	var v uint64
+	for i := 0; i < 5 && i < len(r.b); i++ {
+		c := r.b[i]
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if c == 0 || v > math.MaxUint32 {
+				return 0, false // non-minimal or too large
+			}
+			r.b = r.b[i+1:]
+			return uint32(v), true
+		}
+	}
+	return 0, false
+}
+
+// isDecimal reports whether b is a decimal without sign or leading zeros.
+func isDecimal(b []byte) bool {
+	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendError appends the body of e.

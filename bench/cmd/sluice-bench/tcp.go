@@ -44,19 +44,32 @@ const (
 
 var tcpTargets = []string{tcpBinary, tcpRaw, tcpNull, tcpJSON, tcpDiscard, tcpSyslog}
 
-// nullStore acknowledges every record at once with a fixed shard and a
-// sequence number of real length: the binary protocol's cost without
+// nullStore acknowledges every record at once, in one group of a fixed
+// shard with a real sequence number: the binary protocol's cost without
 // storage.
 type nullStore struct{}
 
-const nullSeq = "49671234567890123456789012345678901234567890123456789012"
+// nullSeq is the sequence number of the null store's first record.
+var nullSeq = stream.SeqNum{ShardCreated: 1701746677, Position: 1 << 20, Arrival: 1701760152}
 
-func (nullStore) PutRecords(_ string, recs []stream.PutEntry) ([]stream.PutResult, error) {
-	out := make([]stream.PutResult, len(recs))
-	for i := range out {
-		out[i] = stream.PutResult{ShardID: "shardId-000000000000", SequenceNumber: nullSeq}
+// nullIndexes is 0, 1, 2, ...: the indexes of every call's one group.
+var nullIndexes = func() []int32 {
+	idx := make([]int32, 1<<16)
+	for i := range idx {
+		idx[i] = int32(i)
 	}
-	return out, nil
+	return idx
+}()
+
+func (nullStore) PutRecordsGroups(_ string, recs []stream.PutEntry, out *stream.PutGroups) error {
+	out.Reset()
+	if len(recs) > len(nullIndexes) {
+		return fmt.Errorf("null store: %d records, at most %d", len(recs), len(nullIndexes))
+	}
+	if len(recs) > 0 {
+		out.Groups = append(out.Groups, stream.PutGroup{ShardID: "shardId-000000000000", First: nullSeq, Indexes: nullIndexes[:len(recs)]})
+	}
+	return nil
 }
 
 type tcpOptions struct {
@@ -676,7 +689,7 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []
 		diskChunkBytes>>20, diskSyncBytes>>20, diskMaxBytes>>30)
 	w("- **binary protocol**: `client/sluicetcp`, %d producers pipelining Puts of 2000 (100 B) or 500 (1 KiB) records over %d connections to `ingress/tcp`; every record acknowledged with its sequence number after the append.\n", o.producers, o.conns)
 	w("- **binary, pre-encoded**: the binary protocol driven as the api suite drives the JSON API: %d Put frames encoded once before the clock starts, sent over %d connections (as many as the JSON load) with at most %d unanswered per connection, every Ack checked (batch id, one OK result per record); no producer id, so no deduplication, like the JSON API. The same server path as the binary protocol row without the cost of the client library.\n", 8, o.conns*2, rawInFlight)
-	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (fixed shard id and a 56-digit sequence number): the protocol's own cost, client included, without storage.\n")
+	w("- **binary, null store**: the same load against an `ingress/tcp` server whose store acknowledges every record at once (one group per Put: a fixed shard id and the 56-digit sequence number of its first record): the protocol's own cost, client included, without storage.\n")
 	w("- **Kinesis JSON PutRecords**: the api suite's fasthttp load generator, %d keep-alive connections, 500 records per request, base64 JSON, to `ingress/httpapi` on the same Manager.\n", o.conns*2)
 	w("- **loopback baseline**: the machine's loopback TCP limit: %d plain TCP connections on 127.0.0.1 (Go's net package), each written in %d MiB writes for the null-store run time while a reader per connection drops the bytes. Column \"of loopback\" is a target's wire bytes per second (records/s x the bytes a record takes in a Put frame, headers included: %.1f for 100 B, %.1f for 1 KiB) over that limit, run by run.\n",
 		o.conns, loopChunkBytes>>20, wireBytesPerRecord(tcpScenarios[0]), wireBytesPerRecord(tcpScenarios[1]))

@@ -186,12 +186,13 @@ func rawAckOK(typ byte, body []byte, id uint64, batch int) error {
 	if err := frame.DecodeAck(body, &a, batch); err != nil {
 		return err
 	}
-	if a.BatchID != id || len(a.Results) != batch {
-		return fmt.Errorf("Ack of batch %d with %d results, want batch %d with %d", a.BatchID, len(a.Results), id, batch)
+	if a.BatchID != id || a.Count != batch {
+		return fmt.Errorf("Ack of batch %d with %d records, want batch %d with %d", a.BatchID, a.Count, id, batch)
 	}
-	for i := range a.Results {
-		if a.Results[i].Code != frame.CodeOK {
-			return fmt.Errorf("batch %d record %d: %s %s", id, i, a.Results[i].Code, a.Results[i].Message)
+	// DecodeAck checked that the groups cover every record once.
+	for _, g := range a.Groups {
+		if g.Code != frame.CodeOK {
+			return fmt.Errorf("batch %d: %d records failed: %s %s", id, len(g.Indexes), g.Code, g.Message)
 		}
 	}
 	return nil
