@@ -54,12 +54,12 @@ func TestBenchScaleQuick(t *testing.T) {
 	if got := tableRow(t, doc, "| 1 shard ")[3]; got != "1.00" {
 		t.Fatalf("ratio of the 1-shard case to itself: %q", got)
 	}
-	// | case | target | create | RSS | peak RSS | disk | p50 | p99 | CPU | retries | read back | note |
+	// | case | target | create | first write | RSS | peak RSS | disk | p50 | p99 | CPU | retries | read back | note |
 	i := strings.Index(doc, "Details per case")
 	for _, c := range []string{"1 shard", "10 shards", "4 streams x 2 shards"} {
 		cells := tableRow(t, doc[i:], "| "+c+" ")
-		if len(cells) != 12 || cells[1] != "sluice async" || cells[2] == "-" || !strings.HasSuffix(cells[3], "MiB") ||
-			!strings.Contains(cells[10], "shard(s)") || cells[11] != "" {
+		if len(cells) != 13 || cells[1] != "sluice async" || cells[2] == "-" || cells[3] == "-" || !strings.HasSuffix(cells[4], "MiB") ||
+			!strings.Contains(cells[11], "shard(s)") || cells[12] != "" {
 			t.Fatalf("details of %q: %q", c, cells)
 		}
 	}
