@@ -11,11 +11,12 @@ import (
 
 // BenchmarkStreamPutRecordsShards measures PutRecords of 500 records of
 // 100 B spread over the hash key space of a stream of 1 to 1000 shards
-// (async, cmd/sluice's segment sizes): the per-shard cost of a call that
-// touches many shards.
+// (async, cmd/sluice's segment sizes), from one caller or 8 concurrent
+// ones: the per-shard cost of a call that touches many shards.
 func BenchmarkStreamPutRecordsShards(b *testing.B) {
-	for _, shards := range []int{1, 100, 1000} {
-		b.Run("shards="+strconv.Itoa(shards), func(b *testing.B) {
+	for _, c := range []struct{ shards, callers int }{{1, 1}, {100, 1}, {1000, 1}, {1, 8}, {1000, 8}} {
+		shards := c.shards
+		b.Run("shards="+strconv.Itoa(shards)+"/callers="+strconv.Itoa(c.callers), func(b *testing.B) {
 			m, err := Open(Config{DataDir: b.TempDir(), Durability: segment.Async,
 				Limits: Limits{ShardLimit: 5000},
 				Segment: segment.Config{FragmentBytes: 16 << 20, InitialFragmentBytes: 1 << 20,
@@ -41,11 +42,24 @@ func BenchmarkStreamPutRecordsShards(b *testing.B) {
 			b.SetBytes(int64(len(recs) * 100))
 			b.ReportAllocs()
 			b.ResetTimer()
-			for b.Loop() {
-				if _, err := m.PutRecords("s", recs); err != nil {
-					b.Fatal(err)
+			if c.callers == 1 {
+				for b.Loop() {
+					if _, err := m.PutRecords("s", recs); err != nil {
+						b.Fatal(err)
+					}
 				}
+				return
 			}
+			// Concurrent calls, as from several connections.
+			b.SetParallelism((c.callers + 1) / 2)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := m.PutRecords("s", recs); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
