@@ -272,17 +272,9 @@ func runAPI(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	dir := o.dir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	info := machine.Describe(dir)
-	root, err := os.MkdirTemp(dir, "sluice-bench-api-")
+	root, info, err := runDir(o.dir, "api")
 	if err != nil {
-		return fmt.Errorf("cannot create run directory: %w", err)
+		return err
 	}
 	defer os.RemoveAll(root)
 

@@ -241,17 +241,9 @@ func runFanout(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	dir := o.dir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	info := machine.Describe(dir)
-	root, err := os.MkdirTemp(dir, "sluice-bench-fanout-")
+	root, info, err := runDir(o.dir, "fanout")
 	if err != nil {
-		return fmt.Errorf("cannot create run directory: %w", err)
+		return err
 	}
 	defer os.RemoveAll(root)
 	targets, err := fanoutTargets(o, root)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/machine"
 )
 
 // server is a server process under test (cmd nil: a server in this
@@ -339,4 +341,22 @@ func startDiscard() (*server, error) {
 		srv.kill = true
 	}
 	return srv, err
+}
+
+// runDir creates the run directory of suite under dir (default $TMPDIR),
+// which the caller removes, and describes the machine and dir's file
+// system.
+func runDir(dir, suite string) (string, machine.Info, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", machine.Info{}, err
+	}
+	info := machine.Describe(dir)
+	root, err := os.MkdirTemp(dir, "sluice-bench-"+suite+"-")
+	if err != nil {
+		return "", machine.Info{}, fmt.Errorf("cannot create run directory: %w", err)
+	}
+	return root, info, nil
 }

@@ -181,17 +181,9 @@ func runRecovery(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	dir := o.dir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	info := machine.Describe(dir)
-	root, err := os.MkdirTemp(dir, "sluice-bench-recovery-")
+	root, info, err := runDir(o.dir, "recovery")
 	if err != nil {
-		return fmt.Errorf("cannot create run directory: %w", err)
+		return err
 	}
 	defer os.RemoveAll(root)
 	// One data directory exists at a time: every size must fit alone.

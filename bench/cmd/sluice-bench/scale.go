@@ -228,17 +228,9 @@ func runScale(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	dir := o.dir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	info := machine.Describe(dir)
-	root, err := os.MkdirTemp(dir, "sluice-bench-scale-")
+	root, info, err := runDir(o.dir, "scale")
 	if err != nil {
-		return fmt.Errorf("cannot create run directory: %w", err)
+		return err
 	}
 	defer os.RemoveAll(root)
 	var sluiceBin, kinesaliteMod, kinesisMockMod string

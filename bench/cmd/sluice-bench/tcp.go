@@ -296,14 +296,9 @@ func runTCP(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	dir := o.dir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	info := machine.Describe(dir)
-	root, err := os.MkdirTemp(dir, "sluice-bench-tcp-")
+	root, info, err := runDir(o.dir, "tcp")
 	if err != nil {
-		return fmt.Errorf("cannot create run directory: %w", err)
+		return err
 	}
 	defer os.RemoveAll(root)
 	env, err := startTCPEnv(root, o.shards)
