@@ -58,10 +58,19 @@ func runAll(ctx context.Context, args []string) error {
 		}
 		return append([]string{"--quick", "--out", path}, extra...)
 	}
+	// full adds args to a suite's arguments of a full (not --quick) run.
+	full := func(args []string, extra ...string) []string {
+		if *quick {
+			return args
+		}
+		return append(args, extra...)
+	}
 	suites := []suite{
 		{"segment", runSegment, q()},
 		{"api", runAPI, q("--run-time", "300ms", "--prefill", "2000", "--conns", "4", "--only", quickAPIScenarios)},
-		{"tcp", runTCP, q()},
+		// Two rounds, so that every tcp figure has a spread (about 9
+		// minutes; one round is the suite's own default).
+		{"tcp", runTCP, full(q(), "--runs", "2")},
 		{"fanout", runFanout, q()},
 		// kinesis-mock takes tens of seconds per request on one shard;
 		// the api suite's quick pass keeps it covered.
