@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 )
 
@@ -136,11 +137,12 @@ func ReadStream(addr, stream string) (ids []string, perShard []int64, got map[Re
 		}
 		iter := string(v.GetStringBytes("ShardIterator"))
 		var n int64
+		limit := readLimit
 		for calls := 0; iter != ""; calls++ {
 			if calls > 1_000_000 {
 				return nil, nil, nil, fmt.Errorf("shard %s: no end after %d GetRecords calls", shard, calls)
 			}
-			b, err := c.Do(OpGetRecords, []byte(`{"ShardIterator":"`+iter+`","Limit":10000}`))
+			b, err := getRecords(c, iter, &limit)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("GetRecords %s: %w", shard, err)
 			}
@@ -253,12 +255,13 @@ func CountStream(addr, stream string, timeout time.Duration) (map[RecordID]int, 
 				mu.Unlock()
 			}()
 			count := func(id RecordID) { mine[id]++ }
+			limit := readLimit
 			for iter != "" {
 				if time.Now().After(deadline) {
 					errs[si] = fmt.Errorf("shard %s: not read to its end in %v", shard, timeout)
 					return
 				}
-				b, err := c.Do(OpGetRecords, []byte(`{"ShardIterator":"`+iter+`","Limit":10000}`))
+				b, err := getRecords(c, iter, &limit)
 				if err != nil {
 					errs[si] = fmt.Errorf("GetRecords %s: %w", shard, err)
 					return
@@ -277,4 +280,23 @@ func CountStream(addr, stream string, timeout time.Duration) (map[RecordID]int, 
 	}
 	wg.Wait()
 	return got, errors.Join(errs...)
+}
+
+// readLimit is the GetRecords Limit of the read-backs.
+const readLimit = 10000
+
+// getRecords calls GetRecords with *limit records at most. A server that
+// answers more than the client takes (kinesalite does not cap an answer
+// at 10 MiB: 10,000 records of 64 KiB are 870 MB of JSON) is asked again,
+// with the same iterator, for a tenth as many records, and *limit stays
+// lowered for the calls that follow.
+func getRecords(c *Client, iter string, limit *int) ([]byte, error) {
+	for {
+		b, err := c.Do(OpGetRecords, []byte(`{"ShardIterator":"`+iter+`","Limit":`+strconv.Itoa(*limit)+`}`))
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) && *limit > 1 {
+			*limit = max(1, *limit/10)
+			continue
+		}
+		return b, err
+	}
 }
