@@ -790,7 +790,7 @@ func recoverySectionText(o recoveryOptions, info machine.Info, took time.Duratio
 		ft.Add(m.name, fmtSecs(slope), fmtSecs(icept), fmtSecs(last))
 		if m.name == "ready after kill -9" && len(xs) > 0 {
 			setHeadline(headlineRow{order: hlRecovery, claim: "recovery after kill -9 (restart until /readyz): seconds per GiB of data",
-				sluice: fmtSecs(slope) + " s/GiB (line fit over " + sizeList(o.sizes) + "; " + fmtSecs(ys[len(ys)-1]) + " s at " + fmtSize(xs[len(xs)-1]*(1<<30)) + ")",
+				sluice: fmtSecs(slope) + "/GiB (line fit over " + sizeList(o.sizes) + "; " + fmtSecs(ys[len(ys)-1]) + " at " + fmtSize(xs[len(xs)-1]*(1<<30)) + ")",
 				others: "-", ratio: "-", target: "-", result: "-"})
 		}
 	}
