@@ -217,30 +217,20 @@ func (s *LineServer) Shutdown(ctx context.Context) error {
 
 func (s *LineServer) shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	var err error
-	poll := time.NewTicker(5 * time.Millisecond)
-	for i := 0; ; i++ {
+	err := drainConns(ctx, func(wake bool) bool {
 		s.mu.Lock()
-		n := len(s.conns)
-		if i%20 == 0 {
+		defer s.mu.Unlock()
+		if wake {
 			for lc := range s.conns {
 				_ = lc.conn.Wake(nil)
 			}
 		}
-		s.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			err = fmt.Errorf("tcp: %d %s connections still open: %w", n, s.cfg.Format, ctx.Err())
-		case <-poll.C:
-		}
-		if err != nil {
-			break
-		}
-	}
-	poll.Stop()
+		return len(s.conns) == 0
+	}, func() string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return fmt.Sprintf("%d %s connections", len(s.conns), s.cfg.Format)
+	})
 	if serr := s.engine.Stop(ctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("tcp: cannot stop the event loops: %w", serr))
 	}

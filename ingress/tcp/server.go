@@ -149,30 +149,20 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// batches, and the write of that frame closes it. Wait for all of them
 	// (waking again now and then: a connection that opened just as the
 	// drain began may have missed the first wake).
-	var err error
-	poll := time.NewTicker(5 * time.Millisecond)
-	for i := 0; ; i++ {
+	err := drainConns(ctx, func(wake bool) bool {
 		s.mu.Lock()
-		n := len(s.conns)
-		if i%20 == 0 {
+		defer s.mu.Unlock()
+		if wake {
 			for st := range s.conns {
 				_ = st.conn.Wake(nil)
 			}
 		}
-		s.mu.Unlock()
-		if n == 0 && s.inflight.Load() == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			err = fmt.Errorf("tcp: %d connections with %d bytes of batches still open: %w", n, s.inflight.Load(), ctx.Err())
-		case <-poll.C:
-		}
-		if err != nil {
-			break
-		}
-	}
-	poll.Stop()
+		return len(s.conns) == 0 && s.inflight.Load() == 0
+	}, func() string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return fmt.Sprintf("%d connections with %d bytes of batches", len(s.conns), s.inflight.Load())
+	})
 	if serr := s.engine.Stop(ctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("tcp: cannot stop the event loops: %w", serr))
 	}
@@ -318,4 +308,25 @@ func listenerAddr(eng gnet.Engine) net.Addr {
 		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 	}
 	return nil
+}
+
+// drainConns waits, until ctx ends, for step to report that every
+// connection is gone. step is called every 5 ms, with wake set on the
+// first call and every 100 ms after: it then wakes the connections left,
+// so that each queues its goodbye and closes (again now and then: a
+// connection that opened just as the drain began may have missed the first
+// wake). left describes what is still open, for the error.
+func drainConns(ctx context.Context, step func(wake bool) (done bool), left func() string) error {
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for i := 0; ; i++ {
+		if step(i%20 == 0) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("tcp: %s still open: %w", left(), ctx.Err())
+		case <-poll.C:
+		}
+	}
 }
