@@ -342,21 +342,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	body := apiSectionText(o, info, time.Since(began), stopped, scenarios, results)
 	apiHeadlines(results)
-	if o.out != "-" && o.out != "" {
-		if link, err := apiChart(o, scenarios, results); err != nil {
-			logf("no api chart: %v", err)
-		} else {
-			body += link
-		}
-	}
-	fmt.Print(body)
-	if o.out != "-" && o.out != "" {
-		if err := report.WriteSection(o.out, resultsTitle, apiSection, body); err != nil {
-			return err
-		}
-		logf("wrote section %q of %s", apiSection, o.out)
-	}
-	return nil
+	return publish(o.out, apiSection, body, func() (string, error) { return apiChart(o, scenarios, results) })
 }
 
 // runAPIScenario starts every target fresh, creates the stream (and fills

@@ -286,21 +286,7 @@ func runFanout(ctx context.Context, args []string) error {
 	}
 	body := fanoutSectionText(o, info, time.Since(began), targets, probes, passes)
 	fanoutHeadlines(passes)
-	if o.out != "-" && o.out != "" {
-		if link, err := fanoutChart(o.out, targets, passes); err != nil {
-			logf("no fan-out chart: %v", err)
-		} else {
-			body += link
-		}
-	}
-	fmt.Print(body)
-	if o.out != "-" && o.out != "" {
-		if err := report.WriteSection(o.out, resultsTitle, fanoutSection, body); err != nil {
-			return err
-		}
-		logf("wrote section %q of %s", fanoutSection, o.out)
-	}
-	return nil
+	return publish(o.out, fanoutSection, body, func() (string, error) { return fanoutChart(o.out, targets, passes) })
 }
 
 // fanoutTargets builds sluice (once) and installs the peers (once), and

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/bench/internal/machine"
+	"github.com/sluicehq/sluice/bench/report"
 )
 
 // server is a server process under test (cmd nil: a server in this
@@ -359,4 +360,26 @@ func runDir(dir, suite string) (string, machine.Info, error) {
 		return "", machine.Info{}, fmt.Errorf("cannot create run directory: %w", err)
 	}
 	return root, info, nil
+}
+
+// publish prints a suite's section body and, unless out is "-" or empty,
+// draws its chart (chart may be nil; a chart that fails is logged and left
+// out) and writes the section into the results file out.
+func publish(out, section, body string, chart func() (string, error)) error {
+	if out != "-" && out != "" && chart != nil {
+		if link, err := chart(); err != nil {
+			logf("no %s chart: %v", section, err)
+		} else {
+			body += link
+		}
+	}
+	fmt.Print(body)
+	if out == "-" || out == "" {
+		return nil
+	}
+	if err := report.WriteSection(out, resultsTitle, section, body); err != nil {
+		return err
+	}
+	logf("wrote section %q of %s", section, out)
+	return nil
 }

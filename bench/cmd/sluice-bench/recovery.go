@@ -235,21 +235,7 @@ func runRecovery(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := recoverySectionText(o, info, time.Since(began), skipped, passes)
-	if o.out != "-" && o.out != "" {
-		if link, err := recoveryChart(o, passes); err != nil {
-			logf("no recovery chart: %v", err)
-		} else {
-			body += link
-		}
-	}
-	fmt.Print(body)
-	if o.out != "-" && o.out != "" {
-		if err := report.WriteSection(o.out, resultsTitle, recoverySection, body); err != nil {
-			return err
-		}
-		logf("wrote section %q of %s", recoverySection, o.out)
-	}
-	return nil
+	return publish(o.out, recoverySection, body, func() (string, error) { return recoveryChart(o, passes) })
 }
 
 // recoveryDiskNeed is the disk a pass of size bytes takes at most: the

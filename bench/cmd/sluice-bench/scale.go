@@ -280,21 +280,7 @@ func runScale(ctx context.Context, args []string) error {
 		return errors.New("interrupted; results not written")
 	}
 	body := scaleSectionText(o, info, time.Since(began), results)
-	if o.out != "-" && o.out != "" {
-		if link, err := scaleChart(o, results); err != nil {
-			logf("no scale chart: %v", err)
-		} else {
-			body += link
-		}
-	}
-	fmt.Print(body)
-	if o.out != "-" && o.out != "" {
-		if err := report.WriteSection(o.out, resultsTitle, scaleSection, body); err != nil {
-			return err
-		}
-		logf("wrote section %q of %s", scaleSection, o.out)
-	}
-	return nil
+	return publish(o.out, scaleSection, body, func() (string, error) { return scaleChart(o, results) })
 }
 
 func caseNames(cs []scaleCase) string {

@@ -235,14 +235,7 @@ rounds:
 		return errors.New("interrupted; results not written")
 	}
 	body := segmentSection(o, info, time.Since(start), stopped, scenarios, appendRuns, readRuns)
-	fmt.Print(body)
-	if o.out != "-" && o.out != "" {
-		if err := report.WriteSection(o.out, resultsTitle, sectionName, body); err != nil {
-			return err
-		}
-		logf("wrote section %q of %s", sectionName, o.out)
-	}
-	return nil
+	return publish(o.out, sectionName, body, nil)
 }
 
 func shouldStop(ctx context.Context, start time.Time, budget time.Duration) string {

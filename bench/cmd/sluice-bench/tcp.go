@@ -362,20 +362,13 @@ func runTCP(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	body := tcpSectionText(o, info, time.Since(began), disk, loop, results, profileTop, loadStart)
 	loopMBps := make([]float64, len(loop))
 	for i, l := range loop {
 		loopMBps[i] = l.mbps
 	}
+	body := tcpSectionText(o, info, time.Since(began), disk, loopMBps, results, profileTop, loadStart)
 	tcpHeadlines(results, loopMBps)
-	fmt.Print(body)
-	if o.out != "-" && o.out != "" {
-		if err := report.WriteSection(o.out, resultsTitle, tcpSection, body); err != nil {
-			return err
-		}
-		logf("wrote section %q of %s", tcpSection, o.out)
-	}
-	return nil
+	return publish(o.out, tcpSection, body, nil)
 }
 
 // runTCPLoad runs one bounded load of target t.
@@ -656,7 +649,7 @@ func tcpVerdicts(disk []diskRun, results map[string]map[string][]tcpRun) []tcpVe
 	return out
 }
 
-func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []diskRun, loop []loopRun, results map[string]map[string][]tcpRun, profileTop, loadStart string) string {
+func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []diskRun, loopMBps []float64, results map[string]map[string][]tcpRun, profileTop, loadStart string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## TCP ingest (tcp)\n\n")
@@ -706,11 +699,7 @@ func tcpSectionText(o tcpOptions, info machine.Info, took time.Duration, disk []
 		w("Disk baseline (sequential write, fdatasync): **%s MB/s** (%s).\n\n",
 			fmtSummary(stats.Summarize(dm), func(v float64) string { return fmt.Sprintf("%.1f", v) }), strings.Join(gib, "; "))
 	}
-	loopMBps := make([]float64, len(loop))
-	for i, l := range loop {
-		loopMBps[i] = l.mbps
-	}
-	if len(loop) > 0 {
+	if len(loopMBps) > 0 {
 		w("Loopback baseline (plain TCP sockets): **%s MB/s**.\n\n",
 			fmtSummary(stats.Summarize(loopMBps), func(v float64) string { return fmt.Sprintf("%.0f", v) }))
 	}
