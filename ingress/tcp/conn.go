@@ -48,6 +48,10 @@ type connState struct {
 	// buffer must be complete; 0 for none.
 	deadline atomic.Int64
 
+	// entries is the worker's scratch for the records of one store call
+	// (putRun), reused from call to call.
+	entries []stream.PutEntry
+
 	mu      sync.Mutex
 	queue   []*request
 	closed  bool
@@ -434,6 +438,9 @@ func putOut(bp *[]byte) {
 
 // putRun writes the records of run (Puts to one stream) and appends their
 // answers to out.
+// maxKeptEntries bounds connState.entries between store calls.
+const maxKeptEntries = 1 << 16
+
 func (st *connState) putRun(out []byte, run []*request) []byte {
 	first := run[0]
 	if first.dedup != nil && !first.fresh {
@@ -454,7 +461,18 @@ func (st *connState) putRun(out []byte, run []*request) []byte {
 	for _, r := range run {
 		n += len(r.put.Records)
 	}
-	entries := make([]stream.PutEntry, 0, n)
+	entries := st.entries[:0]
+	if cap(entries) < n {
+		entries = make([]stream.PutEntry, 0, n)
+	}
+	defer func() {
+		// The store keeps no reference to the entries; drop theirs to
+		// the request bodies, and do not pin an unusually large array.
+		clear(entries)
+		if cap(entries) <= maxKeptEntries {
+			st.entries = entries[:0]
+		}
+	}()
 	for _, r := range run {
 		for i := range r.put.Records {
 			rec := &r.put.Records[i]
