@@ -257,6 +257,37 @@ type apiRun struct {
 // apiResults holds the runs by scenario and target.
 type apiResults map[string]map[string][]apiRun
 
+// metric is metric of target t's runs of scenario sc; for tgtPeer, run i
+// is the larger of the peers' runs i.
+func (r apiResults) metric(sc, t string, metric func(apiRun) float64) []float64 {
+	col := func(runs []apiRun) []float64 {
+		out := make([]float64, len(runs))
+		for i, x := range runs {
+			out[i] = metric(x)
+		}
+		return out
+	}
+	if t != tgtPeer {
+		return col(r[sc][t])
+	}
+	var out []float64
+	for _, p := range peers {
+		v := col(r[sc][p])
+		if len(v) == 0 {
+			continue
+		}
+		if out == nil {
+			out = v
+			continue
+		}
+		out = out[:min(len(out), len(v))]
+		for i := range out {
+			out[i] = max(out[i], v[i])
+		}
+	}
+	return out
+}
+
 func (r apiResults) add(scenario, target string, run apiRun) {
 	if r[scenario] == nil {
 		r[scenario] = map[string][]apiRun{}
@@ -619,29 +650,8 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 			npeers++
 		}
 	}
-	// metricCol is the metric of target t's runs; for tgtPeer, run i is the
-	// larger of the peers' runs i.
 	metricCol := func(sc, t string, metric func(apiRun) float64) []float64 {
-		if t != tgtPeer {
-			return col(get(sc, t), metric)
-		}
-		var out []float64
-		for _, p := range peers {
-			v := col(get(sc, p), metric)
-			if len(v) == 0 {
-				continue
-			}
-			if out == nil {
-				out = v
-				continue
-			}
-			n := min(len(out), len(v))
-			out = out[:n]
-			for i := range n {
-				out[i] = max(out[i], v[i])
-			}
-		}
-		return out
+		return results.metric(sc, t, metric)
 	}
 	header := []string{"scenario"}
 	align := []byte{'l'}

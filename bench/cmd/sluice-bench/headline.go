@@ -94,34 +94,16 @@ func headlineText(heading, machineLine string, charts []string) string {
 // latency of the same requests.
 func apiHeadlines(results apiResults) {
 	const sc = "PutRecords 500x100B"
-	runs := results[sc]
-	if len(runs[tgtAsync]) == 0 {
+	recs := func(r apiRun) float64 { return r.recs }
+	async := results.metric(sc, tgtAsync, recs)
+	if len(async) == 0 {
 		return
 	}
-	recs := func(t string) []float64 {
-		out := make([]float64, len(runs[t]))
-		for i, r := range runs[t] {
-			out[i] = r.recs
-		}
-		return out
-	}
-	async := recs(tgtAsync)
-	// Run i of the faster peer is the larger of the peers' runs i.
-	var peer []float64
+	peer := results.metric(sc, tgtPeer, recs)
 	var others []string
 	for _, p := range peers {
-		v := recs(p)
-		if len(v) == 0 {
-			continue
-		}
-		others = append(others, p+" "+fmtSummary(stats.Summarize(v), fmtRate))
-		if peer == nil {
-			peer = v
-			continue
-		}
-		peer = peer[:min(len(peer), len(v))]
-		for i := range peer {
-			peer[i] = max(peer[i], v[i])
+		if v := results.metric(sc, p, recs); len(v) > 0 {
+			others = append(others, p+" "+fmtSummary(stats.Summarize(v), fmtRate))
 		}
 	}
 	row := headlineRow{order: hlPutRecords, claim: "Kinesis PutRecords, 500 x 100 B records, async: records/s",
@@ -134,11 +116,7 @@ func apiHeadlines(results apiResults) {
 		row.result = passMiss(r.Median >= 50)
 	}
 	setHeadline(row)
-	if fs := runs[tgtFsync]; len(fs) > 0 {
-		p99 := make([]float64, len(fs))
-		for i, r := range fs {
-			p99[i] = r.p99
-		}
+	if p99 := results.metric(sc, tgtFsync, func(r apiRun) float64 { return r.p99 }); len(p99) > 0 {
 		setHeadline(headlineRow{order: hlPutRecordsFsync, claim: "Kinesis PutRecords, 500 x 100 B, fsync: p99 acknowledgement latency",
 			sluice: fmtSummary(stats.Summarize(p99), fmtDur), others: "-", ratio: "-", target: "-", result: "-"})
 	}
