@@ -67,9 +67,7 @@ func runAll(ctx context.Context, args []string) error {
 	}
 	suites := []suite{
 		{"segment", runSegment, q()},
-		// The api suite's own 20-minute budget would cut its last
-		// scenarios short with the slower peers; all runs every one.
-		{"api", runAPI, full(q("--run-time", "300ms", "--prefill", "2000", "--conns", "4", "--only", quickAPIScenarios), "--budget", "60m")},
+		{"api", runAPI, q("--run-time", "300ms", "--prefill", "2000", "--conns", "4", "--only", quickAPIScenarios)},
 		// Two rounds, so that every tcp figure has a spread (about 9
 		// minutes; one round is the suite's own default).
 		{"tcp", runTCP, full(q(), "--runs", "2")},

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,8 +46,9 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Every put scenario of the grid, each answer's shape checked.
 	err := runAPI(ctx, []string{"--quick", "--targets", "discard", "--run-time", "300ms", "--out", out, "--dir", t.TempDir(),
-		"--only", `^(PutRecords 500x100B|PutRecord 100B|PutRecords 64x64KiB|PutRecords 500x100B CBOR|PutRecords 500x100B h2c)$`})
+		"--only", `^Put`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +66,11 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 	if !strings.Contains(doc, "<!-- segment:begin -->\nkept\n<!-- segment:end -->") {
 		t.Fatalf("the segment section was not kept:\n%s", doc)
 	}
-	for _, row := range []string{"| PutRecords 500x100B: records/s", "| PutRecord 100B: requests/s", "| PutRecords 64x64KiB: records/s",
-		"| PutRecords 500x100B CBOR: records/s", "| PutRecords 500x100B h2c: records/s"} {
+	for _, name := range putGridNames {
+		row := "| " + name + ": records/s"
+		if strings.HasPrefix(name, "PutRecord ") {
+			row = "| " + name + ": requests/s"
+		}
 		i := strings.Index(doc, row)
 		if i < 0 {
 			t.Fatalf("no row %q in:\n%s", row, doc)
@@ -73,8 +82,40 @@ func TestBenchAPIQuickDiscard(t *testing.T) {
 			t.Fatalf("row %q has no discard figure: %s", row, line)
 		}
 	}
-	if strings.Contains(doc, "PutRecords 500x1KiB") {
-		t.Fatal("--only did not filter the 1KiB scenario out")
+	if strings.Contains(doc, "| GetRecords") {
+		t.Fatal("--only did not filter the GetRecords scenario out")
+	}
+}
+
+// putGridNames is the put-throughput grid of the benchmark issue: PutRecord
+// and PutRecords at 100 B / 1 KiB / 64 KiB, JSON and CBOR, over HTTP/1.1 and
+// h2c.
+var putGridNames = []string{
+	"PutRecords 500x100B", "PutRecords 500x100B CBOR", "PutRecords 500x100B h2c", "PutRecords 500x100B CBOR h2c",
+	"PutRecords 500x1KiB", "PutRecords 500x1KiB CBOR", "PutRecords 500x1KiB h2c", "PutRecords 500x1KiB CBOR h2c",
+	"PutRecords 64x64KiB", "PutRecords 64x64KiB CBOR", "PutRecords 64x64KiB h2c", "PutRecords 64x64KiB CBOR h2c",
+	"PutRecord 100B", "PutRecord 100B CBOR", "PutRecord 100B h2c", "PutRecord 100B CBOR h2c",
+}
+
+func TestBenchAPIPutGrid(t *testing.T) {
+	var got []string
+	for _, s := range apiScenarios {
+		if s.op != apiload.OpGetRecords {
+			got = append(got, s.name())
+		}
+	}
+	if !slices.Equal(got, putGridNames) {
+		t.Fatalf("put scenarios\n%q\nwant\n%q", got, putGridNames)
+	}
+	// The targets are for JSON over HTTP/1.1 only.
+	var judged []string
+	for _, s := range apiScenarios {
+		if text, _ := apiTarget(s); text != "" {
+			judged = append(judged, s.name())
+		}
+	}
+	if want := []string{"PutRecords 500x100B", "PutRecord 100B"}; !slices.Equal(judged, want) {
+		t.Fatalf("scenarios with a target: %q, want %q", judged, want)
 	}
 }
 
@@ -184,6 +225,71 @@ func TestBenchParseStatCPU(t *testing.T) {
 	}
 	if got := procCPUSeconds(os.Getpid()); math.IsNaN(got) || got < 0 {
 		t.Fatalf("own CPU time: %v", got)
+	}
+}
+
+// TestBenchKinesaliteCBORData checks why kinesalite runs no CBOR scenario
+// (kinesaliteNoCBOR): a record put in CBOR comes back from a JSON
+// GetRecords as a serialized Node Buffer object, not as base64. Should a
+// later kinesalite fix that, this fails, and the CBOR scenarios can take
+// kinesalite in again.
+func TestBenchKinesaliteCBORData(t *testing.T) {
+	mod, err := installKinesalite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := startKinesalite(mod, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	if err := apiload.CreateStream(srv.addr, benchName, 1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	post := func(op, contentType string, body []byte) []byte {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-Amz-Date", "20261206T000000Z")
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/kinesis/aws4_request, "+
+			"SignedHeaders=host;x-amz-date, Signature=00")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %q %v", op, resp.StatusCode, b, err)
+		}
+		return b
+	}
+	const size = 1000
+	post(apiload.OpPutRecord, "application/x-amz-cbor-1.1", apiload.PutRecordBodyCBOR(benchName, 0, size))
+	var it struct{ ShardIterator string }
+	if err := json.Unmarshal(post("GetShardIterator", "application/x-amz-json-1.1",
+		[]byte(`{"StreamName":"`+benchName+`","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)), &it); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Records []struct{ Data json.RawMessage } }
+	if err := json.Unmarshal(post(apiload.OpGetRecords, "application/x-amz-json-1.1",
+		[]byte(`{"ShardIterator":"`+it.ShardIterator+`"}`)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Records) != 1 {
+		t.Fatalf("%d records read back, want 1", len(got.Records))
+	}
+	var buf struct {
+		Type string
+		Data []int
+	}
+	if err := json.Unmarshal(got.Records[0].Data, &buf); err != nil || buf.Type != "Buffer" || len(buf.Data) != size {
+		t.Fatalf("kinesalite returned the CBOR-put record's Data as %.80s (%v): no longer a Node Buffer object; "+
+			"revisit kinesaliteNoCBOR", got.Records[0].Data, err)
 	}
 }
 

@@ -83,6 +83,12 @@ func Bars(path, title, yLabel string, groups, series []string, values [][]float6
 		p.Add(l)
 	}
 	p.NominalX(groups...)
+	// Many groups with long names: slanted labels, so that they do not overlap.
+	if len(groups) > 8 {
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YCenter
+	}
 	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
 	p.Legend.Top = true
 	p.Legend.Left = false
