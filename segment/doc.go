@@ -9,9 +9,12 @@
 // into stripes of at most Config.MaxStripeBytes and codes each stripe into k
 // data and m parity chunks (Reed-Solomon); writeLoop writes every fragment's
 // chunks with one pwritev; syncLoop, in Fsync mode, syncs (one syncfs per
-// file system, or fdatasync per file) before it publishes the stripes and
-// acknowledges, always in order (in Async mode writeLoop publishes and
-// acknowledges itself). In Async mode, an appender that finds the pipeline
+// file system, or fdatasync per file) before the stripes are published and
+// acknowledged, always in order (in Async mode writeLoop publishes and
+// acknowledges itself). With syncfs, two group commits may be syncing at
+// once, each on descriptors of its own (a writeback error is reported once
+// per open file), and ackLoop acknowledges them in order: a batch is never
+// acknowledged after an earlier one's sync failed. In Async mode, an appender that finds the pipeline
 // idle when it waits (Append, AppendTimed, Pending.Wait) commits the pending
 // batch itself, the whole way, instead of waking the writer goroutines:
 // under a light load that spares three goroutine wake-ups per commit. A group commit forms from whatever arrived

@@ -3,8 +3,12 @@ package segment
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSegmentDiskCap fills a log up to its disk cap: appends then fail with
@@ -123,5 +127,81 @@ func TestSegmentRetentionInBackground(t *testing.T) {
 	first, end := l.Bounds()
 	if end != 1000 || first == 0 {
 		t.Fatalf("bounds [%d, %d) after retention", first, end)
+	}
+}
+
+// TestSegmentOverlappedSyncs: in Fsync mode two group commits sync at once,
+// and the acknowledgements stay in order: a batch whose own sync succeeded
+// is not acknowledged when the sync of a batch before it failed, and a
+// failed sync after a good one fails only the later batch. A sync error
+// cannot be had from a real file system on demand, so syncfs is replaced.
+func TestSegmentOverlappedSyncs(t *testing.T) {
+	eio := syscall.EIO
+	for _, c := range []struct {
+		name          string
+		first, second error // results of the first and second sync
+		wantA, wantB  bool  // acknowledged
+	}{
+		{"first fails", eio, nil, false, false},
+		{"second fails", nil, eio, true, false},
+		{"both succeed", nil, nil, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Durability = Fsync
+			l := mustOpen(t, cfg)
+			defer l.Close()
+			if _, err := l.Append([]Record{rec(0, 100)}); err != nil { // creates the first segment
+				t.Fatal(err)
+			}
+			entered, release := make(chan int, 2), make(chan struct{})
+			var calls atomic.Int32
+			syncfs = func(fd int) error {
+				switch calls.Add(1) {
+				case 1:
+					entered <- 1
+					<-release
+					return c.first
+				case 2:
+					entered <- 2
+					return c.second
+				}
+				return unix.Syncfs(fd)
+			}
+			defer func() { syncfs = unix.Syncfs }()
+			timeout := func(what string) {
+				t.Helper()
+				select {
+				case <-entered:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("timed out waiting for %s", what)
+				}
+			}
+			a := l.AppendStart([]Record{rec(1, 100)})
+			timeout("the first sync")
+			b := l.AppendStart([]Record{rec(2, 100)})
+			timeout("the second sync while the first one is in flight: the syncs do not overlap")
+			bDone := make(chan error, 1)
+			go func() { _, _, err := b.Wait(); bDone <- err }()
+			select {
+			case err := <-bDone:
+				t.Fatalf("the second batch was answered (%v) before the first one's sync ended", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(release)
+			_, _, errA := a.Wait()
+			errB := <-bDone
+			if (errA == nil) != c.wantA || (errB == nil) != c.wantB {
+				t.Fatalf("first batch: %v, second batch: %v; want acknowledged %v, %v", errA, errB, c.wantA, c.wantB)
+			}
+			for _, err := range []error{errA, errB} {
+				if err != nil && !errors.Is(err, eio) {
+					t.Fatalf("error %v does not wrap the sync's", err)
+				}
+			}
+			if _, err := l.Append([]Record{rec(3, 100)}); (err == nil) != (c.wantA && c.wantB) {
+				t.Fatalf("append after the two: %v (a failed sync must be sticky)", err)
+			}
+		})
 	}
 }

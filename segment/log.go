@@ -92,6 +92,7 @@ type Log struct {
 	writeQ      chan *flushJob // flushLoop -> writeLoop
 	writerIdle  chan struct{}  // Async mode: a token, held by flushLoop until writeLoop has written the job it sent
 	syncQ       chan *flushJob // writeLoop -> syncLoop
+	syncSlots   chan []fsDir   // overlapped syncs: per slot, a directory descriptor per file system (nil: one sync at a time)
 	jobs        chan *flushJob // free jobs
 	batches     chan *batch    // free batches
 	syncWG      sync.WaitGroup // background syncs of sealed segments
@@ -205,7 +206,10 @@ func Open(cfg Config) (*Log, error) {
 		l.closeSegments()
 		return nil, err
 	}
-	l.startWriter()
+	if err := l.startWriter(); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
 	if !cfg.ReadOnly {
 		l.retentionStop = make(chan struct{})
 		l.retentionDone = make(chan struct{})
