@@ -314,6 +314,22 @@ type flushJob struct {
 	syncErr        error         // with sync slots: the sync's error, set before synced is closed
 }
 
+// parallelWriteBytes is the size of a fragment's part of a group commit
+// from which writeJob writes the fragments from two goroutines.
+const parallelWriteBytes = 32 << 10
+
+// fragBytes is how many bytes w writes to fragment 0 (every fragment gets
+// as many).
+func (w *segWrite) fragBytes() int {
+	n := 0
+	if len(w.iovs) > 0 {
+		for _, b := range w.iovs[0] {
+			n += len(b)
+		}
+	}
+	return n
+}
+
 // segWrite is the part of a job that goes to one segment.
 type segWrite struct {
 	seg     *segment
@@ -539,13 +555,24 @@ func (l *Log) writeJob(job *flushJob, errs []error) {
 		if w.written {
 			continue
 		}
-		// One thread writes all fragments: on 2 cores, fanning out to
-		// goroutines cost more in wake-ups than the parallel copies
-		// gained (bench/RESULTS.md).
-		for f := 0; f < l.n; f++ {
-			if err := writeFragment(&w.seg.frags[f], w.iovs[f], w.off); err != nil {
-				errs[f] = err
+		// Large writes go out from two goroutines, half the fragments
+		// each, so that both cores copy into the page cache; small ones
+		// from this one alone, where a wake-up costs more than the copy
+		// (bench/RESULTS.md).
+		write := func(from, to int) {
+			for f := from; f < to; f++ {
+				if err := writeFragment(&w.seg.frags[f], w.iovs[f], w.off); err != nil {
+					errs[f] = err
+				}
 			}
+		}
+		if half := l.n / 2; half > 0 && w.fragBytes() >= parallelWriteBytes {
+			var wg sync.WaitGroup
+			wg.Go(func() { write(half, l.n) })
+			write(0, half)
+			wg.Wait()
+		} else {
+			write(0, l.n)
 		}
 		if err := errors.Join(errs...); err != nil {
 			job.err = err
