@@ -127,12 +127,13 @@ func BenchmarkSegmentAppend(b *testing.B) {
 			b.SetBytes(int64(benchAppendBatch * c.size))
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), benchCPU()
 			lats := benchAppendLoad(b, l, c, int64(b.N), batches)
-			elapsed := time.Since(start)
+			elapsed, cpu := time.Since(start), benchCPU()-cpu0
 			b.StopTimer()
 			after := l.Stats()
 			slices.Sort(lats)
+			b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 			b.ReportMetric(float64(benchPercentile(lats, 50).Nanoseconds())/1e3, "p50-us")
 			b.ReportMetric(float64(benchPercentile(lats, 99).Nanoseconds())/1e3, "p99-us")
 			b.ReportMetric(float64(b.N*benchAppendBatch)/elapsed.Seconds(), "records/s")
@@ -141,6 +142,15 @@ func BenchmarkSegmentAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchCPU is the process's user and system CPU time so far.
+func benchCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchCalibration is what a short sluice run of a case formed: the
