@@ -275,7 +275,9 @@ func TestBenchKinesaliteCBORData(t *testing.T) {
 		[]byte(`{"StreamName":"`+benchName+`","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)), &it); err != nil {
 		t.Fatal(err)
 	}
-	var got struct{ Records []struct{ Data json.RawMessage } }
+	var got struct {
+		Records []struct{ Data json.RawMessage }
+	}
 	if err := json.Unmarshal(post(apiload.OpGetRecords, "application/x-amz-json-1.1",
 		[]byte(`{"ShardIterator":"`+it.ShardIterator+`"}`)), &got); err != nil {
 		t.Fatal(err)
