@@ -228,24 +228,32 @@ func TestBenchParseStatCPU(t *testing.T) {
 	}
 }
 
+// startPeerStream installs and starts a peer as the api suite does, stopped
+// at the end of the test, with a stream of one shard called benchName.
+func startPeerStream(t *testing.T, install func() (string, error), start func(mod, root string) (*server, error)) *server {
+	t.Helper()
+	mod, err := install()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := start(mod, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.stop)
+	if err := apiload.CreateStream(srv.addr, benchName, 1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
 // TestBenchKinesaliteCBORData checks why kinesalite runs no CBOR scenario
 // (kinesaliteNoCBOR): a record put in CBOR comes back from a JSON
 // GetRecords as a serialized Node Buffer object, not as base64. Should a
 // later kinesalite fix that, this fails, and the CBOR scenarios can take
 // kinesalite in again.
 func TestBenchKinesaliteCBORData(t *testing.T) {
-	mod, err := installKinesalite()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := startKinesalite(mod, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.stop()
-	if err := apiload.CreateStream(srv.addr, benchName, 1, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	srv := startPeerStream(t, installKinesalite, startKinesalite)
 	post := func(op, contentType string, body []byte) []byte {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/", bytes.NewReader(body))
@@ -299,18 +307,7 @@ func TestBenchKinesaliteCBORData(t *testing.T) {
 // installed into the cache once) as the api suite does, checks that a
 // PutRecords round trip works and that its ports listen on 127.0.0.1 only.
 func TestBenchKinesisMockLoopback(t *testing.T) {
-	mod, err := installKinesisMock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := startKinesisMock(mod, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.stop()
-	if err := apiload.CreateStream(srv.addr, benchName, 1, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	srv := startPeerStream(t, installKinesisMock, func(mod, root string) (*server, error) { return startKinesisMock(mod, root) })
 	b, err := apiload.Call(srv.addr, apiload.OpPutRecords, apiload.PutRecordsBody(benchName, 0, 3, 10))
 	if err != nil {
 		t.Fatal(err)
