@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +47,12 @@ var allTargets = []string{tgtAsync, tgtFsync, tgtKinesalite, tgtKinesisMock, tgt
 
 // peers are the Kinesis emulators a user would otherwise run locally.
 var peers = []string{tgtKinesalite, tgtKinesisMock}
+
+func isPeer(t string) bool { return t == tgtKinesalite || t == tgtKinesisMock }
+
+// peerFailures are the server errors of peers in this process's api runs,
+// by "scenario / peer": those figures are left out, and the report says why.
+var peerFailures = map[string]string{}
 
 type apiOptions struct {
 	quick     bool
@@ -466,10 +474,14 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 	// RecordID{k, i}).
 	acked := map[string]map[apiload.RecordID]int{}
 	resent := map[string]map[apiload.RecordID]int{} // the same for requests sent twice
+	failed := map[string]bool{}                     // peers left out after a server error
 	for i := range o.runs {
 		for _, t := range targets {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if failed[t] {
+				continue
 			}
 			srv := servers[t]
 			runtime.GC()
@@ -491,6 +503,16 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 				res = apiload.Run(cfg)
 			}
 			cpu1, self1 := srv.cpuSeconds(), selfCPUSeconds()
+			if res.Err != nil && isPeer(t) && !errors.Is(res.Err, apiload.ErrVerify) {
+				// A peer's server error (not a wrong answer) is a fact
+				// about the peer, not a reason to throw the run away: its
+				// figures for this scenario are left out, with the error.
+				peerFailures[s.name()+" / "+t] = fmt.Sprintf("run %d: %v", i+1, res.Err)
+				logf("%s: %s failed in run %d and is left out of this scenario: %v", s.name(), t, i+1, res.Err)
+				delete(results[s.name()], t)
+				failed[t] = true
+				continue
+			}
 			if res.Err != nil {
 				return fmt.Errorf("%s, run %d: %w", t, i+1, res.Err)
 			}
@@ -522,7 +544,7 @@ func runAPIScenario(ctx context.Context, o apiOptions, s apiScenario, start func
 	}
 	// Every record acknowledged under load must be in the stream, intact.
 	for _, t := range targets {
-		if t == tgtDiscard {
+		if t == tgtDiscard || failed[t] {
 			continue
 		}
 		t0 := time.Now()
@@ -794,6 +816,12 @@ func apiSectionText(o apiOptions, info machine.Info, took time.Duration, stopped
 	if hasLarge {
 		w("- PutRecords of 64 KiB records: 4 MiB of data per request (5.6 MB of JSON), under the 10 MiB request limit.\n")
 		w("  kinesis-mock: \"-\", %s.\n", kinesisMockNoLarge)
+	}
+	if len(peerFailures) > 0 {
+		w("- Peers left out of a scenario after a server error (not a wrong answer: those fail the suite), \"-\" in its row:\n")
+		for _, k := range slices.Sorted(maps.Keys(peerFailures)) {
+			w("  %s: %s.\n", k, peerFailures[k])
+		}
 	}
 	w("- sluice: `./cmd/sluice` built once, a separate process on 127.0.0.1 with a fresh `--data-dir` under %s per\n", info.Mount)
 	w("  scenario (%s), `--durability async` and `fsync` as two targets.\n", info.FSType)

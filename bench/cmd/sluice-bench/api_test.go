@@ -400,6 +400,63 @@ func TestBenchAPIBrokenServer(t *testing.T) {
 	}
 }
 
+// TestBenchAPIPeerServerError: a peer whose server fails (connections
+// dropped, streams reset) is left out of the scenario with the error in
+// the report, and the other targets' figures stand; the same failure of
+// sluice fails the suite.
+func TestBenchAPIPeerServerError(t *testing.T) {
+	for _, h2c := range []bool{false, true} {
+		name := "PutRecords 500x100B"
+		if h2c {
+			name += " h2c"
+		}
+		s := scenarioNamed(t, name)
+		for _, broken := range []string{tgtKinesisMock, tgtAsync} {
+			t.Run(name+"/"+broken, func(t *testing.T) {
+				o, err := parseAPIFlags([]string{"--quick", "--run-time", "200ms", "--runs", "2", "--targets", "sluice-async,kinesis-mock"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				clear(peerFailures)
+				start := func(target string) (*server, error) {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						return nil, err
+					}
+					f := &apiload.FakeServer{}
+					if target == broken {
+						f.Fault = apiload.FaultResetPuts
+					}
+					go apiload.ServeFake(ln, f)
+					return &server{name: target, addr: ln.Addr().String(), cleanup: func() { ln.Close() }}, nil
+				}
+				res := apiResults{}
+				err = runAPIScenario(context.Background(), o, s, start, res)
+				if broken == tgtAsync {
+					if err == nil {
+						t.Fatal("the suite passed with a sluice whose puts all fail")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("a failing peer failed the suite: %v", err)
+				}
+				if len(res[name][tgtKinesisMock]) != 0 || len(res[name][tgtAsync]) != 2 {
+					t.Fatalf("runs kept: kinesis-mock %d (want 0), sluice %d (want 2)", len(res[name][tgtKinesisMock]), len(res[name][tgtAsync]))
+				}
+				why := peerFailures[name+" / "+tgtKinesisMock]
+				if !strings.HasPrefix(why, "run 1: ") {
+					t.Fatalf("failure note %q", why)
+				}
+				out := apiSectionText(o, machine.Info{CPUs: 2}, time.Minute, "", []apiScenario{s}, res)
+				if !strings.Contains(out, name+" / "+tgtKinesisMock+": run 1: ") {
+					t.Fatalf("the report does not say why kinesis-mock is left out:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
 // TestBenchAPIUnsupportedPeers checks that a peer that cannot run a
 // scenario is not started for it, gets "-" in the table, and that the
 // Method says why; the other peer runs and is the faster peer.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/valyala/fastjson"
 
@@ -51,11 +52,16 @@ const (
 	// FaultCBOREmpty answers CBOR PutRecords and PutRecord requests (and
 	// stores their records) with 200, the CBOR Content-Type and no body.
 	FaultCBOREmpty
+	// FaultResetPuts aborts every PutRecords and PutRecord request after
+	// the 10th: the connection is closed (HTTP/1.1) or the stream reset
+	// with INTERNAL_ERROR (HTTP/2), as kinesis-mock once did under an h2c
+	// load.
+	FaultResetPuts
 )
 
 func (f Fault) String() string {
 	return [...]string{"none", "lose", "corrupt", "wrong-record", "short-ack", "lose-under-load", "duplicate",
-		"cbor-as-json", "cbor-failed", "cbor-empty"}[f]
+		"cbor-as-json", "cbor-failed", "cbor-empty", "reset-puts"}[f]
 }
 
 // FakeServer is a small in-memory Kinesis JSON server with an optional
@@ -71,6 +77,7 @@ type FakeServer struct {
 	mu      sync.Mutex
 	streams map[string][][]fakeRecord
 	puts    int
+	resets  atomic.Int64 // put requests seen, for FaultResetPuts
 }
 
 type fakeRecord struct {
@@ -93,6 +100,9 @@ func (f *FakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Kinesis_20131202.")
+	if f.Fault == FaultResetPuts && (op == OpPutRecords || op == OpPutRecord) && f.resets.Add(1) > 10 {
+		panic(http.ErrAbortHandler)
+	}
 	if r.Header.Get("Content-Type") == CodecCBOR {
 		f.serveCBOR(w, op, body)
 		return
