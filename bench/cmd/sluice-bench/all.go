@@ -67,7 +67,9 @@ func runAll(ctx context.Context, args []string) error {
 	}
 	suites := []suite{
 		{"segment", runSegment, q()},
-		{"api", runAPI, q("--run-time", "300ms", "--prefill", "2000", "--conns", "4", "--only", quickAPIScenarios)},
+		// Three runs per scenario in a full run: the 17 scenarios with
+		// the peers take about 30 minutes (five runs: about 50).
+		{"api", runAPI, full(q("--run-time", "300ms", "--prefill", "2000", "--conns", "4", "--only", quickAPIScenarios), "--runs", "3")},
 		// Two rounds, so that every tcp figure has a spread (about 9
 		// minutes; one round is the suite's own default).
 		{"tcp", runTCP, full(q(), "--runs", "2")},
