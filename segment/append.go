@@ -678,29 +678,19 @@ func (l *Log) finish(job *flushJob, errs []error, wg *sync.WaitGroup) {
 		for i := range job.writes {
 			w := &job.writes[i]
 			if l.cfg.Durability == Fsync && job.synced == nil {
-				// One syncfs per file system, or one fdatasync per
-				// fragment file; in parallel when there are several.
-				var calls []int
-				for f := 0; f < l.n; f++ {
-					if l.cfg.SyncMethod == SyncFiles || w.seg.frags[f].fsLeader {
-						calls = append(calls, f)
-					}
-				}
+				// Without sync slots, Fsync mode is SyncFiles: one
+				// fdatasync per fragment file, in parallel.
 				syncOne := func(f int) {
 					fr := &w.seg.frags[f]
-					sync, name := unix.Fdatasync, "fdatasync"
-					if l.cfg.SyncMethod == SyncFilesystem {
-						sync, name = unix.Syncfs, "syncfs"
-					}
-					if err := sync(int(fr.file.Fd())); err != nil {
-						errs[f] = fmt.Errorf("cannot %s %q: %w", name, fr.path, err)
+					if err := unix.Fdatasync(int(fr.file.Fd())); err != nil {
+						errs[f] = fmt.Errorf("cannot fdatasync %q: %w", fr.path, err)
 					}
 					syncsTotal.Inc()
 				}
-				if len(calls) == 1 {
-					syncOne(calls[0])
+				if l.n == 1 {
+					syncOne(0)
 				} else {
-					for _, f := range calls {
+					for f := range l.n {
 						wg.Go(func() { syncOne(f) })
 					}
 					wg.Wait()
