@@ -1015,9 +1015,6 @@ func (l *Log) newSegment(base uint64, need int64) (*segment, error) {
 			}
 		}
 	}
-	if err := s.markFilesystemLeaders(); err != nil {
-		return nil, err
-	}
 	if l.cfg.Durability == Fsync {
 		for _, d := range l.cfg.Dirs {
 			if err := syncDir(d); err != nil {

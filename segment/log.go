@@ -359,12 +359,6 @@ func (l *Log) recover(bases []uint64) error {
 			return err
 		}
 	}
-	for _, s := range l.segs {
-		// Repair may have re-created files: mark leaders after it.
-		if err := s.markFilesystemLeaders(); err != nil {
-			return err
-		}
-	}
 	if len(l.segs) > 0 {
 		l.first = l.segs[0].baseSeq
 		last := l.segs[len(l.segs)-1]

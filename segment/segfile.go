@@ -29,9 +29,6 @@ type fragment struct {
 	// (a missing or truncated file that repair re-created); reads beyond it
 	// see nothing until the chunks there are rewritten.
 	lostFrom int64
-	// fsLeader marks the first fragment of the segment on its file system:
-	// with SyncFilesystem, syncfs is called on it alone.
-	fsLeader bool
 	// fallocated: the file's blocks were reserved with fallocate when it
 	// was created, so a store into its mapping cannot fail for lack of
 	// space.
@@ -129,27 +126,6 @@ type stripeEntry struct {
 	chunkLen   uint32
 	ts         int64
 	lost       bool // fewer than k chunks were intact when last scanned
-}
-
-// markFilesystemLeaders marks one fragment per file system (by device).
-func (s *segment) markFilesystemLeaders() error {
-	seen := map[uint64]bool{}
-	for j := range s.frags {
-		fr := &s.frags[j]
-		fr.fsLeader = false
-		if fr.file == nil {
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(int(fr.file.Fd()), &st); err != nil {
-			return fmt.Errorf("cannot stat fragment %q: %w", fr.path, err)
-		}
-		if !seen[st.Dev] {
-			seen[st.Dev] = true
-			fr.fsLeader = true
-		}
-	}
-	return nil
 }
 
 func (s *segment) setIndex(idx segIndex) {
