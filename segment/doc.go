@@ -10,17 +10,20 @@
 // data and m parity chunks (Reed-Solomon); writeLoop writes every fragment's
 // chunks with one pwritev; syncLoop, in Fsync mode, syncs (one syncfs per
 // file system, or fdatasync per file) before the stripes are published and
-// acknowledged, always in order (in Async mode writeLoop publishes and
-// acknowledges itself). With syncfs, two group commits may be syncing at
-// once, each on descriptors of its own (a writeback error is reported once
-// per open file), and ackLoop acknowledges them in order: a batch is never
-// acknowledged after an earlier one's sync failed. In Async mode, an appender that finds the pipeline
-// idle when it waits (Append, AppendTimed, Pending.Wait) commits the pending
-// batch itself, the whole way, instead of waking the writer goroutines:
-// under a light load that spares three goroutine wake-ups per commit. A group commit forms from whatever arrived
-// while the previous one was being coded, written and synced (in Async
-// mode the flusher takes the next batch only once the previous one is
-// written, so that batches grow while the writer is busy);
+// acknowledged, always in order. With syncfs, two group commits may be
+// syncing at once, each on descriptors of its own (a writeback error is
+// reported once per open file), and ackLoop acknowledges them in order: a
+// batch is never acknowledged after an earlier one's sync failed. In Async
+// mode flushLoop does a whole group commit itself (code, write, publish,
+// acknowledge), and an appender that finds it idle when it waits (Append,
+// AppendTimed, Pending.Wait) commits the pending batch itself instead of
+// waking it: under a light load that spares the wake-ups. A large group
+// commit is split into tasks (the parity of half a stripe; the checksums
+// and write of one fragment) that the writing goroutine, a helper and the
+// appenders waiting for it claim one by one, so that both cores code, hash
+// and copy into the page cache (fragTasks). A group commit forms from
+// whatever arrived while the previous one was being coded, written and
+// synced;
 // Config.Linger can hold the flusher back for more.
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
 // memory stays bounded when the disk falls behind.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -453,4 +454,70 @@ func TestSegmentFaultWhileOpen(t *testing.T) {
 		t.Fatalf("problems left after repair:\n%s", rep.String())
 	}
 	checkRecords(t, l, want)
+}
+
+// TestSegmentHeaderlessTail: in Async mode a large group commit's chunks
+// are written behind zero headers and the headers last (writeJob). After
+// an unclean stop in between, recovery cuts the chunks off as a torn tail,
+// not as damage, and the log goes on; after a clean close the same bytes
+// are damage.
+func TestSegmentHeaderlessTail(t *testing.T) {
+	src, want := faultFixture(t)
+	for _, clean := range []bool{false, true} {
+		t.Run(fmt.Sprintf("clean=%v", clean), func(t *testing.T) {
+			dir := copyDir(t, src)
+			if !clean {
+				if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rcfg := testConfig(t, dir)
+			rcfg.ReadOnly = true
+			ro := mustOpen(t, rcfg)
+			segs := ro.Segments()
+			ro.Close()
+			last := segs[len(segs)-1]
+			body := bytes.Repeat([]byte{0xa5}, 3000)
+			for _, path := range last.Files {
+				f, err := os.OpenFile(path, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.WriteAt(body, last.UsedBytes+int64(stripeHeaderSize(6))); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+			l := mustOpen(t, testConfig(t, dir))
+			rep := l.Recovery()
+			kinds := map[string]int{}
+			for _, p := range rep.Problems {
+				kinds[p.Kind]++
+			}
+			if _, end := l.Bounds(); end != uint64(len(want)) || len(rep.Lost) > 0 {
+				t.Fatalf("end %d, want %d; lost %v", end, len(want), rep.Lost)
+			}
+			if clean {
+				if kinds[ProblemGarbage] != 6 || kinds[ProblemTornTail] != 0 {
+					t.Fatalf("after a clean close, bytes past the end are damage, got:\n%s", rep.String())
+				}
+			} else if kinds[ProblemGarbage] != 0 || kinds[ProblemTornTail] != 1 {
+				t.Fatalf("headerless chunks not cut as a torn tail:\n%s", rep.String())
+			}
+			r := rec(len(want), 500)
+			if _, err := l.Append([]Record{r}); err != nil {
+				t.Fatal(err)
+			}
+			checkRecords(t, l, append(slices.Clone(want), r))
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l = mustOpen(t, testConfig(t, dir))
+			if rep := l.Recovery(); !rep.OK() {
+				t.Fatalf("not clean after the repair:\n%s", rep.String())
+			}
+			checkRecords(t, l, append(slices.Clone(want), r))
+			l.Close()
+		})
+	}
 }

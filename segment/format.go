@@ -155,6 +155,17 @@ func appendStripeHeader(dst []byte, h *stripeHeader) []byte {
 	return dst
 }
 
+// setStripeSums puts the chunk checksums sums into the encoded stripe
+// header b and renews its own checksum.
+func setStripeSums(b []byte, sums []uint64) {
+	le := binary.LittleEndian
+	for j, sum := range sums {
+		le.PutUint64(b[stripeFixedSize+8*j:], sum)
+	}
+	size := stripeHeaderSize(len(sums))
+	le.PutUint64(b[size-8:], xxhash.Sum64(b[:size-8]))
+}
+
 // decodeStripeHeader decodes the header at the start of b. It checks the
 // header's own checksum and that its fields are consistent, not the body.
 func decodeStripeHeader(b []byte) (stripeHeader, error) {

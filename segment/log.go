@@ -75,6 +75,7 @@ type Log struct {
 	cfg     Config
 	k, m, n int
 	enc     reedsolomon.Encoder
+	rowEnc  reedsolomon.Encoder // enc without goroutines of its own, for fragTasks
 
 	// mu guards the pending batch, the next position and the writer state.
 	mu     sync.Mutex
@@ -83,21 +84,24 @@ type Log struct {
 	werr   error // sticky write error
 	closed bool
 
-	kick        chan struct{}
-	flusherDone chan struct{}  // closed when the pipeline has stopped
-	flushMu     sync.Mutex     // held by flushLoop around coding a batch, and by Scrub
-	inflight    sync.WaitGroup // jobs in the pipeline
-	pipelined   atomic.Int32   // jobs in the pipeline, for flushInline's test
-	inlineErrs  []error        // flushInline's scratch, under flushMu
-	writeQ      chan *flushJob // flushLoop -> writeLoop
-	writerIdle  chan struct{}  // Async mode: a token, held by flushLoop until writeLoop has written the job it sent
-	syncQ       chan *flushJob // writeLoop -> syncLoop
-	syncSlots   chan []fsDir   // overlapped syncs: per slot, a directory descriptor per file system (nil: one sync at a time)
-	jobs        chan *flushJob // free jobs
-	batches     chan *batch    // free batches
-	syncWG      sync.WaitGroup // background syncs of sealed segments
-	cur         *segment       // flushLoop-owned: the segment being written
-	nextPos     uint64         // flushLoop-owned: position of the next record coded
+	kick           chan struct{}
+	flusherDone    chan struct{}             // closed when the pipeline has stopped
+	flushMu        sync.Mutex                // held by flushLoop around coding a batch, and by Scrub
+	inflight       sync.WaitGroup            // jobs in the pipeline
+	pipelined      atomic.Int32              // jobs in the pipeline, for flushInline's test
+	inlineErrs     []error                   // flushInline's scratch, under flushMu
+	flushErrs      []error                   // flushLoop's scratch (Async mode)
+	zeroHdr        []byte                    // a stripe header's size of zeros, never written to
+	parallelWrites atomic.Uint64             // writes that went through fragTasks, for tests
+	tasks          atomic.Pointer[fragTasks] // the large write in progress, for waiting appenders to help with
+	writeQ         chan *flushJob            // flushLoop -> writeLoop
+	syncQ          chan *flushJob            // writeLoop -> syncLoop
+	syncSlots      chan []fsDir              // overlapped syncs: per slot, a directory descriptor per file system (nil: one sync at a time)
+	jobs           chan *flushJob            // free jobs
+	batches        chan *batch               // free batches
+	syncWG         sync.WaitGroup            // background syncs of sealed segments
+	cur            *segment                  // flushLoop-owned: the segment being written
+	nextPos        uint64                    // flushLoop-owned: position of the next record coded
 
 	// state guards segs and first (the index) for readers.
 	state    sync.RWMutex
@@ -198,6 +202,12 @@ func Open(cfg Config) (*Log, error) {
 	l.retention.Store(int64(cfg.Retention))
 	if l.m > 0 {
 		l.enc, err = reedsolomon.New(l.k, l.m)
+		if err != nil {
+			return nil, fmt.Errorf("segment: cannot create %s coder: %w", cfg.Geometry, err)
+		}
+		// fragTasks code a stripe in two halves on two goroutines
+		// already: splitting further costs more hand-offs than it saves.
+		l.rowEnc, err = reedsolomon.New(l.k, l.m, reedsolomon.WithMaxGoroutines(1))
 		if err != nil {
 			return nil, fmt.Errorf("segment: cannot create %s coder: %w", cfg.Geometry, err)
 		}

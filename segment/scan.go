@@ -400,13 +400,32 @@ func (l *Log) checkSegment(s *segment, last, repair bool, rep *Report) (segIndex
 	// Anything non-zero after the end is garbage: a torn write whose headers
 	// did not survive, or damage. Reads never look there, but the next
 	// append would be mixed up with it.
+	type nonZero struct{ first, last int64 }
+	after := make([]nonZero, len(s.frags))
+	headerless := last && !l.clean && torn == 0
+	found := false
 	for j := range s.frags {
 		first, lastNZ := l.findNonZero(&s.frags[j], endOff, s.size)
+		after[j] = nonZero{first, lastNZ}
+		if first >= 0 {
+			found = true
+			headerless = headerless && first >= endOff+hdrSize
+		}
+	}
+	if found && headerless {
+		// Chunks behind zero headers in every fragment: an Async group
+		// commit interrupted before its headers were written (writeJob
+		// writes them last), never acknowledged.
+		p := prob(-1, endOff, ProblemTornTail, "an interrupted group commit, chunks written without their headers, cut off (never acknowledged)")
+		p.Repaired = repair
+	}
+	for j := range s.frags {
+		first, lastNZ := after[j].first, after[j].last
 		if first < 0 {
 			continue
 		}
 		var p *Problem
-		if torn == 0 {
+		if torn == 0 && !headerless {
 			p = prob(j, first, ProblemGarbage, fmt.Sprintf("non-zero bytes in [%d, %d] after the last stripe", first, lastNZ))
 		}
 		if repair {
