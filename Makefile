@@ -19,7 +19,8 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	tools/sluice-agent:FuzzDecodeCheckpoint \
 	wire/frame:FuzzDecodeHeader wire/frame:FuzzDecodePut wire/frame:FuzzDecodeAck wire/frame:FuzzDecodeError \
 	wire/frame:FuzzDecodeHello wire/frame:FuzzDecodeHelloOK wire/frame:FuzzDecodeAuth wire/frame:FuzzSeqNumOffset \
-	ingress/tcp:FuzzSyslogFraming ingress/tcp:FuzzParseSyslog ingress/tcp:FuzzNDJSON
+	ingress/tcp:FuzzSyslogFraming ingress/tcp:FuzzParseSyslog ingress/tcp:FuzzNDJSON \
+	internal/xxh64x:FuzzSum64s
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
 FUZZTIME ?= 60000x

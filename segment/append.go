@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/reedsolomon"
+	"github.com/sluicehq/sluice/internal/xxh64x"
 	"golang.org/x/sys/unix"
 )
 
@@ -349,6 +349,7 @@ type segWrite struct {
 	entries []stripeEntry
 	hdrs    [][]byte // per stripe, the header of each of its n chunks
 	sums    []uint64 // per stripe, the checksum of each of its n chunks
+	chunks  [][]byte // sumChunks' scratch
 	summed  bool     // the headers carry the sums and stand in iovs (seal has run)
 	encoded bool     // the parity chunks are computed
 	sealed  bool     // the job moved on to a new segment after this one
@@ -358,25 +359,32 @@ type segWrite struct {
 // Chunk checksums. encodeStripe builds every header without them (hdrs)
 // and queues a zero header in its place (iovs). seal fills them in before
 // a write, from one goroutine. In Async mode a large group commit is
-// instead coded and hashed by the goroutines that write it, fragment by
-// fragment, each chunk right before it is copied into the page cache
-// (fragTasks):
+// instead coded, hashed and written by several goroutines (fragTasks),
+// the data fragments' writes not waiting for the coding and hashing:
 // the fragments go out behind their zero headers, and once every chunk is
 // hashed the real headers are written over them (a zero header reads as
 // the end of the log, FORMAT.md, so a crash in between loses only this
-// unacknowledged group commit). xxhash, about a sixth of the writer side's
-// CPU, then runs on both cores, on data already in cache for the copy.
-// In Fsync mode code seals every write: hashing in flushLoop paces it,
-// and group commits stay larger (bench/RESULTS.md).
+// unacknowledged group commit). Coding and hashing (xxhash was about a
+// sixth of the writer side's CPU one chunk at a time) then overlap the
+// copies into the page cache on the other core. In Fsync mode code seals
+// every write: there the flusher's pace sets the group commit size
+// (bench/RESULTS.md).
 
-// sumChunks computes the checksums of the chunks of fragments [from, to)
-// of every stripe of w.
-func (w *segWrite) sumChunks(n, from, to int) {
-	for s := range w.entries {
-		for j := from; j < to; j++ {
-			w.sums[s*n+j] = xxhash.Sum64(w.iovs[j][2*s+1])
-		}
+// sumChunks computes the checksums of every chunk of every stripe of w,
+// the n chunks of a stripe at once (xxh64x: several times faster than one
+// xxhash.Sum64 per chunk on a CPU with AVX-512).
+func (w *segWrite) sumChunks(n int) {
+	if cap(w.chunks) < n {
+		w.chunks = make([][]byte, n)
 	}
+	chunks := w.chunks[:n]
+	for s := range w.entries {
+		for j := range chunks {
+			chunks[j] = w.iovs[j][2*s+1]
+		}
+		xxh64x.Sum64s(chunks, w.sums[s*n:(s+1)*n])
+	}
+	clear(chunks)
 }
 
 // sealHeaders puts the checksums into the stripe headers of fragments
@@ -415,7 +423,7 @@ func (w *segWrite) seal(enc reedsolomon.Encoder, n int) {
 		w.encoded = true
 	}
 	if !w.summed {
-		w.sumChunks(n, 0, n)
+		w.sumChunks(n)
 		w.sealHeaders(n, 0, n)
 		w.summed = true
 	}
@@ -677,9 +685,10 @@ func (l *Log) writeJob(job *flushJob, errs []error) {
 
 // fragTasks is the work of writing one segWrite, in tasks that any
 // goroutine may claim, in this order: code the parity of the first or the
-// second half of a stripe's rows (unless w is encoded already), then, per
-// fragment f, hash f's chunks (unless w is summed already) and write them;
-// a parity fragment's task waits for the coding. The goroutine that writes
+// second half of a stripe's rows (unless w is encoded already); hash every
+// chunk (unless w is summed already; it waits for the coding); write
+// fragment f, one task per fragment, behind zero headers unless w is
+// summed (a parity fragment's task waits for the coding). The goroutine that writes
 // the job, a helper started for it and appenders waiting in Pending.Wait
 // all run it (Log.tasks). An appender is running already when it offers
 // help, where the helper has to be woken, and often only runs once the
@@ -688,13 +697,14 @@ func (l *Log) writeJob(job *flushJob, errs []error) {
 type fragTasks struct {
 	n, k        int32 // fragments, data fragments
 	rsTasks     int32 // tasks coding half the rows of a stripe's parity, before the fragment tasks
+	hashTasks   int32 // 1 if w is to be hashed (after the coding, before the fragment tasks), else 0
 	w           *segWrite
 	enc         reedsolomon.Encoder
 	errs        []error
 	next        atomic.Int32 // the next task to claim
 	rsDone, end atomic.Int32
 	encoded     chan struct{} // closed when the parity is coded
-	done        chan struct{} // closed when every fragment is written
+	done        chan struct{} // closed when every fragment is written and w is hashed
 }
 
 // newFragTasks returns the tasks of writing w.
@@ -704,6 +714,9 @@ func newFragTasks(w *segWrite, enc reedsolomon.Encoder, k, n int, errs []error) 
 		t.rsTasks = 2 * int32(len(w.entries))
 	} else {
 		close(t.encoded)
+	}
+	if !w.summed {
+		t.hashTasks = 1
 	}
 	return t
 }
@@ -729,20 +742,27 @@ func (t *fragTasks) run() {
 			}
 			continue
 		}
-		f := int(i - t.rsTasks)
+		if i < t.rsTasks+t.hashTasks {
+			// Every chunk at once, while the other goroutines write
+			// the data fragments behind zero headers.
+			<-t.encoded
+			w.sumChunks(n)
+			if t.end.Add(1) == t.n+t.hashTasks {
+				close(t.done)
+			}
+			continue
+		}
+		f := int(i - t.rsTasks - t.hashTasks)
 		if f >= n {
 			return
 		}
 		if f >= int(t.k) {
 			<-t.encoded
 		}
-		if !w.summed {
-			w.sumChunks(n, f, f+1)
-		}
 		if err := writeFragment(&w.seg.frags[f], w.iovs[f], w.off); err != nil {
 			t.errs[f] = err
 		}
-		if t.end.Add(1) == t.n {
+		if t.end.Add(1) == t.n+t.hashTasks {
 			close(t.done)
 		}
 	}
