@@ -667,7 +667,7 @@ func (l *Log) writeJob(job *flushJob, errs []error) {
 				}
 			}
 		} else {
-			w.seal(l.enc, l.n)
+			w.seal(l.rowEnc, l.n) // small: not worth the coder's goroutines
 			for f := range l.n {
 				if err := writeFragment(&w.seg.frags[f], w.iovs[f], w.off); err != nil {
 					errs[f] = err
