@@ -38,6 +38,24 @@ func faultFixture(t *testing.T) (string, []Record) {
 	return dir, want
 }
 
+// fixtureCopy copies the fixture log in src, as closed cleanly or not
+// (without the clean marker), and returns the copy and its newest segment.
+func fixtureCopy(t *testing.T, src string, clean bool) (string, SegmentInfo) {
+	t.Helper()
+	dir := copyDir(t, src)
+	if !clean {
+		if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := testConfig(t, dir)
+	cfg.ReadOnly = true
+	ro := mustOpen(t, cfg)
+	segs := ro.Segments()
+	ro.Close()
+	return dir, segs[len(segs)-1]
+}
+
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -339,18 +357,7 @@ func TestSegmentFaultNotTorn(t *testing.T) {
 	src, want := faultFixture(t)
 	for _, clean := range []bool{true, false} {
 		t.Run(fmt.Sprintf("clean=%v", clean), func(t *testing.T) {
-			dir := copyDir(t, src)
-			if !clean {
-				if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cfg := testConfig(t, dir)
-			cfg.ReadOnly = true
-			ro := mustOpen(t, cfg)
-			segs := ro.Segments()
-			ro.Close()
-			last := segs[len(segs)-1]
+			dir, last := fixtureCopy(t, src, clean)
 			for _, j := range []int{0, 1, 2} {
 				f, err := os.OpenFile(last.Files[j], os.O_RDWR, 0)
 				if err != nil {
@@ -465,18 +472,7 @@ func TestSegmentHeaderlessTail(t *testing.T) {
 	src, want := faultFixture(t)
 	for _, clean := range []bool{false, true} {
 		t.Run(fmt.Sprintf("clean=%v", clean), func(t *testing.T) {
-			dir := copyDir(t, src)
-			if !clean {
-				if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rcfg := testConfig(t, dir)
-			rcfg.ReadOnly = true
-			ro := mustOpen(t, rcfg)
-			segs := ro.Segments()
-			ro.Close()
-			last := segs[len(segs)-1]
+			dir, last := fixtureCopy(t, src, clean)
 			body := bytes.Repeat([]byte{0xa5}, 3000)
 			for _, path := range last.Files {
 				f, err := os.OpenFile(path, os.O_RDWR, 0)
