@@ -36,16 +36,25 @@ type Batcher struct {
 	c   *Client
 	cfg BatcherConfig
 
-	mu     sync.Mutex
-	cur    []Record
-	bytes  int
-	timer  *time.Timer
-	gen    uint64 // batch generation the timer belongs to
-	sem    chan struct{}
-	wg     sync.WaitGroup
-	errMu  sync.Mutex
-	err    error // first failure of a whole call or record
-	closed bool
+	mu    sync.Mutex
+	cur   []Record
+	bytes int
+	timer *time.Timer
+	gen   uint64 // batch generation the timer belongs to
+	sem   chan struct{}
+	// inflight counts the batches taken and not yet completed; a batch
+	// counts from the moment it is taken (under mu), so a Flush that
+	// follows sees every batch taken before it. idle is closed when
+	// inflight drops to zero (nil while nothing is in flight).
+	inflight int
+	idle     chan struct{}
+	errMu    sync.Mutex
+	err      error // first failure of a whole call or record
+	closed   bool
+
+	// testAfterLingerTake, set by tests, runs between a linger's taking
+	// of a batch and its send.
+	testAfterLingerTake func()
 }
 
 // NewBatcher returns a Batcher that sends through c.
@@ -92,7 +101,8 @@ func (b *Batcher) Add(ctx context.Context, rec Record) error {
 	return b.send(ctx, batch)
 }
 
-// takeLocked takes the current batch. Lock must be held.
+// takeLocked takes the current batch and, when it holds records, counts
+// it in flight until done. Lock must be held.
 func (b *Batcher) takeLocked() []Record {
 	batch := b.cur
 	b.cur, b.bytes = nil, 0
@@ -101,7 +111,24 @@ func (b *Batcher) takeLocked() []Record {
 		b.timer.Stop()
 		b.timer = nil
 	}
+	if len(batch) > 0 {
+		if b.inflight == 0 {
+			b.idle = make(chan struct{})
+		}
+		b.inflight++
+	}
 	return batch
+}
+
+// done ends a taken batch.
+func (b *Batcher) done() {
+	b.mu.Lock()
+	b.inflight--
+	if b.inflight == 0 {
+		close(b.idle)
+		b.idle = nil
+	}
+	b.mu.Unlock()
 }
 
 func (b *Batcher) lingerDone(gen uint64) {
@@ -112,10 +139,14 @@ func (b *Batcher) lingerDone(gen uint64) {
 	}
 	batch := b.takeLocked()
 	b.mu.Unlock()
+	if b.testAfterLingerTake != nil {
+		b.testAfterLingerTake()
+	}
 	_ = b.send(context.Background(), batch)
 }
 
-// send waits for a slot and sends batch in the background.
+// send waits for a slot and sends batch, taken by takeLocked, in the
+// background.
 func (b *Batcher) send(ctx context.Context, batch []Record) error {
 	select {
 	case b.sem <- struct{}{}:
@@ -124,11 +155,11 @@ func (b *Batcher) send(ctx context.Context, batch []Record) error {
 		if b.cfg.OnResult != nil {
 			b.cfg.OnResult(batch, nil, ctx.Err())
 		}
+		b.done()
 		return ctx.Err()
 	}
-	b.wg.Add(1)
 	go func() {
-		defer b.wg.Done()
+		defer b.done()
 		defer func() { <-b.sem }()
 		res, err := b.c.PutRecords(context.Background(), b.cfg.Stream, batch)
 		if err != nil {
@@ -156,24 +187,26 @@ func (b *Batcher) fail(err error) {
 	b.errMu.Unlock()
 }
 
-// Flush sends what is collected and waits for every batch in flight; it
+// Flush sends what is collected and waits until no batch is in flight
+// (every batch taken before it included, linger-sent ones too); it
 // returns the first failure since the Batcher was made (a call's error or
 // a record's, after the Client's retries).
 func (b *Batcher) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	batch := b.takeLocked()
+	idle := b.idle
 	b.mu.Unlock()
 	if len(batch) > 0 {
 		if err := b.send(ctx, batch); err != nil {
 			return err
 		}
 	}
-	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	b.errMu.Lock()
 	defer b.errMu.Unlock()
