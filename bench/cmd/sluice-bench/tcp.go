@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -82,6 +83,7 @@ type tcpOptions struct {
 	producers int // goroutines calling PutRecords on the binary client
 	shards    int
 	profile   bool
+	only      *regexp.Regexp // nil: every scenario and target, and the report
 }
 
 func parseTCPFlags(args []string) (tcpOptions, error) {
@@ -96,6 +98,7 @@ func parseTCPFlags(args []string) (tcpOptions, error) {
 	producers := fs.Int("producers", 8, "goroutines putting batches through the binary client (pipelined on its connections)")
 	shards := fs.Int("shards", 4, "shards of the benchmark stream")
 	profile := fs.Bool("profile", true, "CPU-profile the first binary 100 B run and summarize it")
+	only := fs.String("only", "", "run only the loads whose \"<records> <target>\" matches this regexp (e.g. '100B records +binary protocol'), without the baselines, and write no report (for A/B comparisons)")
 	if err := fs.Parse(args); err != nil {
 		return tcpOptions{}, err
 	}
@@ -104,6 +107,13 @@ func parseTCPFlags(args []string) (tcpOptions, error) {
 	}
 	o := tcpOptions{quick: *quick, runs: *runs, runTime: *runTime, auxTime: *auxTime, out: *out, dir: *dir, conns: *conns,
 		producers: *producers, shards: *shards, profile: *profile}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return o, fmt.Errorf("--only: %w", err)
+		}
+		o.only = re
+	}
 	if o.runs == 0 {
 		// One round of 30 s runs takes about 4 minutes; each more adds as
 		// much.
@@ -324,21 +334,23 @@ func runTCP(ctx context.Context, args []string) error {
 		if err := segload.Settle(root); err != nil {
 			return fmt.Errorf("syncfs: %w", err)
 		}
-		d, err := runDiskBaseline(root, o.runTime)
-		if err != nil {
-			return fmt.Errorf("run %d: %w", i+1, err)
+		if o.only == nil {
+			d, err := runDiskBaseline(root, o.runTime)
+			if err != nil {
+				return fmt.Errorf("run %d: %w", i+1, err)
+			}
+			disk = append(disk, d)
+			logf("[run %d/%d] disk baseline: %.0f MiB in %.1f s, %.1f MB/s", i+1, o.runs, float64(d.bytes)/(1<<20), d.secs, d.mbps)
+			lr, err := runLoopbackBaseline(o.conns, o.auxTime)
+			if err != nil {
+				return fmt.Errorf("run %d: %w", i+1, err)
+			}
+			loop = append(loop, lr)
+			logf("[run %d/%d] loopback baseline: %.0f MiB in %.1f s, %.1f MB/s", i+1, o.runs, float64(lr.bytes)/(1<<20), lr.secs, lr.mbps)
 		}
-		disk = append(disk, d)
-		logf("[run %d/%d] disk baseline: %.0f MiB in %.1f s, %.1f MB/s", i+1, o.runs, float64(d.bytes)/(1<<20), d.secs, d.mbps)
-		lr, err := runLoopbackBaseline(o.conns, o.auxTime)
-		if err != nil {
-			return fmt.Errorf("run %d: %w", i+1, err)
-		}
-		loop = append(loop, lr)
-		logf("[run %d/%d] loopback baseline: %.0f MiB in %.1f s, %.1f MB/s", i+1, o.runs, float64(lr.bytes)/(1<<20), lr.secs, lr.mbps)
 		for _, s := range tcpScenarios {
 			for _, t := range tcpTargets {
-				if !s.has(t) {
+				if !s.has(t) || o.only != nil && !o.only.MatchString(s.name()+" "+t) {
 					continue
 				}
 				if ctx.Err() != nil {
@@ -361,6 +373,13 @@ func runTCP(ctx context.Context, args []string) error {
 					i+1, o.runs, s.name(), t, fmtRate(r.recs), r.mbps, fmtDur(r.p50), fmtDur(r.p99), r.cores)
 			}
 		}
+	}
+	if o.only != nil {
+		if profileTop != "" {
+			logf("CPU profile of the first binary 100 B run:\n%s", profileTop)
+		}
+		logf("--only: no report written")
+		return nil
 	}
 	loopMBps := make([]float64, len(loop))
 	for i, l := range loop {
