@@ -20,7 +20,7 @@ FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzReco
 	wire/frame:FuzzDecodeHeader wire/frame:FuzzDecodePut wire/frame:FuzzDecodeAck wire/frame:FuzzDecodeError \
 	wire/frame:FuzzDecodeHello wire/frame:FuzzDecodeHelloOK wire/frame:FuzzDecodeAuth wire/frame:FuzzSeqNumOffset \
 	ingress/tcp:FuzzSyslogFraming ingress/tcp:FuzzParseSyslog ingress/tcp:FuzzNDJSON \
-	internal/xxh64x:FuzzSum64s
+	internal/xxh64x:FuzzSum64s internal/md5x:FuzzSumStrings
 # An iteration count, not a duration: a short -fuzztime duration sometimes
 # ends with a spurious "context deadline exceeded" from the fuzzing engine.
 FUZZTIME ?= 60000x

@@ -1,12 +1,14 @@
 package stream
 
 import (
+	"crypto/md5"
 	"fmt"
 	"strconv"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/sluicehq/sluice/internal/md5x"
 	"github.com/sluicehq/sluice/segment"
 )
 
@@ -148,6 +150,18 @@ func (m *Manager) PutRecordsGroups(name string, recs []PutEntry, out *PutGroups)
 	}
 	sc := getPutScratch(len(recs), len(s.open))
 	defer putPutScratch(sc)
+	// The MD5s of the partition keys of the records without an explicit
+	// hash key, sixteen at a time (md5x: several times one md5.Sum each).
+	pks := sc.pks[:0]
+	for i := range recs {
+		if recs[i].ExplicitHashKey == "" {
+			pks = append(pks, recs[i].PartitionKey)
+		}
+	}
+	sc.pks = pks
+	sc.sums = resize(sc.sums, len(pks))
+	md5x.SumStrings(pks, sc.sums)
+	sums := sc.sums
 	// Route every record to its open shard (slot in s.open).
 	maxBytes := s.settings.Load().MaxRecordSizeKiB << 10
 	for i := range recs {
@@ -166,7 +180,9 @@ func (m *Manager) PutRecordsGroups(name string, recs []PutEntry, out *PutGroups)
 					quoteInput(r.ExplicitHashKey) + ".", err: err}
 			}
 		} else {
-			k = HashKeyFromPartitionKey(r.PartitionKey)
+			// HashKeyFromPartitionKey, computed above.
+			k = HashKeyFromBytes(sums[0])
+			sums = sums[1:]
 		}
 		slot := SearchRanges(s.ranges, k)
 		if slot < 0 {
@@ -234,6 +250,8 @@ type putScratch struct {
 	groups  [][]int32 // record indexes per slot, in request order
 	batch   []segment.Record
 	pending []segment.Pending // per slot
+	pks     []string          // partition keys to hash
+	sums    [][md5.Size]byte  // their MD5s
 }
 
 var putScratchPool = sync.Pool{New: func() any { return new(putScratch) }}
@@ -258,6 +276,8 @@ func putPutScratch(sc *putScratch) {
 	}
 	clear(sc.groups)
 	clear(sc.batch)
+	clear(sc.pks)
+	sc.pks = sc.pks[:0]
 	clear(sc.pending)
 	putScratchPool.Put(sc)
 }
