@@ -16,9 +16,7 @@ func TestStreamPutRoutesByMD5(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	m := openTest(t, testConfig(t.TempDir(), clk.Now))
 	const shards = 16
-	if err := m.CreateStream("s", shards); err != nil {
-		t.Fatal(err)
-	}
+	mustOK(t, m.CreateStream("s", shards))
 	ranges := EvenSplit(shards)
 	var entries []PutEntry
 	for n := 1; n <= 256; n++ {
