@@ -43,6 +43,10 @@ type conn struct {
 	freed  chan struct{} // closed (and replaced) when window bytes come back
 	broken error
 	done   chan struct{} // closed when the reader ends
+
+	// testAfterCredit, set by tests, runs in send between taking window
+	// credit and queueing the request.
+	testAfterCredit func()
 }
 
 // dial connects, says Hello and authenticates.
@@ -210,7 +214,12 @@ func (c *conn) send(ctx context.Context, buf []byte, size int64) (*pending, erro
 			c.mu.Unlock()
 			return nil, err
 		}
-		if c.avail >= size || len(c.queue) == 0 {
+		// A frame larger than the whole window may go alone: when all
+		// the credit is back. (Not "when the queue is empty": a sender
+		// that has taken credit is queued only later, under wmu, so
+		// concurrent senders all saw an empty queue and together went
+		// past the window, which TestTCPBackpressure caught.)
+		if c.avail >= size || c.avail == int64(c.hello.Window) {
 			c.avail -= size
 			c.mu.Unlock()
 			break
@@ -224,6 +233,9 @@ func (c *conn) send(ctx context.Context, buf []byte, size int64) (*pending, erro
 		}
 	}
 	p := &pending{size: size, done: make(chan reply, 1)}
+	if c.testAfterCredit != nil {
+		c.testAfterCredit()
+	}
 	c.wmu.Lock()
 	c.mu.Lock()
 	if c.broken != nil {
