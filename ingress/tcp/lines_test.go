@@ -175,6 +175,15 @@ func TestLineSyslogOversized(t *testing.T) {
 	const maxMsg = 1024
 	s := startLine(t, LineConfig{Store: m, Stream: "big", Format: FormatSyslog, MaxMessageBytes: maxMsg})
 	ok := "<13>Jan  1 00:00:00 h app: fine"
+	// The message a connection sent before the fault is stored, also
+	// after the server closed the connection (records of different
+	// connections have no order, so each is awaited before the next).
+	stored := func(n int) {
+		t.Helper()
+		if got := len(waitRecords(t, m, "big", n)); got != n {
+			t.Fatalf("%d records stored, want %d", got, n)
+		}
+	}
 
 	nc := dialLine(t, s)
 	// Only the count is sent: the server must refuse it before the body.
@@ -182,18 +191,21 @@ func TestLineSyslogOversized(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantClosedConn(t, nc)
+	stored(1)
 
 	nc = dialLine(t, s)
 	if _, err := fmt.Fprintf(nc, "%s\n%s", ok, strings.Repeat("x", maxMsg+100)); err != nil {
 		t.Fatal(err)
 	}
 	wantClosedConn(t, nc)
+	stored(2)
 
 	nc = dialLine(t, s)
 	if _, err := fmt.Fprintf(nc, "%d %s12x <13>", len(ok), ok); err != nil {
 		t.Fatal(err)
 	}
 	wantClosedConn(t, nc)
+	stored(3)
 
 	// A message of exactly the maximum is accepted.
 	exact := "<13>Jan  1 00:00:00 h app: " + strings.Repeat("y", maxMsg-27)
