@@ -36,6 +36,10 @@ type fragment struct {
 	// writable: mem is mapped read-write, and small writes may be copied
 	// into it (writeFragment).
 	writable bool
+	// zeroTo: every byte before it was written with zeros ahead of the
+	// data (prefill) or with data; writes at or after it are the data
+	// writes' own. Only the goroutine writing the fragment uses it.
+	zeroTo int64
 }
 
 // makeWritable remaps f read-write, for writeFragment.
