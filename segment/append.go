@@ -1161,7 +1161,7 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 // Measured (bench/RESULTS.md): `append async 1KiB, 1 writer` 0.39 -> 0.65
 // of the plain-write baseline. Limits, also measured: writes of 64 KiB and
 // more already make 64 KiB folios, and larger pieces (128, 256 KiB) made
-// the sustained 8-writer load (write-back running) two to three times
+// the sustained 8-writer load (write-back running) 1.6 and 2.2 times
 // slower; writes under 16 KiB (100 B records) gained nothing and lost with
 // 256 KiB pieces. Fsync mode would have to sync the zeros too: not used.
 const (

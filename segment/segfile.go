@@ -36,9 +36,10 @@ type fragment struct {
 	// writable: mem is mapped read-write, and small writes may be copied
 	// into it (writeFragment).
 	writable bool
-	// zeroTo: every byte before it was written with zeros ahead of the
-	// data (prefill) or with data; writes at or after it are the data
-	// writes' own. Only the goroutine writing the fragment uses it.
+	// zeroTo: prefill writes zeros only at or after it, and moves it past
+	// each piece it zeroes and to the piece after each prefilled write's
+	// end (writes are sequential), so zeros never land on data. Used by
+	// whichever goroutine writes the fragment, one at a time.
 	zeroTo int64
 }
 
