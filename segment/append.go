@@ -1120,8 +1120,9 @@ const maxMappedWrite = 512
 
 // writeFragment writes bufs contiguously at off in fr: a small write into
 // fr's writable mapping (Async mode, see fragment.makeWritable), anything
-// else, or a copy that faulted, with pwritev. Either lands in the page
-// cache, which is what Async promises.
+// else, or a copy that faulted, with pwritev (a 16-64 KiB one after
+// fragment.prefill). Either lands in the page cache, which is what Async
+// promises.
 func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 	if fr.writable {
 		n := 0
@@ -1131,14 +1132,8 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 		if n <= maxMappedWrite && fr.copyToMapping(bufs, off, n) {
 			return nil
 		}
-	}
-	if fr.writable {
-		n := int64(0)
-		for _, b := range bufs {
-			n += int64(len(b))
-		}
 		if n >= prefillMinWrite && n < prefillPiece {
-			fr.prefill(off + n)
+			fr.prefill(off + int64(n))
 		}
 	}
 	if err := pwritevAll(fr.file, bufs, off); err != nil {
