@@ -1148,8 +1148,8 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 // memory-cgroup charge, LRU and page-cache insertion, marking dirty): a
 // fragment's 26 KiB unaligned write (a 100 KiB group commit, 4+2) makes
 // seven small folios and copies at half the speed of a large aligned write.
-// So in Async mode, before such a write, the fragment's next 64 KiB-aligned
-// pieces up to 64 KiB past its end are written with zeros first, each piece
+// So in Async mode, before such a write, the 64 KiB-aligned piece after
+// the one holding its end is written with zeros first (unless done already):
 // one 64 KiB folio that the data writes then fill. The zeros are beyond
 // everything written, in the file's preallocated blocks (writable implies
 // fallocated), so they change no byte a reader or recovery sees.
@@ -1161,27 +1161,25 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 // 256 KiB pieces. Fsync mode would have to sync the zeros too: not used.
 const (
 	prefillPiece    = 64 << 10
-	prefillAhead    = 64 << 10
 	prefillMinWrite = 16 << 10
 )
 
 // zeroPiece is prefillPiece bytes of zeros, never written to.
 var zeroPiece = make([]byte, prefillPiece)
 
-// prefill writes zeros over the whole pieces after the one holding end, up
-// to prefillAhead past end, where nothing was written yet. A failure only
-// ends prefilling for the fragment: the data write reports its own.
+// prefill writes zeros over the piece after the one holding end (where
+// nothing was written yet) unless an earlier call did. A failure only ends
+// prefilling for the fragment: the data write reports its own.
 func (f *fragment) prefill(end int64) {
-	if a := (end + prefillPiece - 1) &^ (prefillPiece - 1); f.zeroTo < a {
-		f.zeroTo = a
+	next := (end + prefillPiece - 1) &^ (prefillPiece - 1)
+	if next < f.zeroTo || next+prefillPiece > f.fileSize {
+		return
 	}
-	for f.zeroTo < end+prefillAhead && f.zeroTo+prefillPiece <= f.fileSize {
-		if _, err := unix.Pwrite(int(f.file.Fd()), zeroPiece, f.zeroTo); err != nil {
-			f.zeroTo = f.fileSize
-			return
-		}
-		f.zeroTo += prefillPiece
+	if _, err := unix.Pwrite(int(f.file.Fd()), zeroPiece, next); err != nil {
+		f.zeroTo = f.fileSize
+		return
 	}
+	f.zeroTo = next + prefillPiece
 }
 
 // pwritevAll writes bufs contiguously at off, retrying short writes.

@@ -36,10 +36,10 @@ type fragment struct {
 	// writable: mem is mapped read-write, and small writes may be copied
 	// into it (writeFragment).
 	writable bool
-	// zeroTo: prefill writes zeros only at or after it, and moves it past
-	// each piece it zeroes and to the piece after each prefilled write's
-	// end (writes are sequential), so zeros never land on data. Used by
-	// whichever goroutine writes the fragment, one at a time.
+	// zeroTo: the end of the last piece prefill zeroed; it zeroes only
+	// pieces at or after it, and only past a write's end (writes are
+	// sequential), so zeros never land on data. Used by whichever
+	// goroutine writes the fragment, one at a time.
 	zeroTo int64
 }
 
