@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,18 +289,23 @@ func (w *logWriter) waitKnown() {
 		return
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		c, err := loadCheckpoint(w.ckpt)
-		if err != nil || c == nil {
-			continue
-		}
-		for _, f := range c.Files {
-			if f.Dev == uint64(st.Dev) && f.Ino == st.Ino {
-				return
-			}
+	if !waitCheckpoint(w.ckpt, 10*time.Second, func(c *checkpoint) bool {
+		return slices.ContainsFunc(c.Files, func(f fileState) bool { return f.Dev == uint64(st.Dev) && f.Ino == st.Ino })
+	}) {
+		w.t.Logf("%s copytruncated although the agent's checkpoint does not list it after 10 s", w.name)
+	}
+}
+
+// waitCheckpoint polls the checkpoint at path (every millisecond, for at
+// most d) until ok holds for it, and says whether it did. A checkpoint
+// that is missing or cannot be read yet counts as not ok.
+func waitCheckpoint(path string, d time.Duration, ok func(*checkpoint) bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if c, err := loadCheckpoint(path); err == nil && c != nil && ok(c) {
+			return true
 		}
 	}
-	w.t.Logf("%s copytruncated although the agent's checkpoint does not list it after 10 s", w.name)
+	return false
 }
 
 // TestAgentKillRestart is the agent test of issue 5: lines appended to
@@ -382,11 +388,7 @@ func TestAgentKillRestart(t *testing.T) {
 					// Every other kill waits (up to 1 s) for a batch in
 					// flight, so that restarts find one in doubt: a
 					// caught-up agent is mostly idle, with no intent.
-					for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
-						if c, err := loadCheckpoint(ckpt); err == nil && c != nil && c.Intent != nil {
-							break
-						}
-					}
+					waitCheckpoint(ckpt, time.Second, func(c *checkpoint) bool { return c.Intent != nil })
 				}
 				p.kill(t)
 				kills++
