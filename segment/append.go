@@ -1033,6 +1033,9 @@ func (l *Log) code(job *flushJob) (int, error) {
 		seq += uint64(count)
 		l.nextPos = seq
 	}
+	if seg != nil {
+		l.maybePrepareSpare(seg)
+	}
 	if l.cfg.Durability == Fsync {
 		for i := range job.writes {
 			job.writes[i].seal(l.enc, l.n)
@@ -1227,9 +1230,18 @@ func (l *Log) newSegment(base uint64, need int64) (*segment, error) {
 		end: base, writeOff: fileHeaderSize}
 	s.refs.Store(1)
 	created := l.cfg.Now().UnixMilli()
-	for j := 0; j < l.n; j++ {
-		fr, err := createFragment(fragmentPath(l.cfg.Dirs, base, j),
-			fileHeader{index: j, k: l.k, m: l.m, baseSeq: base, createdMs: created, size: s.size})
+	h := fileHeader{k: l.k, m: l.m, baseSeq: base, createdMs: created, size: s.size}
+	adopted := false
+	if sp := l.takeSpare(); sp != nil && sp.err == nil {
+		if sp.size == s.size {
+			adopted = adoptSpare(sp, l.cfg.Dirs, s, h) == nil
+		} else {
+			discardFrags(sp.frags)
+		}
+	}
+	for j := 0; j < l.n && !adopted; j++ {
+		h.index = j
+		fr, err := createFragment(fragmentPath(l.cfg.Dirs, base, j), h)
 		if err != nil {
 			for i := 0; i < j; i++ {
 				s.frags[i].close()

@@ -24,7 +24,10 @@
 // and copy into the page cache (fragTasks). A group commit forms from
 // whatever arrived while the previous one was being coded, written and
 // synced;
-// Config.Linger can hold the flusher back for more.
+// Config.Linger can hold the flusher back for more. Once the newest segment
+// is half full a goroutine prepares the next segment's files (a spare,
+// spare.go), so that a roll under load does not stall the pipeline on
+// creating and preallocating them.
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
 // memory stays bounded when the disk falls behind.
 //

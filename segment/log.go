@@ -101,6 +101,7 @@ type Log struct {
 	batches        chan *batch               // free batches
 	syncWG         sync.WaitGroup            // background syncs of sealed segments
 	cur            *segment                  // flushLoop-owned: the segment being written
+	spare          *spare                    // under flushMu: the next segment's files, prepared ahead (spare.go)
 	nextPos        uint64                    // flushLoop-owned: position of the next record coded
 
 	// state guards segs and first (the index) for readers.
@@ -140,6 +141,11 @@ func Open(cfg Config) (*Log, error) {
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("cannot create log directory %q: %w", d, err)
+		}
+	}
+	if !cfg.ReadOnly {
+		if err := removeSpares(cfg.Dirs); err != nil {
+			return nil, err
 		}
 	}
 	bases, err := listSegments(cfg.Dirs)
@@ -673,6 +679,9 @@ func (l *Log) Close() error {
 		<-l.retentionDone
 	}
 	<-l.flusherDone
+	l.flushMu.Lock()
+	l.dropSpare()
+	l.flushMu.Unlock()
 	var err error
 	if !l.cfg.ReadOnly {
 		l.state.RLock()

@@ -275,22 +275,32 @@ func (f *fragment) mapFile(size int64) error {
 // createFragment creates (or re-creates, truncating what is there)
 // a preallocated fragment file with its header, and maps it.
 func createFragment(path string, h fileHeader) (fragment, error) {
+	fr, err := createFile(path, h.size)
+	if err != nil {
+		return fr, err
+	}
+	if _, err := fr.file.WriteAt(appendFileHeader(nil, h), 0); err != nil {
+		fr.close()
+		return fr, fmt.Errorf("cannot write header of fragment %q: %w", path, err)
+	}
+	return fr, nil
+}
+
+// createFile creates (or re-creates, truncating what is there) a fragment
+// file preallocated to size bytes, without a header, and maps it.
+func createFile(path string, size int64) (fragment, error) {
 	fr := fragment{path: path, lostFrom: math.MaxInt64}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fr, fmt.Errorf("cannot create fragment %q: %w", path, err)
 	}
 	fr.file = f
-	if fr.fallocated, err = preallocateReal(f, h.size); err != nil {
+	if fr.fallocated, err = preallocateReal(f, size); err != nil {
 		fr.close()
-		return fr, fmt.Errorf("cannot preallocate %d bytes for fragment %q: %w", h.size, path, err)
+		return fr, fmt.Errorf("cannot preallocate %d bytes for fragment %q: %w", size, path, err)
 	}
-	if _, err := f.WriteAt(appendFileHeader(nil, h), 0); err != nil {
-		fr.close()
-		return fr, fmt.Errorf("cannot write header of fragment %q: %w", path, err)
-	}
-	fr.fileSize = h.size
-	if err := fr.mapFile(h.size); err != nil {
+	fr.fileSize = size
+	if err := fr.mapFile(size); err != nil {
 		fr.close()
 		return fr, err
 	}
