@@ -185,11 +185,14 @@ func RunAppend(cfg AppendConfig) (res AppendResult, err error) {
 
 // WriteConfig is one plain-file baseline write: TotalBytes written to a new
 // file in Dir in writes of ChunkBytes (the last one shorter), each followed
-// by fdatasync when Fdatasync is set.
+// by fdatasync when Fdatasync is set. With Files > 1 it writes that many
+// files side by side, one write of ChunkBytes to each in turn (the way a
+// segment's fragment files are written), TotalBytes in all.
 type WriteConfig struct {
 	Dir         string
 	TotalBytes  int64
 	ChunkBytes  int64
+	Files       int
 	Fdatasync   bool
 	MaxDuration time.Duration // time bound; the count bound is TotalBytes
 }
@@ -222,12 +225,16 @@ func RunBaselineWrite(cfg WriteConfig) (res WriteResult, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return res, err
 	}
-	path := filepath.Join(cfg.Dir, "baseline.dat")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return res, fmt.Errorf("cannot create baseline file: %w", err)
+	files := make([]*os.File, max(cfg.Files, 1))
+	for i := range files {
+		path := filepath.Join(cfg.Dir, fmt.Sprintf("baseline.%02d.dat", i))
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return res, fmt.Errorf("cannot create baseline file: %w", err)
+		}
+		defer f.Close()
+		files[i] = f
 	}
-	defer f.Close()
 	buf := make([]byte, cfg.ChunkBytes)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range buf {
@@ -241,6 +248,7 @@ func RunBaselineWrite(cfg WriteConfig) (res WriteResult, err error) {
 		if !t0.Before(deadline) {
 			break
 		}
+		f := files[res.Writes%int64(len(files))]
 		n := min(cfg.ChunkBytes, cfg.TotalBytes-res.Bytes)
 		if _, err := f.Write(buf[:n]); err != nil {
 			return res, fmt.Errorf("cannot write baseline file at %d: %w", res.Bytes, err)

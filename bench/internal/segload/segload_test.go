@@ -1,6 +1,8 @@
 package segload
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,6 +34,23 @@ func TestBenchSegloadSmoke(t *testing.T) {
 	}
 	if w.Bytes != int64(res.Stats.PayloadBytes) || w.Fraction(int64(res.Stats.PayloadBytes)) != 1 || int(w.Writes) != len(w.Latencies) {
 		t.Fatalf("baseline write: %+v", w)
+	}
+
+	// Side by side: 6 files, one chunk to each in turn, TotalBytes in all.
+	six, err := RunBaselineWrite(WriteConfig{Dir: filepath.Join(dir, "six"), TotalBytes: 6*3*1000 + 500,
+		ChunkBytes: 1000, Files: 6, MaxDuration: 5 * time.Second})
+	if err != nil || six.Bytes != 6*3*1000+500 || six.Writes != 19 {
+		t.Fatalf("6 files: %+v, %v", six, err)
+	}
+	for i := range 6 {
+		st, err := os.Stat(filepath.Join(dir, "six", fmt.Sprintf("baseline.%02d.dat", i)))
+		want := int64(3000)
+		if i == 0 {
+			want = 3500
+		}
+		if err != nil || st.Size() != want {
+			t.Fatalf("file %d of 6: %v, %v; want %d bytes", i, st, err, want)
+		}
 	}
 
 	// Deadline bound: a zero-length window appends nothing and fails nothing.
