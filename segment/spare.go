@@ -9,7 +9,7 @@ import (
 )
 
 // A spare is the next segment's fragment files, created before the roll
-// that needs them by a goroutine of its own (Log.prepareSpare). Creating a
+// that needs them by a goroutine of its own (Log.maybePrepareSpare). Creating a
 // segment is k+m creates, fallocates and mappings; under a heavy write-back
 // load fallocate waits for block bitmaps read behind the queued writes
 // (tens of milliseconds per segment), and the roll that waited for it
@@ -94,16 +94,15 @@ func (l *Log) maybePrepareSpare(seg *segment) {
 func createSpare(dirs []string, n int, size int64, async bool) ([]fragment, error) {
 	frags := make([]fragment, n)
 	for j := range frags {
-		fr, err := createFile(sparePath(dirs, j), size)
+		var err error
+		frags[j], err = createFile(sparePath(dirs, j), size)
 		if err == nil && async {
-			err = fr.makeWritable()
+			err = frags[j].makeWritable()
 		}
 		if err != nil {
-			fr.close()
-			discardFrags(frags[:j])
+			discardFrags(frags[:j+1]) // the failed one too: it may exist, part allocated
 			return nil, err
 		}
-		frags[j] = fr
 	}
 	return frags, nil
 }
