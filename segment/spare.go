@@ -67,9 +67,13 @@ func removeSpares(dirs []string) error {
 const spareAtNum, spareAtDen = 1, 2
 
 // maybePrepareSpare starts preparing the next segment's files once seg, the
-// newest segment, is spareAt full. Under flushMu (the coder's).
+// newest segment, is spareAt full. Only for segments of the full
+// FragmentBytes: a log still in its small first segments
+// (InitialFragmentBytes) is not busy, and a server of many shards would
+// otherwise keep a spare per shard (files, mappings, reserved blocks) for
+// rolls that rarely come. Under flushMu (the coder's).
 func (l *Log) maybePrepareSpare(seg *segment) {
-	if l.spare != nil || l.cfg.ReadOnly || seg.writeOff*spareAtDen < seg.size*spareAtNum {
+	if l.spare != nil || l.cfg.ReadOnly || seg.size < l.cfg.FragmentBytes || seg.writeOff*spareAtDen < seg.size*spareAtNum {
 		return
 	}
 	// The spare is the next segment: it takes the room the cap keeps for
@@ -77,7 +81,7 @@ func (l *Log) maybePrepareSpare(seg *segment) {
 	if !l.roomForSegment() {
 		return
 	}
-	size := min(seg.size*2, l.cfg.FragmentBytes)
+	size := l.cfg.FragmentBytes
 	sp := &spare{size: size, done: make(chan struct{})}
 	l.spare = sp
 	async := l.cfg.Durability == Async

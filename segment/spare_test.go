@@ -186,3 +186,37 @@ func TestSegmentSpareDiskCap(t *testing.T) {
 		t.Fatal("a spare was prepared with no room left under the cap")
 	}
 }
+
+// TestSegmentSpareFullSizeOnly: a log still in its small first segments
+// (InitialFragmentBytes, doubling) gets no spare; one whose segments have
+// reached FragmentBytes does, once the newest is half full.
+func TestSegmentSpareFullSizeOnly(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.FragmentBytes = 256 << 10
+	cfg.InitialFragmentBytes = 32 << 10
+	l := mustOpen(t, cfg)
+	defer l.Close()
+	var want []Record
+	for i := 0; i < 5000; i++ {
+		r := rec(i, 1000)
+		if _, err := l.Append([]Record{r}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+		had := waitSpare(l)
+		l.state.RLock()
+		cur := l.segs[len(l.segs)-1]
+		l.state.RUnlock()
+		if cur.size < cfg.FragmentBytes && had {
+			t.Fatalf("a spare while the newest segment has %d-byte fragments, under the full %d", cur.size, cfg.FragmentBytes)
+		}
+		if had {
+			if len(spareFiles(t, cfg.Dirs)) != l.n {
+				t.Fatalf("spare files: %v", spareFiles(t, cfg.Dirs))
+			}
+			checkRecords(t, l, want)
+			return
+		}
+	}
+	t.Fatal("no spare once the segments reached full size")
+}
