@@ -13,7 +13,9 @@ import (
 
 // TestSegmentDiskCap fills a log up to its disk cap: appends then fail with
 // ErrDiskFull and a message that says what to do, nothing acknowledged is
-// lost, and retention frees room for appends again.
+// lost, and retention frees room for appends again. The files in the log's
+// directory never hold more than the cap, spare segment included (it takes
+// the room kept for the next segment), and with no room left there is none.
 func TestSegmentDiskCap(t *testing.T) {
 	clock := &fakeClock{}
 	clock.ms.Store(1_700_000_000_000)
@@ -27,7 +29,12 @@ func TestSegmentDiskCap(t *testing.T) {
 	var full error
 	for i := 0; i < 10000 && full == nil; i++ {
 		r := rec(i, 1000)
-		if _, err := l.Append([]Record{r}); err != nil {
+		_, err := l.Append([]Record{r})
+		waitSpare(l)
+		if used := dirBytes(t, cfg.Dirs[0]); used > cfg.MaxDiskBytes {
+			t.Fatalf("after %d appends the log's files hold %d bytes, past the cap of %d", i+1, used, cfg.MaxDiskBytes)
+		}
+		if err != nil {
 			full = err
 			break
 		}
@@ -41,6 +48,9 @@ func TestSegmentDiskCap(t *testing.T) {
 	}
 	if st := l.Stats(); st.DiskBytes > cfg.MaxDiskBytes {
 		t.Fatalf("disk use %d passed the cap %d", st.DiskBytes, cfg.MaxDiskBytes)
+	}
+	if waitSpare(l) {
+		t.Fatal("a spare was prepared with no room left under the cap")
 	}
 	// Refused at once while full.
 	if _, err := l.Append([]Record{rec(1, 10)}); !errors.Is(err, ErrDiskFull) {
