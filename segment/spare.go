@@ -61,19 +61,16 @@ func removeSpares(dirs []string) error {
 	return nil
 }
 
-// spareAt is how full (writeOff/size) the current segment is when its
-// successor is prepared: late enough that a log that stops growing rarely
-// holds a spare, early enough that the spare is ready long before the roll.
-const spareAtNum, spareAtDen = 1, 2
-
 // maybePrepareSpare starts preparing the next segment's files once seg, the
-// newest segment, is spareAt full. Only for segments of the full
+// newest segment, is half full: late enough that a log that stops growing
+// often holds no spare, early enough that the spare is ready long before
+// the roll. Only for segments of the full
 // FragmentBytes: a log still in its small first segments
 // (InitialFragmentBytes) is not busy, and a server of many shards would
 // otherwise keep a spare per shard (files, mappings, reserved blocks) for
 // rolls that rarely come. Under flushMu (the coder's).
 func (l *Log) maybePrepareSpare(seg *segment) {
-	if l.spare != nil || l.cfg.ReadOnly || seg.size < l.cfg.FragmentBytes || seg.writeOff*spareAtDen < seg.size*spareAtNum {
+	if l.spare != nil || l.cfg.ReadOnly || seg.size < l.cfg.FragmentBytes || 2*seg.writeOff < seg.size {
 		return
 	}
 	// The spare is the next segment: it takes the room the cap keeps for
