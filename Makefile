@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 RACE_PKGS := ./segment/... ./stream/... ./ingress/... ./wire/sigv4/... ./internal/cborclient/... \
 	./fanout/... ./wire/eventstream/... ./client/...
 # Fuzz targets run briefly by `make test`, longer by `make fuzz`.
-FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords \
+FUZZ_TARGETS := segment:FuzzFileHeader segment:FuzzStripeHeader segment:FuzzRecords segment:FuzzVmstatBusy \
 	stream:FuzzParseSeqNum stream:FuzzParseHashKey stream:FuzzDecodeIterator \
 	wire/kinesis:FuzzDecodePutRecords wire/kinesis:FuzzDecodePutRecord \
 	wire/kinesis:FuzzDecodeGetRecords wire/kinesis:FuzzDecodeGetShardIterator \

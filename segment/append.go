@@ -1135,7 +1135,7 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 		if n <= maxMappedWrite && fr.copyToMapping(bufs, off, n) {
 			return nil
 		}
-		if n >= prefillMinWrite && n < prefillPiece {
+		if n >= prefillMinWrite && n < prefillPiece && !writebackBusy() {
 			fr.prefill(off + int64(n))
 		}
 	}
@@ -1162,6 +1162,8 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 // the sustained 8-writer load (write-back running) 1.6 and 2.2 times
 // slower; writes under 16 KiB (100 B records) gained nothing and lost with
 // 256 KiB pieces. Fsync mode would have to sync the zeros too: not used.
+// While the kernel's write-back runs the prefill costs more than it saves,
+// even with 64 KiB pieces: it pauses then (writebackBusy, writeback.go).
 const (
 	prefillPiece    = 64 << 10
 	prefillMinWrite = 16 << 10
