@@ -1136,7 +1136,11 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 			return nil
 		}
 		if n >= prefillMinWrite && n < prefillPiece && !writebackBusy() {
-			fr.prefill(off + int64(n))
+			piece := int64(prefillPiece)
+			if n < prefillBigBelow {
+				piece = prefillBigPiece
+			}
+			fr.prefill(off+int64(n), piece)
 		}
 	}
 	if err := pwritevAll(fr.file, bufs, off); err != nil {
@@ -1164,27 +1168,33 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 // 256 KiB pieces. Fsync mode would have to sync the zeros too: not used.
 // While the kernel's write-back runs the prefill costs more than it saves,
 // even with 64 KiB pieces: it pauses then (writebackBusy, writeback.go).
+// So paused, 128 KiB pieces for writes under 48 KiB (the 1-writer case is
+// 25.7 KiB) no longer hurt the sustained load and make `1 writer` about 8%
+// faster than 64 KiB pieces.
 const (
-	prefillPiece    = 64 << 10
+	prefillPiece    = 64 << 10  // piece for writes of 48-64 KiB
+	prefillBigPiece = 128 << 10 // piece for writes of 16-48 KiB
+	prefillBigBelow = 48 << 10
 	prefillMinWrite = 16 << 10
 )
 
-// zeroPiece is prefillPiece bytes of zeros, never written to.
-var zeroPiece = make([]byte, prefillPiece)
+// zeroPiece is the largest piece's bytes of zeros, never written to.
+var zeroPiece = make([]byte, prefillBigPiece)
 
-// prefill writes zeros over the piece after the one holding end (where
-// nothing was written yet) unless an earlier call did. A failure only ends
-// prefilling for the fragment: the data write reports its own.
-func (f *fragment) prefill(end int64) {
-	next := (end + prefillPiece - 1) &^ (prefillPiece - 1)
-	if next < f.zeroTo || next+prefillPiece > f.fileSize {
+// prefill writes zeros over the piece (of size piece, a power of two) after
+// the one holding end (where nothing was written yet) unless an earlier
+// call zeroed it. A failure only ends prefilling for the fragment: the data
+// write reports its own.
+func (f *fragment) prefill(end, piece int64) {
+	next := (end + piece - 1) &^ (piece - 1)
+	if next < f.zeroTo || next+piece > f.fileSize {
 		return
 	}
-	if _, err := unix.Pwrite(int(f.file.Fd()), zeroPiece, next); err != nil {
+	if _, err := unix.Pwrite(int(f.file.Fd()), zeroPiece[:piece], next); err != nil {
 		f.zeroTo = f.fileSize
 		return
 	}
-	f.zeroTo = next + prefillPiece
+	f.zeroTo = next + piece
 }
 
 // pwritevAll writes bufs contiguously at off, retrying short writes.
