@@ -1251,25 +1251,15 @@ func (l *Log) newSegment(base uint64, need int64) (*segment, error) {
 			discardFrags(sp.frags)
 		}
 	}
-	for j := 0; j < l.n && !adopted; j++ {
-		h.index = j
-		fr, err := createFragment(fragmentPath(l.cfg.Dirs, base, j), h)
+	if !adopted {
+		// No spare was ready (or it did not fit, or could not be
+		// adopted): make the files now, the same way.
+		frags, err := createSpare(l.cfg.Dirs, l.n, s.size, l.cfg.Durability == Async)
 		if err != nil {
-			for i := 0; i < j; i++ {
-				s.frags[i].close()
-				os.Remove(s.frags[i].path)
-			}
 			return nil, err
 		}
-		s.frags[j] = fr
-		if l.cfg.Durability == Async {
-			if err := s.frags[j].makeWritable(); err != nil {
-				for i := 0; i <= j; i++ {
-					s.frags[i].close()
-					os.Remove(s.frags[i].path)
-				}
-				return nil, err
-			}
+		if err := adoptSpare(&spare{size: s.size, frags: frags}, l.cfg.Dirs, s, h); err != nil {
+			return nil, err
 		}
 	}
 	if l.cfg.Durability == Fsync {

@@ -15,8 +15,9 @@ import (
 // (tens of milliseconds per segment), and the roll that waited for it
 // stalled the whole write pipeline. Until a roll adopts them, the files are
 // named next.JJ.tmp (sparePath) and have no header; adoptSpare writes the
-// header and renames each into place. Open removes leftovers of a crash
-// (removeSpares); a spare never holds data.
+// header and renames each into place. A roll with no spare ready makes one
+// on the spot (newSegment), so every segment is created the one way. Open
+// removes leftovers of a crash (removeSpares); a spare never holds data.
 type spare struct {
 	size  int64 // fragment size the files were preallocated to
 	frags []fragment
