@@ -901,6 +901,11 @@ func (l *Log) finish(job *flushJob, errs []error, wg *sync.WaitGroup) {
 	}
 	b := job.b
 	l.complete(b, job.committedBytes, job.err)
+	if job.err == nil {
+		for i := range job.writes {
+			l.queueWriteBehind(&job.writes[i])
+		}
+	}
 	b.reset()
 	job.reset()
 	l.jobs <- job

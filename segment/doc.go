@@ -27,7 +27,9 @@
 // Config.Linger can hold the flusher back for more. Once the newest segment
 // is half full a goroutine prepares the next segment's files (a spare,
 // spare.go), so that a roll under load does not stall the pipeline on
-// creating and preallocating them.
+// creating and preallocating them. While the kernel's write-back runs,
+// another goroutine writes back and drops from the page cache what the log
+// wrote more than 256 MiB ago (write-behind, writebehind.go).
 // Appenders wait while more than Config.MaxPendingBytes are pending, so
 // memory stays bounded when the disk falls behind.
 //

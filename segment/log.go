@@ -102,6 +102,8 @@ type Log struct {
 	syncWG         sync.WaitGroup            // background syncs of sealed segments
 	cur            *segment                  // flushLoop-owned: the segment being written
 	spare          *spare                    // under flushMu: the next segment's files, prepared ahead (spare.go)
+	wbQ            chan wbWindow             // to wbLoop (writebehind.go); nil if read-only
+	wbDone         chan struct{}             // closed when wbLoop returns
 	nextPos        uint64                    // flushLoop-owned: position of the next record coded
 
 	// state guards segs and first (the index) for readers.
@@ -222,7 +224,11 @@ func Open(cfg Config) (*Log, error) {
 		l.closeSegments()
 		return nil, err
 	}
+	if !cfg.ReadOnly {
+		l.startWriteBehind()
+	}
 	if err := l.startWriter(); err != nil {
+		l.stopWriteBehind()
 		l.closeSegments()
 		return nil, err
 	}
@@ -681,6 +687,7 @@ func (l *Log) Close() error {
 	<-l.flusherDone
 	l.flushMu.Lock()
 	l.dropSpare()
+	l.stopWriteBehind() // under flushMu: no inline flush is finishing a job
 	l.flushMu.Unlock()
 	var err error
 	if !l.cfg.ReadOnly {

@@ -111,6 +111,10 @@ type segment struct {
 	end     uint64 // position after the last record
 	lastTs  int64  // arrival time of the last stripe, ms
 
+	// wbFrom is where the next write-behind window starts (writebehind.go).
+	// Owned by the goroutine finishing jobs.
+	wbFrom int64
+
 	// writeOff is the offset of the next stripe. Owned by the flusher (and
 	// by open/scrub while the flusher is excluded).
 	writeOff int64
