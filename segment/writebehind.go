@@ -80,7 +80,7 @@ func (l *Log) queueWriteBehind(w *segWrite) {
 
 // startWriteBehind starts wbLoop (not for read-only logs).
 func (l *Log) startWriteBehind() {
-	l.wbQ = make(chan wbWindow, 1024)
+	l.wbQ = make(chan wbWindow, 64) // 1.5 GiB of windows with 4+2; a window that finds it full is left to the kernel
 	l.wbDone = make(chan struct{})
 	go l.wbLoop()
 }
