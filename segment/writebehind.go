@@ -11,9 +11,12 @@ import (
 // (readers tail the newest records; parity is read only to rebuild), and
 // every new page of its writes then has to be reclaimed from them or, in a
 // virtual machine whose guest hands free memory back to the host, faulted
-// back in. Measured here, a plain 6-file writer of 12 GiB went at 0.5-1.3
-// GB/s through the page cache and at 1.8-2.0 GB/s when it had the pages it
-// wrote written back and dropped (bench/RESULTS.md).
+// back in. Measured here, a plain 6-file writer of 12 GiB went at 0.9-1.3
+// GB/s through the page cache in one memory state of this VM and 2.4 GB/s
+// in another, and at 1.8-2.0 GB/s in both when it had the pages it wrote
+// written back and dropped (bench/RESULTS.md): steadier, and faster where
+// the page cache is slow, which is also why it runs only while the
+// write-back is busy.
 //
 // So each log hands every writeBehindWindow bytes of its fragment files
 // (and the rest of a segment when it is sealed) to a goroutine of its own,
@@ -39,8 +42,8 @@ var (
 
 // wbWindow is [off, off+n) of every fragment file of seg, which it holds a
 // reference to, so that the files stay open. files are seg's files when the
-// window was queued (Scrub may replace a fragment's file later; the old
-// one is then closed, and skipped).
+// window was queued: wbLoop reads nothing of seg.frags, which Scrub may
+// rewrite (re-creating a missing file); a nil (missing) file is skipped.
 type wbWindow struct {
 	seg    *segment
 	files  []*os.File
