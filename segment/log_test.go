@@ -50,6 +50,20 @@ func rec(i int, size int) Record {
 	return Record{PartitionKey: []byte(fmt.Sprintf("pk-%d", i)), Data: data}
 }
 
+// appendRecs appends one batch of n records of size bytes, numbered on from
+// want, and returns want with them.
+func appendRecs(t testing.TB, l *Log, want []Record, n, size int) []Record {
+	t.Helper()
+	batch := make([]Record, n)
+	for i := range batch {
+		batch[i] = rec(len(want)+i, size)
+	}
+	if _, err := l.Append(batch); err != nil {
+		t.Fatal(err)
+	}
+	return append(want, batch...)
+}
+
 func readAll(t testing.TB, l *Log, from uint64) []Record {
 	t.Helper()
 	var out []Record

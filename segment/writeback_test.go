@@ -77,18 +77,8 @@ func TestSegmentPrefillPausedByWriteback(t *testing.T) {
 	l := mustOpen(t, cfg)
 	defer l.Close()
 	var want []Record
-	appendBatch := func() {
-		batch := make([]Record, 100)
-		for i := range batch {
-			batch[i] = rec(len(want)+i, 1000)
-		}
-		if _, err := l.Append(batch); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, batch...)
-	}
 	for range 10 {
-		appendBatch()
+		want = appendRecs(t, l, want, 100, 1000)
 	}
 	for j, fr := range l.cur.frags {
 		if !fr.writable {
@@ -99,7 +89,7 @@ func TestSegmentPrefillPausedByWriteback(t *testing.T) {
 		}
 	}
 	fakeVmstat(t, 100, 0, 1000)
-	appendBatch()
+	want = appendRecs(t, l, want, 100, 1000)
 	for j, fr := range l.cur.frags {
 		if fr.zeroTo <= l.cur.writeOff {
 			t.Fatalf("fragment %d: zeroTo %d, write offset %d: no prefill once write-back was quiet", j, fr.zeroTo, l.cur.writeOff)

@@ -82,14 +82,7 @@ func appendMiB(t *testing.T, l *Log, n int) []Record {
 	t.Helper()
 	var want []Record
 	for len(want) < n<<10 {
-		batch := make([]Record, 64)
-		for i := range batch {
-			batch[i] = rec(len(want)+i, 1000)
-		}
-		if _, err := l.Append(batch); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, batch...)
+		want = appendRecs(t, l, want, 64, 1000)
 	}
 	return want
 }
