@@ -655,12 +655,14 @@ func (l *Log) writeJob(job *flushJob, errs []error) {
 			w.encoded = true
 			if !w.summed && errors.Join(errs...) == nil {
 				// The chunks went out behind zero headers: now that
-				// every chunk is hashed, write the real ones.
+				// every chunk is hashed, write the real ones, through
+				// the descriptor although they are small (see
+				// maxMappedWrite).
 				w.sealHeaders(l.n, 0, l.n)
 				w.summed = true
 				for s, e := range w.entries {
 					for f := range l.n {
-						if err := writeFragment(&w.seg.frags[f], w.hdrs[s*l.n+f:s*l.n+f+1], e.off); err != nil {
+						if err := writeFragmentFD(&w.seg.frags[f], w.hdrs[s*l.n+f:s*l.n+f+1], e.off); err != nil {
 							errs[f] = err
 						}
 					}
@@ -1123,7 +1125,13 @@ func (l *Log) encodeStripe(job *flushJob, w *segWrite, payload []byte, c int, se
 // (about 1 us) through the descriptor but only a copy into the mapping plus
 // a page fault every 4 KiB; a large one faults on every page it touches
 // first, which costs more than pwritev (BenchmarkSegmentWritePath,
-// bench/RESULTS.md).
+// bench/RESULTS.md). A store also costs later: the fault maps the page's
+// whole folio writable, and every time the kernel's write-back cleans that
+// folio it write-protects those entries with a TLB shootdown (an
+// inter-processor interrupt, dear in a virtual machine). A commit of a
+// record or two writes many times into each page and pays that once per
+// page; the real headers of a large commit (writeJob) would pay it once per
+// stripe over a folio of up to 128 KiB, so they go through the descriptor.
 const maxMappedWrite = 512
 
 // writeFragment writes bufs contiguously at off in fr: a small write into
@@ -1148,6 +1156,12 @@ func writeFragment(fr *fragment, bufs [][]byte, off int64) error {
 			fr.prefill(off+int64(n), piece)
 		}
 	}
+	return writeFragmentFD(fr, bufs, off)
+}
+
+// writeFragmentFD writes bufs contiguously at off in fr through the
+// descriptor, never the mapping.
+func writeFragmentFD(fr *fragment, bufs [][]byte, off int64) error {
 	if err := pwritevAll(fr.file, bufs, off); err != nil {
 		return fmt.Errorf("cannot write stripes to %q at %d: %w", fr.path, off, err)
 	}
