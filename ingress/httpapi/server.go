@@ -418,9 +418,27 @@ func (s *Server) dispatch(req *Request, resp *Response) {
 		s.writeError(req, resp, &kinesis.Error{Code: codeNotImplemented, Message: "not implemented: " + string(op), Status: fasthttp.StatusNotImplemented})
 		return
 	}
-	if err := f(s, req, resp); err != nil {
+	err := f(s, req, resp)
+	if err != nil {
 		s.writeError(req, resp, s.toAWS(req, err))
 	}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.logRequest(req, op, err)
+	}
+}
+
+// logRequest logs a dispatched request at debug level, with the AWS SDKs'
+// amz-sdk-invocation-id and amz-sdk-request ("attempt=2; max=3") headers:
+// a client's retry of a call shows as a second line with the same
+// invocation id.
+func (s *Server) logRequest(req *Request, op []byte, err error) {
+	remote := ""
+	if req.RemoteAddr != nil {
+		remote = req.RemoteAddr.String()
+	}
+	s.log.Debug("httpapi: request", "operation", string(op), "requestId", req.RequestID,
+		"sdkInvocationId", string(req.Header("Amz-Sdk-Invocation-Id")), "sdkRequest", string(req.Header("Amz-Sdk-Request")),
+		"bodyBytes", len(req.Body), "remote", remote, "err", err)
 }
 
 // encodingOf returns the encoding a Content-Type value names: the media
