@@ -185,6 +185,17 @@ func runStepScript(t *testing.T, p *sluiceProcess, env []string, interpreter, sc
 	}
 }
 
+// linesWith returns the lines of log that contain sub.
+func linesWith(log, sub string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // logTail is the end of a child's log for a failure message: the last 30
 // lines, each cut at 400 bytes (a client speaking the wrong protocol makes
 // the server log its raw bytes).

@@ -80,7 +80,10 @@ func TestCmdTelegraf(t *testing.T) {
 
 	bin := buildSluice(t)
 	addr := freeAddr(t)
-	args := []string{"--data-dir", filepath.Join(dir, "data"), "--api-addr", addr, "--durability", "async"}
+	// Debug level logs every request with the SDK's invocation id and
+	// attempt header: if a line arrives twice, the PutRecords lines show
+	// whether telegraf's SDK sent a batch again (see the check below).
+	args := []string{"--data-dir", filepath.Join(dir, "data"), "--api-addr", addr, "--durability", "async", "--log-level", "debug"}
 	if auth {
 		// SigV4 verification: --auth turns it on, --auth-keys names a file
 		// of ACCESS_KEY_ID:SECRET lines (env SLUICE_AUTH_KEYS).
@@ -255,7 +258,8 @@ func TestCmdTelegraf(t *testing.T) {
 		}
 	}
 	if dups > 0 || len(got) != telegrafLines || records != telegrafLines {
-		fail("%d distinct lines, %d records, %d lines not exactly once; want each of %d lines exactly once", len(got), records, dups, telegrafLines)
+		fail("%d distinct lines, %d records, %d lines not exactly once; want each of %d lines exactly once\nthe server's PutRecords requests:\n%s",
+			len(got), records, dups, telegrafLines, linesWith(p.stderr.String(), "operation=PutRecords"))
 	}
 	if !strings.Contains(tlog.String(), "Loaded outputs: kinesis") {
 		t.Errorf("telegraf log does not show the kinesis output loaded:\n%s", logTail(tlog.String()))
