@@ -50,6 +50,22 @@ func rec(i int, size int) Record {
 	return Record{PartitionKey: []byte(fmt.Sprintf("pk-%d", i)), Data: data}
 }
 
+// checkCloseReopen checks that l holds want, closes it, reopens cfg with a
+// recovery that finds nothing wrong, checks want again and closes it.
+func checkCloseReopen(t *testing.T, l *Log, cfg Config, want []Record) {
+	t.Helper()
+	checkRecords(t, l, want)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, cfg)
+	defer l.Close()
+	if rep := l.Recovery(); !rep.OK() {
+		t.Fatalf("recovery after a clean close:\n%s", rep.String())
+	}
+	checkRecords(t, l, want)
+}
+
 // appendRecs appends one batch of n records of size bytes, numbered on from
 // want, and returns want with them.
 func appendRecs(t testing.TB, l *Log, want []Record, n, size int) []Record {

@@ -52,16 +52,7 @@ func TestSegmentLargeWritesStoreNothingInMapping(t *testing.T) {
 	if rss := mappedRSS(t, s.frags[0].mem); rss == 0 {
 		t.Error("a commit of one 16-byte record left no page of fragment 0's mapping faulted in; the check cannot see stores")
 	}
-	checkRecords(t, l, want)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l = mustOpen(t, cfg)
-	defer l.Close()
-	if rep := l.Recovery(); !rep.OK() {
-		t.Fatalf("recovery after a clean close:\n%s", rep.String())
-	}
-	checkRecords(t, l, want)
+	checkCloseReopen(t, l, cfg, want)
 }
 
 // mappedRSS returns the resident KiB (pages present in this process's page

@@ -70,14 +70,5 @@ func testAsyncPrefill(t *testing.T, records, recordSpan, size, sizeSpan int, pie
 			t.Fatalf("fragment %d: non-zero byte at %d, after the write offset %d", j, s.writeOff+int64(i), s.writeOff)
 		}
 	}
-	checkRecords(t, l, want)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l = mustOpen(t, cfg)
-	defer l.Close()
-	if rep := l.Recovery(); !rep.OK() {
-		t.Fatalf("recovery after a clean close:\n%s", rep.String())
-	}
-	checkRecords(t, l, want)
+	checkCloseReopen(t, l, cfg, want)
 }
