@@ -73,7 +73,7 @@ func mappedRSS(t *testing.T, mem []byte) int {
 	for sc.Scan() {
 		line := sc.Text()
 		fields := strings.Fields(line)
-		if len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+		if len(fields) > 0 && !strings.HasSuffix(fields[0], ":") { // a mapping's line: "lo-hi perms ..."
 			lo, hi, ok := strings.Cut(fields[0], "-")
 			a, err1 := strconv.ParseUint(lo, 16, 64)
 			b, err2 := strconv.ParseUint(hi, 16, 64)

@@ -62,6 +62,9 @@ func TestHTTPAPIDebugRequestLog(t *testing.T) {
 			if reqID == "" {
 				t.Fatal("PutRecords answer without a request id")
 			}
+			// The line is in already: the SDK's client speaks HTTP/1.1,
+			// and fasthttp sends the answer only once dispatch, which
+			// logs, has returned.
 			var puts []map[string]any
 			lines := 0
 			sc := bufio.NewScanner(strings.NewReader(buf.String()))
